@@ -1,0 +1,39 @@
+// The token mixer interface of the denoiser: x [B, N, D] -> [B, N, D] over a sequence of
+// N tokens. Implementations: softmax attention (softmax_attention.h), Fenwick log-linear
+// attention (loglinear_attention.h), MesaNet (mesa_net.h). Each owns its projections.
+// Internal to model/: includes torch.
+#ifndef VIDSERVE_MODEL_MIXERS_TOKEN_MIXER_H_
+#define VIDSERVE_MODEL_MIXERS_TOKEN_MIXER_H_
+
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+
+namespace vidserve {
+
+struct TokenMixerOptions {
+  std::string kind = "softmax";  // "softmax" | "loglinear" | "mesa"
+  int64_t dim = 128;
+  int64_t num_heads = 4;
+  // Linear mixers are causal; bidirectional = forward pass + pass over the reversed
+  // sequence, summed. Softmax attention is simply unmasked when bidirectional.
+  bool bidirectional = true;
+  int64_t loglinear_chunk_size = 64;
+  int64_t mesa_cg_steps = 16;
+};
+
+class TokenMixer : public torch::nn::Module {
+ public:
+  ~TokenMixer() override = default;
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  virtual std::string kind() const = 0;
+};
+
+absl::StatusOr<std::shared_ptr<TokenMixer>> MakeTokenMixer(const TokenMixerOptions& options);
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_MIXERS_TOKEN_MIXER_H_

@@ -1,0 +1,92 @@
+// Architecture and serving limits of a model, loaded from a preset YAML
+// (models/presets/*.yaml) or from a checkpoint's embedded metadata. No torch here.
+#ifndef VIDSERVE_MODEL_MODEL_CONFIG_H_
+#define VIDSERVE_MODEL_MODEL_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace vidserve {
+
+struct VaeConfig {
+  int64_t in_channels = 3;
+  int64_t latent_channels = 8;
+  // Encoder widths from pixel level down: stage i works at 1/2^i spatial resolution.
+  // Three stages of stride 2 give the 8x spatial compression; the first two also halve
+  // time causally (4x temporal).
+  std::vector<int64_t> channels = {32, 64, 128};
+  int64_t blocks_per_stage = 1;
+  // The thin decoder multiplies the widths of its pixel-near stages by this factor.
+  double thin_width_multiplier = 0.25;
+  // Number of pixel-near decoder stages that the thin decoder narrows.
+  int64_t thin_stages = 2;
+};
+
+struct DenoiserConfig {
+  int64_t hidden_dim = 128;
+  int64_t num_layers = 4;
+  int64_t num_heads = 4;
+  int64_t mlp_ratio = 4;
+  int64_t patch_size = 2;  // spatial patch (1 x p x p over latent frames)
+  // Token mixer of each layer: "softmax" | "loglinear" | "mesa". One entry applies to
+  // every layer; otherwise exactly num_layers entries (hybrids).
+  std::vector<std::string> mixers = {"softmax"};
+  int64_t loglinear_chunk_size = 64;
+  int64_t mesa_cg_steps = 16;
+  // Byte-level text encoder.
+  int64_t text_dim = 128;
+  int64_t text_layers = 2;
+  int64_t text_heads = 4;
+  int64_t max_prompt_bytes = 256;
+};
+
+struct SamplerConfig {
+  int64_t default_steps = 20;
+  double default_guidance = 4.0;
+  double timestep_shift = 1.0;  // SD3-style schedule shift; 1 = uniform in t
+};
+
+struct ModelLimits {
+  int64_t max_frames = 65;
+  int64_t max_height = 256;
+  int64_t max_width = 256;
+  int64_t max_steps = 100;
+  double max_guidance = 20.0;
+  int64_t default_frames = 17;
+  int64_t default_height = 64;
+  int64_t default_width = 64;
+};
+
+struct ModelConfig {
+  std::string name = "vidserve-tiny";
+  std::string preset = "tiny";
+  VaeConfig vae;
+  DenoiserConfig denoiser;
+  SamplerConfig sampler;
+  ModelLimits limits;
+
+  // Mixer of layer i after expanding a single entry to all layers.
+  std::string MixerOfLayer(int64_t layer) const;
+};
+
+// Parses a preset/config YAML document. Errors name the offending key and value.
+absl::StatusOr<ModelConfig> ParseModelConfigYaml(const std::string& yaml_text);
+absl::StatusOr<ModelConfig> LoadModelConfigFile(const std::string& path);
+// Finds "<name>.yaml" in the preset directories (VIDSERVE_PRESET_DIR env, the build's
+// configured source dir, ./models/presets).
+absl::StatusOr<ModelConfig> LoadPreset(const std::string& name);
+std::vector<std::string> KnownPresets();
+
+// JSON round trip, used to embed the config in checkpoints.
+std::string ModelConfigToJson(const ModelConfig& config);
+absl::StatusOr<ModelConfig> ModelConfigFromJson(const std::string& json_text);
+
+// Checks internal consistency (positive sizes, heads divide dims, known mixers...).
+absl::Status ValidateModelConfig(const ModelConfig& config);
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_MODEL_CONFIG_H_

@@ -1,0 +1,116 @@
+// VideoModel: the protocol-free facade the server talks to. It owns the VAE (full and thin
+// decoders), the text encoder and the denoiser on one device, and exposes batched Encode /
+// Decode and step-level generation so a scheduler can batch at denoise-step granularity.
+//
+// Thread-safety: NOT thread-safe. One worker thread owns a VideoModel and makes every call.
+// No torch in this header (keeps the server's build fast); tensors live behind pimpl.
+#ifndef VIDSERVE_MODEL_VIDEO_MODEL_H_
+#define VIDSERVE_MODEL_VIDEO_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "model/model_config.h"
+#include "model/video_types.h"
+
+namespace vidserve {
+
+struct ModelInfo {
+  ModelConfig config;
+  bool trained = false;        // false when running random weights
+  std::string checkpoint;      // path loaded, empty if none
+  std::string device;          // "cpu", "cuda:0"
+  int64_t vae_parameters = 0;  // encoder + full decoder
+  int64_t thin_decoder_parameters = 0;
+  int64_t denoiser_parameters = 0;  // denoiser + text encoder
+  std::map<std::string, double> metrics;  // from checkpoint metadata (e.g. psnr_db)
+};
+
+// One request's denoising state. Created by VideoModel::StartGeneration, advanced by
+// VideoModel::DenoiseStep. Not thread-safe; owned by the worker that runs it.
+class Generation {
+ public:
+  ~Generation();
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
+
+  const GenerationParams& params() const { return params_; }
+  int64_t steps_done() const { return steps_done_; }
+  bool finished() const { return steps_done_ >= params_.steps; }
+  // Latent shape [C, T', H', W']; generations can share a DenoiseStep batch iff equal.
+  const std::array<int64_t, 4>& latent_shape() const { return latent_shape_; }
+
+ private:
+  friend class VideoModel;
+  struct State;  // tensors: current latent, text embeddings, schedule
+  Generation(GenerationParams params, std::array<int64_t, 4> latent_shape,
+             std::unique_ptr<State> state);
+
+  GenerationParams params_;
+  std::array<int64_t, 4> latent_shape_;
+  int64_t steps_done_ = 0;
+  std::unique_ptr<State> state_;
+};
+
+class VideoModel {
+ public:
+  struct Options {
+    ModelConfig config;            // architecture when no checkpoint is given
+    std::string checkpoint_path;   // .safetensors file or a directory holding model.safetensors; empty = random weights
+    std::string device = "auto";   // "auto" (cuda if available, else cpu) | "cpu" | "cuda" | "cuda:N"
+    uint64_t init_seed = 0;        // seed of random weights when no checkpoint is given
+    int num_threads = 0;           // CPU intra-op threads; 0 = leave LibTorch's setting
+  };
+
+  static absl::StatusOr<std::unique_ptr<VideoModel>> Create(const Options& options);
+  ~VideoModel();
+
+  const ModelInfo& info() const;
+
+  // Encodes same-shape clips in one forward pass. Each clip: frames = 4k+1, height and
+  // width multiples of 16. Returns one float32 latent per clip, in order.
+  absl::StatusOr<std::vector<Latent>> Encode(absl::Span<const VideoClip* const> clips);
+
+  // Decodes same-shape latents in one forward pass with the chosen decoder.
+  absl::StatusOr<std::vector<VideoClip>> Decode(absl::Span<const Latent* const> latents,
+                                               DecoderKind decoder, double fps);
+
+  // Prepares a generation: encodes the prompt, draws the initial noise from params.seed
+  // (on CPU, so the result does not depend on the batch it later runs in).
+  absl::StatusOr<std::unique_ptr<Generation>> StartGeneration(const GenerationParams& params);
+
+  // Advances every generation in `batch` by one Euler step in one batched forward pass,
+  // each at its own timestep. All must share latent_shape() and not be finished.
+  absl::Status DenoiseStep(absl::Span<Generation* const> batch);
+
+  // The final latent of a finished generation.
+  absl::StatusOr<Latent> FinalLatent(const Generation& generation) const;
+
+  // Peak/current accelerator memory in bytes (0 on CPU).
+  struct MemoryStats {
+    int64_t allocated_bytes = 0;
+    int64_t reserved_bytes = 0;
+    int64_t peak_bytes = 0;
+    int64_t total_bytes = 0;
+  };
+  MemoryStats DeviceMemory() const;
+
+ private:
+  struct Impl;
+  explicit VideoModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether a CUDA device is usable by this build (false on CPU-only LibTorch).
+bool CudaAvailable();
+std::string TorchVersion();
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_VIDEO_MODEL_H_

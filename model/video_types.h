@@ -1,0 +1,51 @@
+// Plain data types exchanged with the VideoModel facade. No torch here: the server and
+// tools include this header in many translation units.
+#ifndef VIDSERVE_MODEL_VIDEO_TYPES_H_
+#define VIDSERVE_MODEL_VIDEO_TYPES_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vidserve {
+
+// uint8 RGB video, interleaved, frame-major: index ((t * height + y) * width + x) * 3 + c.
+struct VideoClip {
+  int64_t frames = 0;
+  int64_t height = 0;
+  int64_t width = 0;
+  double fps = 24.0;
+  std::vector<uint8_t> rgb;  // frames * height * width * 3 bytes
+
+  int64_t NumBytes() const { return frames * height * width * 3; }
+};
+
+// One video's latent, float32, C-contiguous [channels, frames, height, width].
+struct Latent {
+  std::array<int64_t, 4> shape = {0, 0, 0, 0};
+  std::vector<float> data;
+
+  int64_t NumElements() const { return shape[0] * shape[1] * shape[2] * shape[3]; }
+};
+
+enum class DecoderKind { kFull, kThin };
+
+const char* DecoderKindName(DecoderKind kind);  // "full" | "thin"
+
+// A fully resolved generation request (defaults applied, validated by the caller against
+// ModelLimits).
+struct GenerationParams {
+  std::string prompt;
+  int64_t frames = 17;
+  int64_t height = 64;
+  int64_t width = 64;
+  int64_t steps = 20;
+  float guidance = 4.0f;
+  uint64_t seed = 0;
+};
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_VIDEO_TYPES_H_
