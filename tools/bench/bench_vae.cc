@@ -1,0 +1,146 @@
+// vidserve-bench vae: full vs thin decoder through the VideoModel facade, in one run.
+// Reports median encode/decode time per clip size, parameter counts, and peak memory
+// (accelerator peak on CUDA; process peak RSS on CPU, which only grows, so the thin
+// decoder — measured first — gets the honest figure and the full one an upper bound).
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/video_model.h"
+#include "tools/bench/bench_commands.h"
+#include "tools/bench/bench_flags.h"
+#include "tools/bench/bench_stats.h"
+
+namespace vidserve::bench {
+namespace {
+
+struct ClipSize {
+  int64_t frames, height, width;
+};
+
+VideoClip PatternClip(const ClipSize& size) {
+  VideoClip clip;
+  clip.frames = size.frames;
+  clip.height = size.height;
+  clip.width = size.width;
+  clip.rgb.resize(clip.NumBytes());
+  for (size_t i = 0; i < clip.rgb.size(); ++i) clip.rgb[i] = static_cast<uint8_t>((i * 131) % 251);
+  return clip;
+}
+
+}  // namespace
+
+int RunVaeBench(int argc, char** argv) {
+  BenchFlags flags;
+  if (!flags.Parse(argc, argv)) return 2;
+  const std::string preset = flags.String("preset", "tiny");
+  const std::string device = flags.String("device", "auto");
+  const int64_t repeats = flags.Int("repeats", 5);
+  const int64_t threads = flags.Int("threads", 0);
+  const std::string sizes_text = flags.String("sizes", "17x64x64,65x256x256");
+  const std::string json_path = flags.String("json", "");
+  if (!flags.CheckAllUsed("vae")) return 2;
+
+  std::vector<ClipSize> sizes;
+  {
+    size_t start = 0;
+    while (start < sizes_text.size()) {
+      size_t comma = sizes_text.find(',', start);
+      if (comma == std::string::npos) comma = sizes_text.size();
+      ClipSize size{};
+      if (std::sscanf(sizes_text.substr(start, comma - start).c_str(), "%ldx%ldx%ld", &size.frames,
+                      &size.height, &size.width) != 3) {
+        std::fprintf(stderr, "vidserve-bench vae: --sizes expects TxHxW[,TxHxW...], got \"%s\"\n",
+                     sizes_text.c_str());
+        return 2;
+      }
+      sizes.push_back(size);
+      start = comma + 1;
+    }
+  }
+
+  auto config = LoadPreset(preset);
+  if (!config.ok()) {
+    std::fprintf(stderr, "vidserve-bench vae: %s\n", config.status().ToString().c_str());
+    return 1;
+  }
+  VideoModel::Options options;
+  options.config = *config;
+  options.device = device;
+  options.num_threads = static_cast<int>(threads);
+  auto model = VideoModel::Create(options);
+  if (!model.ok()) {
+    std::fprintf(stderr, "vidserve-bench vae: %s\n", model.status().ToString().c_str());
+    return 1;
+  }
+  const ModelInfo& info = (*model)->info();
+  const bool on_cuda = info.device.rfind("cuda", 0) == 0;
+  nlohmann::json report = {{"command", "vae"},        {"date", UtcNow()},
+                           {"device", info.device},   {"machine", DescribeCpuMachine()},
+                           {"preset", preset},        {"torch", TorchVersion()},
+                           {"repeats", repeats},      {"vae_parameters", info.vae_parameters},
+                           {"thin_decoder_parameters", info.thin_decoder_parameters}};
+  const int64_t full_decoder_params = info.vae_parameters;  // encoder + full decoder
+  std::printf("vidserve-bench vae  preset=%s device=%s torch=%s\n", preset.c_str(), info.device.c_str(),
+              TorchVersion().c_str());
+  std::printf("params: VAE (encoder+full decoder) %ld, thin decoder %ld\n", full_decoder_params,
+              info.thin_decoder_parameters);
+  std::printf("%-12s %12s %14s %14s %8s %14s %14s\n", "clip", "encode_ms", "full_dec_ms", "thin_dec_ms",
+              "speedup", "full_peak_MiB", "thin_peak_MiB");
+
+  for (const ClipSize& size : sizes) {
+    const VideoClip clip = PatternClip(size);
+    const VideoClip* clips[] = {&clip};
+    std::vector<double> encode_s, full_s, thin_s;
+    auto latents = (*model)->Encode(clips);  // warm-up
+    if (!latents.ok()) {
+      std::fprintf(stderr, "vidserve-bench vae: encode %ldx%ldx%ld: %s\n", size.frames, size.height,
+                   size.width, latents.status().ToString().c_str());
+      return 1;
+    }
+    for (int64_t r = 0; r < repeats; ++r) {
+      const double t0 = NowSeconds();
+      latents = (*model)->Encode(clips);
+      encode_s.push_back(NowSeconds() - t0);
+    }
+    const Latent* latent_ptrs[] = {&(*latents)[0]};
+    // Thin first: on CPU the RSS high-water mark only rises (see file comment).
+    double peak_mib[2] = {0, 0};
+    for (DecoderKind kind : {DecoderKind::kThin, DecoderKind::kFull}) {
+      auto& samples = kind == DecoderKind::kThin ? thin_s : full_s;
+      if (!(*model)->Decode(latent_ptrs, kind, 24.0).ok()) return 1;  // warm-up
+      const int64_t base_peak = on_cuda ? (*model)->DeviceMemory().peak_bytes : PeakResidentBytes();
+      for (int64_t r = 0; r < repeats; ++r) {
+        const double t0 = NowSeconds();
+        auto video = (*model)->Decode(latent_ptrs, kind, 24.0);
+        samples.push_back(NowSeconds() - t0);
+        if (!video.ok()) {
+          std::fprintf(stderr, "vidserve-bench vae: decode: %s\n", video.status().ToString().c_str());
+          return 1;
+        }
+      }
+      const int64_t peak = on_cuda ? (*model)->DeviceMemory().peak_bytes : PeakResidentBytes();
+      peak_mib[kind == DecoderKind::kThin ? 1 : 0] = std::max(peak, base_peak) / (1024.0 * 1024.0);
+    }
+    const double full_ms = Median(full_s) * 1e3, thin_ms = Median(thin_s) * 1e3;
+    char label[64];
+    std::snprintf(label, sizeof(label), "%ldx%ldx%ld", size.frames, size.height, size.width);
+    std::printf("%-12s %12.2f %14.2f %14.2f %7.2fx %14.1f %14.1f\n", label, Median(encode_s) * 1e3, full_ms,
+                thin_ms, full_ms / thin_ms, peak_mib[0], peak_mib[1]);
+    report["results"].push_back({{"clip", label},
+                                 {"encode_ms", Median(encode_s) * 1e3},
+                                 {"full_decode_ms", full_ms},
+                                 {"thin_decode_ms", thin_ms},
+                                 {"thin_speedup", full_ms / thin_ms},
+                                 {"full_peak_mib", peak_mib[0]},
+                                 {"thin_peak_mib", peak_mib[1]},
+                                 {"peak_memory_kind", on_cuda ? "cuda_allocator_peak" : "process_peak_rss"}});
+  }
+  if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace vidserve::bench
