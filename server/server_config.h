@@ -1,0 +1,79 @@
+// ServerConfig: everything `vidserve` reads from its YAML file and command line. The YAML
+// keys mirror the struct fields one to one (see deploy/vidserve.yaml for the documented
+// defaults); flags override single keys. Every error names the offending key and value so
+// an operator can fix the file without reading code.
+//
+// Thread-safety: plain data; the free functions are thread-safe.
+#ifndef VIDSERVE_SERVER_SERVER_CONFIG_H_
+#define VIDSERVE_SERVER_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace vidserve {
+
+struct ServerConfig {
+  // gRPC address HOST:PORT; port 0 picks a free port (see VidServer::port()).
+  std::string listen = "127.0.0.1:50051";
+  // Prometheus /metrics and /healthz address HOST:PORT; port 0 picks a free port; empty
+  // disables the HTTP endpoint.
+  std::string metrics_listen = "127.0.0.1:8002";
+
+  struct Model {
+    std::string dir;               // checkpoint file or directory; empty = random weights
+    std::string preset = "tiny";   // architecture used when dir is empty
+    std::string device = "auto";   // auto | cpu | cuda | cuda:N
+    int num_threads = 0;           // CPU intra-op threads; 0 = LibTorch's default
+    uint64_t init_seed = 0;        // seed of the random weights when dir is empty
+  } model;
+
+  struct Scheduler {
+    int max_batch_size = 8;            // requests merged into one forward pass, [1, 256]
+    int64_t max_queue_delay_us = 2000; // wait for batch mates after the oldest arrived, [0, 10 s]
+    int max_queue_size = 64;           // waiting requests per method before RESOURCE_EXHAUSTED
+    int max_active_generations = 8;    // generations holding denoising state at once
+  } scheduler;
+
+  struct Limits {
+    int64_t max_message_bytes = 256LL << 20;  // largest gRPC request or response message
+  } limits;
+
+  int64_t drain_timeout_ms = 30000;  // SIGTERM: time in-flight work gets to finish
+  bool warmup = true;                // run one tiny encode/decode/step before SERVING
+};
+
+// Parses a YAML document. Unknown keys and bad values fail with INVALID_ARGUMENT naming the
+// key, e.g. "scheduler.max_batch_size: must be in [1, 256], got 0".
+absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text);
+absl::StatusOr<ServerConfig> LoadServerConfigFile(const std::string& path);
+
+// Range checks shared by the YAML parser and the flag overrides.
+absl::Status ValidateServerConfig(const ServerConfig& config);
+
+// Command-line overrides; an unset field leaves the config's value alone.
+struct ServerConfigOverrides {
+  std::optional<std::string> listen;
+  std::optional<std::string> metrics_listen;
+  std::optional<std::string> model_dir;
+  std::optional<std::string> device;
+  std::optional<std::string> preset;
+  std::optional<int> max_batch_size;
+  std::optional<int64_t> max_queue_delay_us;
+  std::optional<int> num_threads;
+};
+
+// Applies `overrides` and validates the result; errors name the key as in the YAML file.
+absl::StatusOr<ServerConfig> ApplyServerConfigOverrides(ServerConfig config,
+                                                        const ServerConfigOverrides& overrides);
+
+// Splits "host:port" ("[::1]:50051" too). Errors name `key`.
+absl::Status ParseHostPort(const std::string& key, const std::string& address,
+                           std::string* host, int* port);
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_SERVER_SERVER_CONFIG_H_
