@@ -21,7 +21,13 @@ struct TokenMixerOptions {
   // Linear mixers are causal; bidirectional = forward pass + pass over the reversed
   // sequence, summed. Softmax attention is simply unmasked when bidirectional.
   bool bidirectional = true;
+  // Tokens per chunk of the chunkwise log-linear form; a power of two.
   int64_t loglinear_chunk_size = 64;
+  // Size of the per-head level-weight projection; sequences up to 2^(levels-1) tokens.
+  int64_t loglinear_max_levels = 24;
+  // Tokens per chunk of the chunkwise MesaNet form (any positive value).
+  int64_t mesa_chunk_size = 64;
+  // Fixed number of (Jacobi-preconditioned) conjugate-gradient steps per token.
   int64_t mesa_cg_steps = 16;
 };
 
