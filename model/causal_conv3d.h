@@ -1,0 +1,43 @@
+// Conv3d that is causal in time: output frame t only sees input frames <= t (times the
+// temporal stride). The past is padded with k_t-1 copies of the first frame, the future is
+// never padded; space is zero-padded symmetrically ("same" size at stride 1).
+// Used by the VAE so that a long video can be processed in chunks and earlier latents do
+// not change when later frames do.
+//
+// Thread-safety: like any torch::nn::Module, forward() may be called concurrently only
+// when no thread mutates the parameters.
+#ifndef VIDSERVE_MODEL_CAUSAL_CONV3D_H_
+#define VIDSERVE_MODEL_CAUSAL_CONV3D_H_
+
+#include <torch/torch.h>
+
+namespace vidserve {
+
+struct CausalConv3dOptions {
+  CausalConv3dOptions(int64_t in_channels, int64_t out_channels)
+      : in_channels_(in_channels), out_channels_(out_channels) {}
+  TORCH_ARG(int64_t, in_channels);
+  TORCH_ARG(int64_t, out_channels);
+  TORCH_ARG(int64_t, temporal_kernel) = 3;
+  TORCH_ARG(int64_t, spatial_kernel) = 3;  // odd
+  // 1 or 2. With kernel 3 and front pad 2, stride 2 maps T -> 1 + (T-1)/2 (T odd), so the
+  // first frame keeps a latent of its own.
+  TORCH_ARG(int64_t, temporal_stride) = 1;
+  TORCH_ARG(int64_t, spatial_stride) = 1;  // 1 or 2 (H -> H/2 for even H)
+};
+
+class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
+ public:
+  explicit CausalConv3dImpl(const CausalConv3dOptions& options);
+  void reset() override;
+  // x: [B, C_in, T, H, W] -> [B, C_out, T_out, H_out, W_out].
+  torch::Tensor forward(const torch::Tensor& x);
+
+  CausalConv3dOptions options;
+  torch::nn::Conv3d conv{nullptr};
+};
+TORCH_MODULE(CausalConv3d);
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_CAUSAL_CONV3D_H_

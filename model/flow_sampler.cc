@@ -1,0 +1,83 @@
+#include "model/flow_sampler.h"
+
+namespace vidserve {
+namespace {
+
+// Reshapes a per-sample [B] tensor to broadcast against x [B, ...].
+torch::Tensor PerSample(const torch::Tensor& t, const torch::Tensor& x) {
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[0] = x.size(0);
+  return t.to(x.scalar_type()).view(shape);
+}
+
+}  // namespace
+
+FlowSampler::FlowSampler(const FlowSamplerOptions& options) : options_(options) {}
+
+std::vector<double> FlowSampler::Timesteps(int64_t steps) const {
+  const double s = options_.timestep_shift;
+  std::vector<double> ts(steps + 1);
+  for (int64_t i = 0; i <= steps; ++i) {
+    const double t = 1.0 - static_cast<double>(i) / static_cast<double>(steps);
+    ts[i] = s * t / (1.0 + (s - 1.0) * t);
+  }
+  ts[steps] = 0.0;
+  return ts;
+}
+
+torch::Tensor FlowSampler::Interpolate(const torch::Tensor& x0, const torch::Tensor& eps,
+                                       const torch::Tensor& t) {
+  auto tb = PerSample(t, x0);
+  return (1 - tb) * x0 + tb * eps;
+}
+
+torch::Tensor FlowSampler::VelocityTarget(const torch::Tensor& x0, const torch::Tensor& eps) {
+  return eps - x0;
+}
+
+torch::Tensor FlowSampler::EulerStep(const torch::Tensor& x, const torch::Tensor& v,
+                                     const torch::Tensor& t_cur, const torch::Tensor& t_next) {
+  return x + PerSample(t_next - t_cur, x) * v;
+}
+
+torch::Tensor FlowSampler::GuidedVelocity(const VelocityFn& velocity, const torch::Tensor& x,
+                                          const torch::Tensor& t, const TextEmbedding& cond,
+                                          const TextEmbedding& uncond,
+                                          const std::vector<double>& guidance) {
+  const int64_t b = x.size(0);
+  std::vector<int64_t> guided;
+  for (int64_t i = 0; i < b; ++i) {
+    if (guidance[i] != 1.0) guided.push_back(i);
+  }
+  if (guided.empty()) return velocity(x, t, cond);
+
+  auto index = torch::tensor(guided, torch::kLong).to(x.device());
+  const int64_t k = static_cast<int64_t>(guided.size());
+  auto v_all = velocity(torch::cat({x, x.index_select(0, index)}, 0),
+                        torch::cat({t, t.index_select(0, index)}, 0),
+                        ConcatTextEmbeddings({cond, SelectTextRows(uncond, index)}));
+  auto v_cond = v_all.narrow(0, 0, b);
+  auto v_uncond = v_all.narrow(0, b, k);
+  std::vector<double> g;
+  for (int64_t i : guided) g.push_back(guidance[i]);
+  auto g_t = PerSample(torch::tensor(g, torch::kDouble).to(x.device()), v_uncond);
+  auto v_cond_guided = v_cond.index_select(0, index);
+  auto guided_v = v_uncond + g_t * (v_cond_guided - v_uncond);
+  return v_cond.index_copy(0, index, guided_v);
+}
+
+torch::Tensor FlowSampler::Sample(const VelocityFn& velocity, const torch::Tensor& noise,
+                                  const TextEmbedding& cond, const TextEmbedding& uncond,
+                                  int64_t steps, const std::vector<double>& guidance) const {
+  const auto ts = Timesteps(steps);
+  const int64_t b = noise.size(0);
+  auto x = noise;
+  for (int64_t i = 0; i < steps; ++i) {
+    auto t_cur = torch::full({b}, ts[i], noise.options());
+    auto t_next = torch::full({b}, ts[i + 1], noise.options());
+    x = EulerStep(x, GuidedVelocity(velocity, x, t_cur, cond, uncond, guidance), t_cur, t_next);
+  }
+  return x;
+}
+
+}  // namespace vidserve

@@ -1,0 +1,66 @@
+// Rectified flow (flow matching) with an Euler sampler and classifier-free guidance.
+//   x_t = (1 - t) x0 + t eps,  t in [0, 1] (t = 1: pure noise),  velocity v = eps - x0.
+// Sampling integrates dx/dt = v from t = 1 to t = 0. Everything takes per-sample timesteps
+// [B] so one batch can hold requests at different steps (continuous batching).
+//
+// Thread-safety: immutable after construction; all methods are const and thread-safe.
+#ifndef VIDSERVE_MODEL_FLOW_SAMPLER_H_
+#define VIDSERVE_MODEL_FLOW_SAMPLER_H_
+
+#include <functional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "model/text_encoder.h"
+
+namespace vidserve {
+
+struct FlowSamplerOptions {
+  // SD3-style shift s: t' = s t / (1 + (s - 1) t). s = 1 keeps steps uniform in t; s > 1
+  // spends more of the steps at high noise.
+  double timestep_shift = 1.0;
+};
+
+class FlowSampler {
+ public:
+  // The denoiser as the sampler sees it: (x [B,...], t [B], text) -> velocity like x.
+  using VelocityFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t,
+                                                 const TextEmbedding& text)>;
+
+  explicit FlowSampler(const FlowSamplerOptions& options = {});
+
+  // steps + 1 decreasing timesteps from 1 to 0 (shift applied). REQUIRES: steps >= 1.
+  std::vector<double> Timesteps(int64_t steps) const;
+
+  // Training pair: the noisy point and its velocity target. t: [B].
+  static torch::Tensor Interpolate(const torch::Tensor& x0, const torch::Tensor& eps,
+                                   const torch::Tensor& t);
+  static torch::Tensor VelocityTarget(const torch::Tensor& x0, const torch::Tensor& eps);
+
+  // x + (t_next - t_cur) v, per sample. t_cur, t_next: [B].
+  static torch::Tensor EulerStep(const torch::Tensor& x, const torch::Tensor& v,
+                                 const torch::Tensor& t_cur, const torch::Tensor& t_next);
+
+  // Classifier-free guided velocity v_u + g (v_c - v_u), per sample. Rows with g == 1 need
+  // no unconditional pass; the other rows' unconditional inputs are appended to the same
+  // batch, so `velocity` is called exactly once with B + (#rows with g != 1) rows.
+  // cond and uncond have B rows each.
+  static torch::Tensor GuidedVelocity(const VelocityFn& velocity, const torch::Tensor& x,
+                                      const torch::Tensor& t, const TextEmbedding& cond,
+                                      const TextEmbedding& uncond,
+                                      const std::vector<double>& guidance);
+
+  // The whole loop for one batch that starts together (tools and tests; the server steps
+  // through VideoModel::DenoiseStep instead).
+  torch::Tensor Sample(const VelocityFn& velocity, const torch::Tensor& noise,
+                       const TextEmbedding& cond, const TextEmbedding& uncond, int64_t steps,
+                       const std::vector<double>& guidance) const;
+
+ private:
+  FlowSamplerOptions options_;
+};
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_FLOW_SAMPLER_H_

@@ -1,0 +1,116 @@
+#include "model/vae.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace vidserve {
+namespace {
+
+constexpr int64_t kNumStages = 3;
+// Stages whose downsampling (and the mirrored upsampling) also halves time.
+bool HalvesTime(int64_t stage) { return stage < 2; }
+
+torch::Tensor SpatialUpsample2x(const torch::Tensor& x) {
+  return x.repeat_interleave(2, /*dim=*/3).repeat_interleave(2, /*dim=*/4);
+}
+
+}  // namespace
+
+torch::Tensor CausalTemporalUpsample(const torch::Tensor& x) {
+  auto repeated = x.repeat_interleave(2, /*dim=*/2);
+  return repeated.narrow(2, 1, repeated.size(2) - 1);
+}
+
+VaeEncoderImpl::VaeEncoderImpl(const VaeEncoderOptions& options_) : options(options_) { reset(); }
+
+void VaeEncoderImpl::reset() {
+  const auto& ch = options.channels();
+  TORCH_CHECK(static_cast<int64_t>(ch.size()) == kNumStages, "VaeEncoder: channels must have ",
+              kNumStages, " entries");
+  blocks_.clear();
+  downsamples_.clear();
+  conv_in_ = register_module("conv_in",
+                             CausalConv3d(CausalConv3dOptions(options.in_channels(), ch[0])));
+  int64_t width = ch[0];
+  for (int64_t s = 0; s < kNumStages; ++s) {
+    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
+      blocks_.push_back(register_module("stage" + std::to_string(s) + "_block" + std::to_string(b),
+                                        CausalResBlock(CausalResBlockOptions(width, ch[s]))));
+      width = ch[s];
+    }
+    downsamples_.push_back(register_module(
+        "stage" + std::to_string(s) + "_down",
+        CausalConv3d(CausalConv3dOptions(width, width)
+                         .spatial_stride(2)
+                         .temporal_stride(HalvesTime(s) ? 2 : 1))));
+  }
+  mid_ = register_module("mid", CausalResBlock(CausalResBlockOptions(width, width)));
+  norm_out_ = register_module(
+      "norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(GroupNormGroups(width), width)));
+  conv_out_ = register_module(
+      "conv_out", CausalConv3d(CausalConv3dOptions(width, 2 * options.latent_channels())));
+}
+
+torch::Tensor VaeEncoderImpl::forward(const torch::Tensor& pixels) {
+  auto h = conv_in_->forward(pixels);
+  size_t block = 0;
+  for (int64_t s = 0; s < kNumStages; ++s) {
+    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) h = blocks_[block++]->forward(h);
+    h = downsamples_[s]->forward(h);
+  }
+  h = mid_->forward(h);
+  return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)));
+}
+
+torch::Tensor VaeEncoderImpl::EncodeMean(const torch::Tensor& pixels) {
+  return forward(pixels).narrow(1, 0, options.latent_channels());
+}
+
+VaeDecoderImpl::VaeDecoderImpl(const VaeDecoderOptions& options_) : options(options_) { reset(); }
+
+int64_t VaeDecoderImpl::StageWidth(int64_t stage) const {
+  const int64_t full = options.channels()[stage];
+  if (stage >= options.narrowed_stages() || options.width_multiplier() >= 1.0) return full;
+  const double scaled = static_cast<double>(full) * options.width_multiplier();
+  return std::max<int64_t>(8, static_cast<int64_t>(std::llround(scaled / 8.0)) * 8);
+}
+
+void VaeDecoderImpl::reset() {
+  TORCH_CHECK(static_cast<int64_t>(options.channels().size()) == kNumStages,
+              "VaeDecoder: channels must have ", kNumStages, " entries");
+  blocks_.clear();
+  upsample_convs_.clear();
+  int64_t width = StageWidth(kNumStages - 1);
+  conv_in_ = register_module(
+      "conv_in", CausalConv3d(CausalConv3dOptions(options.latent_channels(), width)));
+  mid_ = register_module("mid", CausalResBlock(CausalResBlockOptions(width, width)));
+  for (int64_t s = kNumStages - 1; s >= 0; --s) {
+    const int64_t stage_width = StageWidth(s);
+    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
+      blocks_.push_back(register_module("stage" + std::to_string(s) + "_block" + std::to_string(b),
+                                        CausalResBlock(CausalResBlockOptions(width, stage_width))));
+      width = stage_width;
+    }
+    upsample_convs_.push_back(register_module("stage" + std::to_string(s) + "_up",
+                                              CausalConv3d(CausalConv3dOptions(width, width))));
+  }
+  norm_out_ = register_module(
+      "norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(GroupNormGroups(width), width)));
+  conv_out_ = register_module(
+      "conv_out", CausalConv3d(CausalConv3dOptions(width, options.out_channels())));
+}
+
+torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& latents) {
+  auto h = mid_->forward(conv_in_->forward(latents));
+  size_t block = 0;
+  for (int64_t s = kNumStages - 1, i = 0; s >= 0; --s, ++i) {
+    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) h = blocks_[block++]->forward(h);
+    h = SpatialUpsample2x(h);
+    if (HalvesTime(s)) h = CausalTemporalUpsample(h);
+    h = upsample_convs_[i]->forward(h);
+  }
+  return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)));
+}
+
+}  // namespace vidserve

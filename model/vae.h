@@ -1,0 +1,95 @@
+// The causal video VAE: 8x spatial and 4x temporal compression (first frame alone, so
+// T' = 1 + (T-1)/4), built only from causal convolutions and per-frame norms so it is
+// causal in time: latent j depends on frames <= 4j only, and decoded frame f on latents
+// <= ceil(f/4) only.
+//
+// VaeDecoder takes a width multiplier for its pixel-near stages, so one class builds both
+// the full decoder (multiplier 1) and the thin decoder (e.g. 1/4), which is trained against
+// the same frozen encoder.
+//
+// Thread-safety: as torch::nn::Module (concurrent forward() only without mutation).
+#ifndef VIDSERVE_MODEL_VAE_H_
+#define VIDSERVE_MODEL_VAE_H_
+
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "model/causal_conv3d.h"
+#include "model/causal_res_block.h"
+
+namespace vidserve {
+
+struct VaeEncoderOptions {
+  TORCH_ARG(int64_t, in_channels) = 3;
+  TORCH_ARG(int64_t, latent_channels) = 8;
+  // Width of each stride-2 stage, pixel level first; exactly 3 stages (8x spatial). The
+  // first two stages also halve time causally (4x temporal).
+  TORCH_ARG(std::vector<int64_t>, channels) = std::vector<int64_t>{32, 64, 128};
+  TORCH_ARG(int64_t, blocks_per_stage) = 1;
+};
+
+// Pixels in [-1, 1], [B, 3, T, H, W] with T = 4k+1 and H, W multiples of 8, to the
+// posterior's mean and log-variance, each [B, Clat, 1+(T-1)/4, H/8, W/8].
+class VaeEncoderImpl : public torch::nn::Cloneable<VaeEncoderImpl> {
+ public:
+  explicit VaeEncoderImpl(const VaeEncoderOptions& options = {});
+  void reset() override;
+  // Returns [mean, logvar] concatenated on channels: [B, 2*Clat, T', H', W'].
+  torch::Tensor forward(const torch::Tensor& pixels);
+  // Only the mean: what serving and the denoiser's training data use.
+  torch::Tensor EncodeMean(const torch::Tensor& pixels);
+
+  VaeEncoderOptions options;
+
+ private:
+  CausalConv3d conv_in_{nullptr};
+  std::vector<CausalResBlock> blocks_;  // blocks_per_stage per stage, stage-major
+  std::vector<CausalConv3d> downsamples_;
+  CausalResBlock mid_{nullptr};
+  torch::nn::GroupNorm norm_out_{nullptr};
+  CausalConv3d conv_out_{nullptr};
+};
+TORCH_MODULE(VaeEncoder);
+
+struct VaeDecoderOptions {
+  TORCH_ARG(int64_t, out_channels) = 3;
+  TORCH_ARG(int64_t, latent_channels) = 8;
+  // The encoder's stage widths (pixel level first); the decoder mirrors them.
+  TORCH_ARG(std::vector<int64_t>, channels) = std::vector<int64_t>{32, 64, 128};
+  TORCH_ARG(int64_t, blocks_per_stage) = 1;
+  // Widths of the `narrowed_stages` pixel-near stages are multiplied by this (rounded to a
+  // multiple of 8, at least 8). 1 = the full decoder. The pixel-near stages run at the
+  // highest resolution and dominate decode cost, so narrowing only them buys most speed.
+  TORCH_ARG(double, width_multiplier) = 1.0;
+  TORCH_ARG(int64_t, narrowed_stages) = 0;
+};
+
+// Latents [B, Clat, T', H', W'] to pixels [B, 3, 1+4(T'-1), 8H', 8W'] (unclamped).
+class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
+ public:
+  explicit VaeDecoderImpl(const VaeDecoderOptions& options = {});
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& latents);
+  // Width of decoder stage i (0 = pixel level) after the multiplier.
+  int64_t StageWidth(int64_t stage) const;
+
+  VaeDecoderOptions options;
+
+ private:
+  CausalConv3d conv_in_{nullptr};
+  CausalResBlock mid_{nullptr};
+  std::vector<CausalResBlock> blocks_;  // deepest stage first
+  std::vector<CausalConv3d> upsample_convs_;  // deepest stage first
+  torch::nn::GroupNorm norm_out_{nullptr};
+  CausalConv3d conv_out_{nullptr};
+};
+TORCH_MODULE(VaeDecoder);
+
+// Causal 2x temporal upsampling: every frame repeated twice, then the first copy of frame
+// 0 dropped, so T -> 2T-1 and output frame f depends on input frames <= ceil(f/2).
+torch::Tensor CausalTemporalUpsample(const torch::Tensor& x);
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_VAE_H_

@@ -1,0 +1,413 @@
+#include "model/video_model.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/logging.h"
+#include "model/device.h"
+#include "model/flow_sampler.h"
+#include "model/status_macros.h"
+#include "model/text_encoder.h"
+#include "model/video_network.h"
+
+namespace vidserve {
+namespace {
+
+std::string ShapeString(const std::array<int64_t, 4>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+// Turns a LibTorch exception into a status: CUDA/CPU out-of-memory becomes
+// RESOURCE_EXHAUSTED so the caller can split the batch and retry; anything else is a bug
+// or an environment problem and becomes INTERNAL. Matching the message works across
+// LibTorch 1.13 and 2.x, whose OOM exception types differ.
+absl::Status TorchErrorToStatus(const char* where, const std::exception& e) {
+  const std::string message = e.what();
+  const std::string first_line = message.substr(0, message.find('\n'));
+  if (message.find("out of memory") != std::string::npos ||
+      message.find("Out of memory") != std::string::npos) {
+    return absl::ResourceExhaustedError(absl::StrCat(where, ": out of memory: ", first_line));
+  }
+  return absl::InternalError(absl::StrCat(where, ": LibTorch error: ", first_line));
+}
+
+bool IsValidFrameCount(int64_t frames) { return frames >= 1 && (frames - 1) % 4 == 0; }
+
+torch::Tensor LatentToTensor(const Latent& latent) {
+  return torch::from_blob(const_cast<float*>(latent.data.data()),
+                          {latent.shape[0], latent.shape[1], latent.shape[2], latent.shape[3]},
+                          torch::kFloat);
+}
+
+Latent TensorToLatent(const torch::Tensor& t) {  // t: [C, T, H, W] on any device
+  auto cpu = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  Latent latent;
+  for (int i = 0; i < 4; ++i) latent.shape[i] = cpu.size(i);
+  latent.data.resize(cpu.numel());
+  std::memcpy(latent.data.data(), cpu.data_ptr<float>(), cpu.numel() * sizeof(float));
+  return latent;
+}
+
+}  // namespace
+
+struct Generation::State {
+  torch::Tensor x;                // current latent [1, C, T', H', W'] on the model's device
+  TextEmbedding cond;             // the prompt's embedding, 1 row
+  std::vector<double> timesteps;  // steps + 1 values from 1 to 0
+};
+
+Generation::Generation(GenerationParams params, std::array<int64_t, 4> latent_shape,
+                       std::unique_ptr<State> state)
+    : params_(std::move(params)), latent_shape_(latent_shape), state_(std::move(state)) {}
+
+Generation::~Generation() = default;
+
+struct VideoModel::Impl {
+  ModelInfo info;
+  torch::Device device{torch::kCPU};
+  VideoNetwork network{nullptr};
+  FlowSampler sampler;
+  TextEmbedding uncond;  // empty-prompt embedding, 1 row, for classifier-free guidance
+
+  int64_t SpatialMultiple() const { return 8 * info.config.denoiser.patch_size; }
+  absl::Status ValidatePixelShape(const std::string& field, int64_t frames, int64_t height,
+                                  int64_t width) const;
+};
+
+absl::Status VideoModel::Impl::ValidatePixelShape(const std::string& field, int64_t frames,
+                                                  int64_t height, int64_t width) const {
+  const ModelLimits& limits = info.config.limits;
+  if (!IsValidFrameCount(frames) || frames > limits.max_frames) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".frames: must be 4k+1 in [1, ",
+                                                   limits.max_frames, "], got ", frames));
+  }
+  const int64_t m = SpatialMultiple();
+  if (height <= 0 || height % m != 0 || height > limits.max_height) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".height: must be a positive multiple of ",
+                                                   m, " and <= ", limits.max_height, ", got ", height));
+  }
+  if (width <= 0 || width % m != 0 || width > limits.max_width) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".width: must be a positive multiple of ",
+                                                   m, " and <= ", limits.max_width, ", got ", width));
+  }
+  return absl::OkStatus();
+}
+
+VideoModel::VideoModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VideoModel::~VideoModel() = default;
+
+const ModelInfo& VideoModel::info() const { return impl_->info; }
+
+absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& options) {
+  try {
+    if (options.num_threads < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("num_threads: must be >= 0 (0 = LibTorch default), got ", options.num_threads));
+    }
+    if (options.num_threads > 0) at::set_num_threads(options.num_threads);
+    VIDSERVE_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+
+    auto impl = std::make_unique<Impl>();
+    impl->device = device;
+    if (options.checkpoint_path.empty()) {
+      // adaLN gates start random rather than zero so an untrained model still reacts to
+      // the prompt, the step and the seed (a zero-gated one would ignore all three).
+      VIDSERVE_ASSIGN_OR_RETURN(impl->network, BuildVideoNetwork(options.config, options.init_seed,
+                                                                 /*adaln_zero_init=*/false));
+      impl->info.config = options.config;
+      impl->info.trained = false;
+      LOG_WARNING << "serving RANDOM weights: no checkpoint given, model " << options.config.name
+                  << " initialised from init_seed=" << options.init_seed
+                  << "; outputs are noise, trained=false";
+    } else {
+      VIDSERVE_ASSIGN_OR_RETURN(LoadedVideoNetwork loaded, LoadVideoNetwork(options.checkpoint_path));
+      impl->network = loaded.network;
+      impl->info.config = loaded.config;
+      impl->info.trained = loaded.info.trained;
+      impl->info.checkpoint = loaded.path;
+      impl->info.metrics = loaded.info.metrics;
+      if (!loaded.info.trained) {
+        LOG_WARNING << "serving RANDOM weights: checkpoint " << loaded.path
+                    << " is marked trained=false";
+      }
+    }
+    impl->network->eval();
+    impl->network->to(device);
+    impl->sampler = FlowSampler(FlowSamplerOptions{impl->info.config.sampler.timestep_shift});
+    impl->info.device = device.str();
+    auto& net = impl->network;
+    impl->info.vae_parameters = CountParameters(*net->encoder) + CountParameters(*net->decoder);
+    impl->info.thin_decoder_parameters = CountParameters(*net->thin_decoder);
+    impl->info.denoiser_parameters =
+        CountParameters(*net->denoiser) + CountParameters(*net->text_encoder);
+    {
+      c10::InferenceMode inference;
+      impl->uncond = net->text_encoder->Encode({""}, device);
+    }
+    LOG_INFO << "model ready name=" << impl->info.config.name << " device=" << impl->info.device
+             << " trained=" << (impl->info.trained ? "true" : "false")
+             << " vae_params=" << impl->info.vae_parameters
+             << " thin_decoder_params=" << impl->info.thin_decoder_parameters
+             << " denoiser_params=" << impl->info.denoiser_parameters
+             << " torch=" << TorchVersion() << " threads=" << at::get_num_threads();
+    return std::unique_ptr<VideoModel>(new VideoModel(std::move(impl)));
+  } catch (const std::exception& e) {
+    return TorchErrorToStatus("VideoModel::Create", e);
+  }
+}
+
+absl::StatusOr<std::vector<Latent>> VideoModel::Encode(absl::Span<const VideoClip* const> clips) {
+  if (clips.empty()) return absl::InvalidArgumentError("clips: empty batch");
+  for (size_t i = 0; i < clips.size(); ++i) {
+    const VideoClip* clip = clips[i];
+    const std::string field = absl::StrCat("clips[", i, "]");
+    if (clip == nullptr) return absl::InvalidArgumentError(absl::StrCat(field, ": null"));
+    VIDSERVE_RETURN_IF_ERROR(impl_->ValidatePixelShape(field, clip->frames, clip->height, clip->width));
+    if (static_cast<int64_t>(clip->rgb.size()) != clip->NumBytes()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".rgb: expected frames*height*width*3 = ", clip->NumBytes(), " bytes, got ",
+          clip->rgb.size()));
+    }
+    if (clip->frames != clips[0]->frames || clip->height != clips[0]->height ||
+        clip->width != clips[0]->width) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": shape ", clip->frames, "x", clip->height, "x", clip->width,
+          " differs from clips[0] ", clips[0]->frames, "x", clips[0]->height, "x", clips[0]->width,
+          "; a batch must share one shape"));
+    }
+  }
+  try {
+    c10::InferenceMode inference;
+    const int64_t t = clips[0]->frames, h = clips[0]->height, w = clips[0]->width;
+    std::vector<torch::Tensor> frames;
+    for (const VideoClip* clip : clips) {
+      frames.push_back(torch::from_blob(const_cast<uint8_t*>(clip->rgb.data()), {t, h, w, 3},
+                                        torch::kUInt8));
+    }
+    auto pixels = torch::stack(frames, 0)
+                      .to(impl_->device)
+                      .permute({0, 4, 1, 2, 3})
+                      .to(torch::kFloat)
+                      .div(127.5)
+                      .sub(1.0);
+    auto mean = impl_->network->encoder->EncodeMean(pixels);
+    std::vector<Latent> latents;
+    for (int64_t i = 0; i < mean.size(0); ++i) latents.push_back(TensorToLatent(mean[i]));
+    return latents;
+  } catch (const std::exception& e) {
+    return TorchErrorToStatus("Encode", e);
+  }
+}
+
+absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Latent* const> latents,
+                                                          DecoderKind decoder, double fps) {
+  if (latents.empty()) return absl::InvalidArgumentError("latents: empty batch");
+  if (!(fps > 0.0) || !std::isfinite(fps)) {
+    return absl::InvalidArgumentError(absl::StrCat("fps: must be finite and > 0, got ", fps));
+  }
+  if (decoder != DecoderKind::kFull && decoder != DecoderKind::kThin) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("decoder: unknown kind ", static_cast<int>(decoder)));
+  }
+  const int64_t channels = impl_->info.config.vae.latent_channels;
+  for (size_t i = 0; i < latents.size(); ++i) {
+    const Latent* latent = latents[i];
+    const std::string field = absl::StrCat("latents[", i, "]");
+    if (latent == nullptr) return absl::InvalidArgumentError(absl::StrCat(field, ": null"));
+    if (latent->shape[0] != channels) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".shape[0] (channels): expected ",
+                                                     channels, ", got ", latent->shape[0]));
+    }
+    for (int d = 1; d < 4; ++d) {
+      if (latent->shape[d] <= 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".shape: all dims must be > 0, got ", ShapeString(latent->shape)));
+      }
+    }
+    // Check the decoded size against the limits before multiplying anything large.
+    if (latent->shape[1] > (impl_->info.config.limits.max_frames - 1) / 4 + 1 ||
+        latent->shape[2] > impl_->info.config.limits.max_height / 8 ||
+        latent->shape[3] > impl_->info.config.limits.max_width / 8) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".shape ", ShapeString(latent->shape), " decodes to ",
+          1 + 4 * (latent->shape[1] - 1), "x", 8 * latent->shape[2], "x", 8 * latent->shape[3],
+          ", beyond the model limits ", impl_->info.config.limits.max_frames, "x",
+          impl_->info.config.limits.max_height, "x", impl_->info.config.limits.max_width));
+    }
+    if (static_cast<int64_t>(latent->data.size()) != latent->NumElements()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".data: expected ",
+                                                     latent->NumElements(), " floats for shape ",
+                                                     ShapeString(latent->shape), ", got ",
+                                                     latent->data.size()));
+    }
+    if (latent->shape != latents[0]->shape) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": shape ", ShapeString(latent->shape),
+                                                     " differs from latents[0] ",
+                                                     ShapeString(latents[0]->shape),
+                                                     "; a batch must share one shape"));
+    }
+  }
+  try {
+    c10::InferenceMode inference;
+    std::vector<torch::Tensor> parts;
+    for (const Latent* latent : latents) parts.push_back(LatentToTensor(*latent));
+    auto z = torch::stack(parts, 0).to(impl_->device);
+    auto& net = impl_->network;
+    auto pixels = decoder == DecoderKind::kThin ? net->thin_decoder->forward(z)
+                                                : net->decoder->forward(z);
+    // [-1, 1] -> uint8, channels last: [B, T, H, W, 3].
+    auto rgb = pixels.clamp(-1.0, 1.0)
+                   .add(1.0)
+                   .mul(127.5)
+                   .round()
+                   .to(torch::kUInt8)
+                   .permute({0, 2, 3, 4, 1})
+                   .to(torch::kCPU)
+                   .contiguous();
+    std::vector<VideoClip> clips(latents.size());
+    for (size_t i = 0; i < clips.size(); ++i) {
+      VideoClip& clip = clips[i];
+      clip.frames = rgb.size(1);
+      clip.height = rgb.size(2);
+      clip.width = rgb.size(3);
+      clip.fps = fps;
+      clip.rgb.resize(clip.NumBytes());
+      std::memcpy(clip.rgb.data(), rgb[static_cast<int64_t>(i)].data_ptr<uint8_t>(), clip.rgb.size());
+    }
+    return clips;
+  } catch (const std::exception& e) {
+    return TorchErrorToStatus("Decode", e);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Generation>> VideoModel::StartGeneration(
+    const GenerationParams& params) {
+  const ModelConfig& config = impl_->info.config;
+  VIDSERVE_RETURN_IF_ERROR(impl_->ValidatePixelShape("params", params.frames, params.height, params.width));
+  if (params.steps < 1 || params.steps > config.limits.max_steps) {
+    return absl::InvalidArgumentError(absl::StrCat("params.steps: must be in [1, ",
+                                                   config.limits.max_steps, "], got ", params.steps));
+  }
+  if (!std::isfinite(params.guidance) || params.guidance < 0.0f ||
+      params.guidance > config.limits.max_guidance) {
+    return absl::InvalidArgumentError(absl::StrCat("params.guidance: must be in [0, ",
+                                                   config.limits.max_guidance, "], got ",
+                                                   params.guidance));
+  }
+  if (static_cast<int64_t>(params.prompt.size()) > config.denoiser.max_prompt_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("params.prompt: ", params.prompt.size(),
+                                                   " bytes exceeds max_prompt_bytes ",
+                                                   config.denoiser.max_prompt_bytes));
+  }
+  const std::array<int64_t, 4> shape = {config.vae.latent_channels, 1 + (params.frames - 1) / 4,
+                                        params.height / 8, params.width / 8};
+  try {
+    c10::InferenceMode inference;
+    auto state = std::make_unique<Generation::State>();
+    state->cond = impl_->network->text_encoder->Encode({params.prompt}, impl_->device);
+    // Noise comes from a private CPU generator so a request's result depends only on its
+    // seed, not on the device RNG state or on which batch it later joins.
+    auto generator = at::detail::createCPUGenerator(params.seed);
+    state->x = torch::randn({1, shape[0], shape[1], shape[2], shape[3]}, generator,
+                            torch::TensorOptions().dtype(torch::kFloat))
+                   .to(impl_->device);
+    state->timesteps = impl_->sampler.Timesteps(params.steps);
+    return std::unique_ptr<Generation>(new Generation(params, shape, std::move(state)));
+  } catch (const std::exception& e) {
+    return TorchErrorToStatus("StartGeneration", e);
+  }
+}
+
+absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
+  if (batch.empty()) return absl::InvalidArgumentError("batch: empty");
+  std::set<const Generation*> seen;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Generation* g = batch[i];
+    const std::string field = absl::StrCat("batch[", i, "]");
+    if (g == nullptr || g->state_ == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": null generation"));
+    }
+    if (!seen.insert(g).second) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": the same generation appears twice"));
+    }
+    if (g->finished()) {
+      return absl::FailedPreconditionError(absl::StrCat(field, ": already finished (",
+                                                        g->steps_done(), " of ", g->params().steps,
+                                                        " steps)"));
+    }
+    if (g->latent_shape() != batch[0]->latent_shape()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": latent shape ", ShapeString(g->latent_shape()), " differs from batch[0] ",
+          ShapeString(batch[0]->latent_shape()), "; a step batch must share one shape"));
+    }
+  }
+  try {
+    c10::InferenceMode inference;
+    const int64_t b = static_cast<int64_t>(batch.size());
+    std::vector<torch::Tensor> xs;
+    std::vector<TextEmbedding> conds, unconds;
+    std::vector<float> t_cur(b), t_next(b);
+    std::vector<double> guidance(b);
+    for (int64_t i = 0; i < b; ++i) {
+      const Generation& g = *batch[i];
+      xs.push_back(g.state_->x);
+      conds.push_back(g.state_->cond);
+      unconds.push_back(impl_->uncond);
+      t_cur[i] = static_cast<float>(g.state_->timesteps[g.steps_done()]);
+      t_next[i] = static_cast<float>(g.state_->timesteps[g.steps_done() + 1]);
+      guidance[i] = g.params().guidance;
+    }
+    auto x = torch::cat(xs, 0);
+    auto t0 = torch::tensor(t_cur, torch::kFloat).to(impl_->device);
+    auto t1 = torch::tensor(t_next, torch::kFloat).to(impl_->device);
+    auto denoiser = impl_->network->denoiser;
+    FlowSampler::VelocityFn velocity = [&denoiser](const torch::Tensor& xi, const torch::Tensor& ti,
+                                                   const TextEmbedding& text) {
+      return denoiser->forward(xi, ti, text);
+    };
+    auto v = FlowSampler::GuidedVelocity(velocity, x, t0, ConcatTextEmbeddings(conds),
+                                         ConcatTextEmbeddings(unconds), guidance);
+    auto x_next = FlowSampler::EulerStep(x, v, t0, t1);
+    for (int64_t i = 0; i < b; ++i) {
+      // A copy per request, so finished requests do not pin the whole batch's memory.
+      batch[i]->state_->x = x_next.narrow(0, i, 1).clone();
+      ++batch[i]->steps_done_;
+    }
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return TorchErrorToStatus("DenoiseStep", e);
+  }
+}
+
+absl::StatusOr<Latent> VideoModel::FinalLatent(const Generation& generation) const {
+  if (generation.state_ == nullptr) return absl::InvalidArgumentError("generation: empty state");
+  if (!generation.finished()) {
+    return absl::FailedPreconditionError(absl::StrCat("generation: not finished (",
+                                                      generation.steps_done(), " of ",
+                                                      generation.params().steps, " steps)"));
+  }
+  try {
+    c10::InferenceMode inference;
+    return TensorToLatent(generation.state_->x[0]);
+  } catch (const std::exception& e) {
+    return TorchErrorToStatus("FinalLatent", e);
+  }
+}
+
+VideoModel::MemoryStats VideoModel::DeviceMemory() const {
+  const DeviceMemoryBytes bytes = QueryDeviceMemory(impl_->device);
+  MemoryStats stats;
+  stats.allocated_bytes = bytes.allocated;
+  stats.reserved_bytes = bytes.reserved;
+  stats.peak_bytes = bytes.peak;
+  stats.total_bytes = bytes.total;
+  return stats;
+}
+
+}  // namespace vidserve

@@ -1,0 +1,123 @@
+#include "model/model_config.h"
+
+#include <cstdlib>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace vidserve {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ModelConfig, TinyPresetLoadsWithDocumentedDefaults) {
+  auto config = LoadPreset("tiny");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->preset, "tiny");
+  EXPECT_EQ(config->vae.latent_channels, 8);
+  EXPECT_EQ(config->vae.channels, (std::vector<int64_t>{32, 64, 128}));
+  EXPECT_EQ(config->denoiser.hidden_dim, 128);
+  EXPECT_EQ(config->denoiser.num_layers, 4);
+  EXPECT_EQ(config->limits.max_frames, 65);
+  EXPECT_EQ(config->limits.default_frames, 17);
+  EXPECT_EQ(config->sampler.default_steps, 20);
+}
+
+TEST(ModelConfig, SeedPresetMatchesTheReport) {
+  auto config = LoadPreset("seed");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->vae.in_channels, 3);
+  EXPECT_EQ(config->vae.latent_channels, 64);
+  EXPECT_EQ(config->denoiser.hidden_dim, 512);
+  EXPECT_EQ(config->denoiser.num_heads, 8);
+}
+
+TEST(ModelConfig, KnownPresetsListsTinyAndSeed) {
+  auto presets = KnownPresets();
+  EXPECT_THAT(presets, ::testing::IsSupersetOf({"tiny", "seed"}));
+}
+
+TEST(ModelConfig, UnknownPresetIsNotFoundAndListsKnownOnes) {
+  auto config = LoadPreset("huge");
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(config.status().message(), HasSubstr("tiny"));
+  EXPECT_EQ(LoadPreset("../etc/passwd").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ModelConfig, HeadsNotDividingHiddenDimNamesTheKey) {
+  auto config = ParseModelConfigYaml("denoiser:\n  hidden_dim: 128\n  num_heads: 3\n");
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("denoiser.num_heads: must divide hidden_dim 128, got 3"));
+}
+
+TEST(ModelConfig, WrongTypeNamesTheKeyAndValue) {
+  auto config = ParseModelConfigYaml("vae:\n  latent_channels: many\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("vae.latent_channels"));
+  EXPECT_THAT(config.status().message(), HasSubstr("many"));
+}
+
+TEST(ModelConfig, UnknownKeyIsRejectedByName) {
+  auto config = ParseModelConfigYaml("denoiser:\n  hiden_dim: 64\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("denoiser.hiden_dim: unknown key"));
+  EXPECT_THAT(ParseModelConfigYaml("vea: {}\n").status().message(), HasSubstr("vea: unknown key"));
+}
+
+TEST(ModelConfig, UnknownMixerNamesTheLayer) {
+  auto config = ParseModelConfigYaml("denoiser:\n  num_layers: 2\n  mixers: [softmax, linear]\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("denoiser.mixers[1]"));
+  EXPECT_THAT(config.status().message(), HasSubstr("linear"));
+}
+
+TEST(ModelConfig, MixerListMustMatchLayerCount) {
+  auto config = ParseModelConfigYaml("denoiser:\n  num_layers: 4\n  mixers: [softmax, mesa]\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("denoiser.mixers"));
+}
+
+TEST(ModelConfig, MixerOfLayerExpandsASingleEntry) {
+  auto single = ParseModelConfigYaml("denoiser:\n  num_layers: 3\n  mixers: loglinear\n");
+  ASSERT_TRUE(single.ok()) << single.status();
+  EXPECT_EQ(single->MixerOfLayer(2), "loglinear");
+  auto hybrid =
+      ParseModelConfigYaml("denoiser:\n  num_layers: 3\n  mixers: [softmax, mesa, loglinear]\n");
+  ASSERT_TRUE(hybrid.ok()) << hybrid.status();
+  EXPECT_EQ(hybrid->MixerOfLayer(1), "mesa");
+}
+
+TEST(ModelConfig, FrameLimitsMustBeFourKPlusOne) {
+  auto config = ParseModelConfigYaml("limits:\n  max_frames: 64\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("limits.max_frames: must be 4k+1, got 64"));
+}
+
+TEST(ModelConfig, SyntaxErrorIsReported) {
+  auto config = ParseModelConfigYaml("vae: [unclosed\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("YAML"));
+}
+
+TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
+  auto tiny = LoadPreset("tiny");
+  ASSERT_TRUE(tiny.ok());
+  ModelConfig config = *tiny;
+  config.denoiser.mixers = {"softmax", "mesa", "loglinear", "softmax"};
+  config.vae.thin_width_multiplier = 0.3;
+  config.sampler.timestep_shift = 2.5;
+  auto back = ModelConfigFromJson(ModelConfigToJson(config));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(ModelConfigToJson(*back), ModelConfigToJson(config));
+  EXPECT_EQ(back->denoiser.mixers, config.denoiser.mixers);
+  EXPECT_DOUBLE_EQ(back->vae.thin_width_multiplier, 0.3);
+}
+
+TEST(ModelConfig, BadJsonIsInvalidArgument) {
+  EXPECT_EQ(ModelConfigFromJson("{not json").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ModelConfigFromJson("[1, 2]").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace vidserve
