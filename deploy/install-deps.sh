@@ -16,7 +16,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   libgtest-dev libgmock-dev
-  prometheus python3 python3-grpcio python3-protobuf curl nodejs npm
+  prometheus python3 python3-grpcio python3-protobuf python3-yaml curl nodejs npm
 )
 
 want=("${BUILD_PKGS[@]}")
