@@ -1,0 +1,409 @@
+// vidserve-bench mixers: time and peak memory of the causal token-mixer cores (softmax
+// SDPA, chunkwise Fenwick log-linear, chunkwise MesaNet) on q, k, v [1, H, T, Dh], all in
+// one run; projections are excluded (they cost the same for every mixer). Per mixer it fits
+// the scaling exponent of time in T (log-log least squares over the upper half of the
+// sequence lengths) and prints the O(T^2) vs O(T log T) operation counts at T = 16..128
+// beside the times measured there.
+//
+// Peak memory: on CUDA the caching allocator's peak above the bytes allocated before the
+// call (needs VIDSERVE_HAVE_CUDA at compile time); on CPU the rise of the process peak RSS
+// (VmHWM, reset through /proc/self/clear_refs before each measured call) above the RSS
+// before it, with glibc told to serve every block over 256 KiB by mmap during that call so
+// freed tensors leave the RSS and new ones enter it; where the reset is refused the CPU
+// column is empty. Timed calls run with a 32 MiB mmap threshold (glibc's steady state).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#ifdef VIDSERVE_HAVE_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+#include "model/mixers/loglinear_attention.h"
+#include "model/mixers/mesa_net.h"
+#include "model/mixers/softmax_attention.h"
+#include "tools/bench/bench_commands.h"
+#include "tools/bench/bench_flags.h"
+#include "tools/bench/bench_stats.h"
+
+namespace vidserve::bench {
+namespace {
+
+struct MixerInputs {
+  torch::Tensor q, k, v, lambda, log_forget, input_gate, mesa_lambda;
+};
+
+struct Settings {
+  int64_t heads = 8, head_dim = 64, repeats = 5, warmup = 1;
+  int64_t loglinear_chunk = 64, mesa_chunk = 64, mesa_cg_steps = 16;
+  double max_softmax_gib = 12;
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat;
+};
+
+struct Measurement {
+  std::string mixer;
+  int64_t seq = 0;
+  bool ran = false;
+  std::string skipped_because;
+  double median_ms = 0;
+  std::vector<double> times_ms;
+  int64_t peak_bytes = -1;  // -1: not measured
+};
+
+MixerInputs MakeInputs(int64_t seq, const Settings& settings) {
+  torch::manual_seed(seq);
+  namespace F = torch::nn::functional;
+  const auto options = torch::TensorOptions().device(settings.device);
+  const int64_t h = settings.heads, d = settings.head_dim;
+  MixerInputs in;
+  auto unit = [&](torch::Tensor x) { return F::normalize(x, F::NormalizeFuncOptions().dim(-1)); };
+  in.q = unit(torch::randn({1, h, seq, d}, options)).to(settings.dtype);
+  in.k = unit(torch::randn({1, h, seq, d}, options)).to(settings.dtype);
+  in.v = torch::randn({1, h, seq, d}, options).to(settings.dtype);
+  in.lambda = F::softplus(torch::randn({1, h, seq, FenwickNumLevels(seq)}, options))
+                  .to(settings.dtype);
+  in.log_forget = torch::log_sigmoid(torch::randn({1, h, seq}, options) + 3);
+  in.input_gate = torch::sigmoid(torch::randn({1, h, seq}, options));
+  in.mesa_lambda = 0.5 + torch::rand({h, d}, options);
+  return in;
+}
+
+void Synchronize(const Settings& settings) {
+  if (settings.device.is_cuda()) torch::cuda::synchronize();
+}
+
+bool ResetCpuPeak() {
+  std::ofstream clear_refs("/proc/self/clear_refs");
+  if (!clear_refs) return false;
+  clear_refs << "5";
+  clear_refs.flush();
+  return static_cast<bool>(clear_refs);
+}
+
+// Peak bytes one call adds on top of what was held before it; -1 if not measurable.
+int64_t MeasurePeak(const std::function<void()>& call, const Settings& settings) {
+  if (settings.device.is_cuda()) {
+#ifdef VIDSERVE_HAVE_CUDA
+    namespace alloc = c10::cuda::CUDACachingAllocator;
+    const auto index = settings.device.has_index() ? settings.device.index() : 0;
+    Synchronize(settings);
+    alloc::resetPeakStats(index);
+    // Index 0 of each stat array is the aggregate over pool kinds in every LibTorch version.
+    const int64_t before = alloc::getDeviceStats(index).allocated_bytes[0].current;
+    call();
+    Synchronize(settings);
+    return alloc::getDeviceStats(index).allocated_bytes[0].peak - before;
+#else
+    call();
+    return -1;
+#endif
+  }
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
+  malloc_trim(0);
+#endif
+  int64_t peak = -1;
+  if (ResetCpuPeak()) {
+    const int64_t before = ResidentBytes();
+    call();
+    peak = PeakResidentBytes() - before;
+  } else {
+    call();
+  }
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+#endif
+  return peak;
+}
+
+Measurement Measure(const std::string& mixer, int64_t seq, const Settings& settings,
+                    const std::function<torch::Tensor()>& run, int64_t repeats) {
+  Measurement m;
+  m.mixer = mixer;
+  m.seq = seq;
+  for (int64_t i = 0; i < settings.warmup; ++i) run();
+  Synchronize(settings);
+  m.peak_bytes = MeasurePeak([&] { run(); }, settings);
+  for (int64_t i = 0; i < repeats; ++i) {
+    const double start = NowSeconds();
+    run();
+    Synchronize(settings);
+    m.times_ms.push_back((NowSeconds() - start) * 1e3);
+  }
+  m.median_ms = Median(m.times_ms);
+  m.ran = true;
+  return m;
+}
+
+std::vector<Measurement> MeasureAll(int64_t seq, const Settings& settings,
+                                    const std::vector<std::string>& mixers, int64_t repeats) {
+  torch::NoGradGuard no_grad;
+  auto in = MakeInputs(seq, settings);
+  std::vector<Measurement> out;
+  for (const auto& mixer : mixers) {
+    if (mixer == "softmax") {
+      // LibTorch 1.x has no fused SDPA: scores, masked scores and softmax are materialised.
+      const double score_gib = 3.0 * settings.heads * static_cast<double>(seq) * seq *
+                               in.q.element_size() / (1 << 30);
+      if (TORCH_VERSION_MAJOR < 2 && score_gib > settings.max_softmax_gib) {
+        Measurement skipped;
+        skipped.mixer = mixer;
+        skipped.seq = seq;
+        skipped.skipped_because = "needs ~" + std::to_string(score_gib) +
+                                  " GiB of scores > --max-softmax-gib";
+        out.push_back(skipped);
+        continue;
+      }
+      out.push_back(Measure(mixer, seq, settings, [&] {
+        return ScaledDotProductAttention(in.q, in.k, in.v, /*causal=*/true);
+      }, repeats));
+    } else if (mixer == "loglinear") {
+      out.push_back(Measure(mixer, seq, settings, [&] {
+        return LogLinearAttentionChunkwise(in.q, in.k, in.v, in.lambda, settings.loglinear_chunk);
+      }, repeats));
+    } else if (mixer == "mesa") {
+      out.push_back(Measure(mixer, seq, settings, [&] {
+        return MesaNetChunkwise(in.q, in.k, in.v, in.log_forget, in.input_gate, in.mesa_lambda,
+                                settings.mesa_chunk, settings.mesa_cg_steps);
+      }, repeats));
+    }
+  }
+  return out;
+}
+
+// Least-squares slope of log(time) on log(T) over the upper half of the measured lengths.
+struct ExponentFit {
+  double exponent = std::nan("");
+  int64_t from_seq = 0, to_seq = 0, points = 0;
+};
+
+ExponentFit FitExponent(const std::vector<Measurement>& all, const std::string& mixer) {
+  std::vector<std::pair<double, double>> points;
+  for (const auto& m : all) {
+    if (m.mixer == mixer && m.ran) points.emplace_back(m.seq, m.median_ms);
+  }
+  std::sort(points.begin(), points.end());
+  ExponentFit fit;
+  if (points.size() < 2) return fit;
+  const size_t first = std::min(points.size() / 2, points.size() - 2);
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  const double n = static_cast<double>(points.size() - first);
+  for (size_t i = first; i < points.size(); ++i) {
+    const double x = std::log(points[i].first), y = std::log(points[i].second);
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  fit.exponent = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  fit.from_seq = static_cast<int64_t>(points[first].first);
+  fit.to_seq = static_cast<int64_t>(points.back().first);
+  fit.points = static_cast<int64_t>(n);
+  return fit;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) items.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
+nlohmann::json ToJson(const Measurement& m) {
+  nlohmann::json j = {{"mixer", m.mixer}, {"seq", m.seq}, {"ran", m.ran}};
+  if (!m.ran) {
+    j["skipped_because"] = m.skipped_because;
+    return j;
+  }
+  j["median_ms"] = m.median_ms;
+  j["times_ms"] = m.times_ms;
+  j["peak_bytes"] = m.peak_bytes < 0 ? nlohmann::json(nullptr) : nlohmann::json(m.peak_bytes);
+  return j;
+}
+
+std::string FormatMs(const Measurement* m) {
+  if (m == nullptr || !m->ran) return "-";
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.3f", m->median_ms);
+  return buffer;
+}
+
+}  // namespace
+
+int RunMixersBench(int argc, char** argv) {
+  BenchFlags flags;
+  if (!flags.Parse(argc, argv)) return 2;
+  Settings settings;
+  const std::string device = flags.String("device", "cpu");
+  const std::string seq_text = flags.String("seq", "1024,2048,4096,8192,16384");
+  const std::string mixers_text = flags.String("mixers", "softmax,loglinear,mesa");
+  const std::string dtype = flags.String("dtype", "fp32");
+  settings.heads = flags.Int("heads", 8);
+  settings.head_dim = flags.Int("head-dim", 64);
+  settings.repeats = flags.Int("repeats", 5);
+  settings.warmup = flags.Int("warmup", 1);
+  settings.loglinear_chunk = flags.Int("chunk", 64);
+  settings.mesa_chunk = flags.Int("mesa-chunk", 64);
+  settings.mesa_cg_steps = flags.Int("cg-steps", 16);
+  settings.max_softmax_gib = flags.Double("max-softmax-gib", 12);
+  const int64_t threads = flags.Int("threads", 0);
+  const bool op_table = flags.Int("op-table", 1) != 0;
+  const std::string json_path = flags.String("json", "");
+  if (!flags.CheckAllUsed("mixers")) return 2;
+
+  const std::vector<int64_t> seqs = ParseIntList(seq_text);
+  const std::vector<std::string> mixers = SplitList(mixers_text);
+  if (seqs.empty() || mixers.empty() || settings.repeats < 1) {
+    std::fprintf(stderr, "vidserve-bench mixers: need --seq N[,N...], --mixers and --repeats >= 1\n");
+    return 2;
+  }
+  for (const auto& mixer : mixers) {
+    if (mixer != "softmax" && mixer != "loglinear" && mixer != "mesa") {
+      std::fprintf(stderr, "vidserve-bench mixers: unknown mixer \"%s\" (softmax, loglinear, mesa)\n",
+                   mixer.c_str());
+      return 2;
+    }
+  }
+  if (dtype == "fp32") {
+    settings.dtype = torch::kFloat;
+  } else if (dtype == "bf16") {
+    settings.dtype = torch::kBFloat16;
+  } else {
+    std::fprintf(stderr, "vidserve-bench mixers: --dtype must be fp32 or bf16, got \"%s\"\n",
+                 dtype.c_str());
+    return 2;
+  }
+  if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      std::fprintf(stderr, "vidserve-bench mixers: --device %s but CUDA is not available\n",
+                   device.c_str());
+      return 1;
+    }
+  } else if (device != "cpu") {
+    std::fprintf(stderr, "vidserve-bench mixers: --device must be cpu or cuda[:N], got \"%s\"\n",
+                 device.c_str());
+    return 2;
+  }
+  settings.device = torch::Device(device);
+  if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+  const std::string machine = settings.device.is_cuda() ? device : DescribeCpuMachine();
+  const char* peak_kind = settings.device.is_cuda() ? "cuda_allocator_peak_delta"
+                                                    : "process_peak_rss_delta";
+
+  std::printf("mixers: %s, %s, B=1 H=%ld Dh=%ld, loglinear chunk %ld, mesa chunk %ld cg %ld, "
+              "%ld threads, LibTorch %s\n",
+              machine.c_str(), dtype.c_str(), settings.heads, settings.head_dim,
+              settings.loglinear_chunk, settings.mesa_chunk, settings.mesa_cg_steps,
+              static_cast<int64_t>(at::get_num_threads()), TORCH_VERSION);
+  std::printf("%-10s %8s %12s %12s\n", "mixer", "T", "median_ms", "peak_MiB");
+  std::vector<Measurement> results;
+  for (int64_t seq : seqs) {
+    for (auto& m : MeasureAll(seq, settings, mixers, settings.repeats)) {
+      if (!m.ran) {
+        std::printf("%-10s %8ld %12s %12s  (skipped: %s)\n", m.mixer.c_str(), m.seq, "-", "-",
+                    m.skipped_because.c_str());
+      } else if (m.peak_bytes < 0) {
+        std::printf("%-10s %8ld %12.3f %12s\n", m.mixer.c_str(), m.seq, m.median_ms, "n/a");
+      } else {
+        std::printf("%-10s %8ld %12.3f %12.1f\n", m.mixer.c_str(), m.seq, m.median_ms,
+                    m.peak_bytes / 1048576.0);
+      }
+      std::fflush(stdout);
+      results.push_back(std::move(m));
+    }
+  }
+
+  nlohmann::json exponents = nlohmann::json::object();
+  std::printf("\nscaling exponent (time ~ T^p, least squares over the upper half of T):\n");
+  for (const auto& mixer : mixers) {
+    const ExponentFit fit = FitExponent(results, mixer);
+    if (fit.points < 2) {
+      std::printf("  %-10s n/a (fewer than 2 lengths measured)\n", mixer.c_str());
+      exponents[mixer] = nullptr;
+      continue;
+    }
+    std::printf("  %-10s p = %.3f over T = %ld..%ld (%ld points)\n", mixer.c_str(), fit.exponent,
+                fit.from_seq, fit.to_seq, fit.points);
+    exponents[mixer] = {{"exponent", fit.exponent}, {"from_seq", fit.from_seq},
+                        {"to_seq", fit.to_seq}, {"points", fit.points}};
+  }
+
+  // Pair counts: softmax scores every causal (t, s) pair; log-linear's recurrent form reads
+  // ceil(log2 T) + 1 states per query (the seed report's O(T^2) vs O(T log T) table).
+  nlohmann::json op_rows = nlohmann::json::array();
+  if (op_table) {
+    std::printf("\noperation counts vs measured (repeats %ld):\n", settings.repeats * 4);
+    std::printf("%6s %10s %12s %10s", "T", "T^2", "T*log2(T)", "ratio");
+    for (const auto& mixer : mixers) std::printf(" %14s", (mixer + "_ms").c_str());
+    std::printf("\n");
+    for (int64_t seq : {16, 32, 64, 128}) {
+      const double quadratic = static_cast<double>(seq) * seq;
+      const double loglinear = seq * std::log2(static_cast<double>(seq));
+      auto small = MeasureAll(seq, settings, mixers, settings.repeats * 4);
+      std::printf("%6ld %10.0f %12.0f %10.2f", seq, quadratic, loglinear, quadratic / loglinear);
+      nlohmann::json row = {{"seq", seq}, {"t_squared", quadratic}, {"t_log2_t", loglinear}};
+      for (const auto& m : small) {
+        std::printf(" %14s", FormatMs(&m).c_str());
+        row[m.mixer + "_ms"] = m.ran ? nlohmann::json(m.median_ms) : nlohmann::json(nullptr);
+      }
+      std::printf("\n");
+      op_rows.push_back(row);
+    }
+  }
+
+  if (!json_path.empty()) {
+    nlohmann::json results_json = nlohmann::json::array();
+    for (const auto& m : results) results_json.push_back(ToJson(m));
+    nlohmann::json doc = {
+        {"command", "mixers"},
+        {"date_utc", UtcNow()},
+        {"machine", machine},
+        {"device", device},
+        {"dtype", dtype},
+        {"libtorch", TORCH_VERSION},
+        {"threads", at::get_num_threads()},
+        {"batch", 1},
+        {"heads", settings.heads},
+        {"head_dim", settings.head_dim},
+        {"causal", true},
+        {"loglinear_chunk", settings.loglinear_chunk},
+        {"mesa_chunk", settings.mesa_chunk},
+        {"mesa_cg_steps", settings.mesa_cg_steps},
+        {"repeats", settings.repeats},
+        {"warmup", settings.warmup},
+        {"timed", "mixer core only (q, k, v given), median of repeats after warm-up"},
+        {"peak_memory_kind", peak_kind},
+        {"results", results_json},
+        {"scaling_exponents", exponents},
+        {"operation_counts", op_rows}};
+    std::ofstream out(json_path);
+    if (!out) {
+      std::fprintf(stderr, "vidserve-bench mixers: cannot write %s\n", json_path.c_str());
+      return 1;
+    }
+    out << doc.dump(2) << "\n";
+    std::printf("\nwrote %s\n", json_path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace vidserve::bench
