@@ -1,0 +1,172 @@
+// Denoiser, text encoder and flow sampler at the tensor level.
+#include "model/denoiser.h"
+
+#include <gtest/gtest.h>
+
+#include "model/flow_sampler.h"
+#include "model/text_encoder.h"
+
+namespace vidserve {
+namespace {
+
+const bool kTwoThreads = [] {
+  at::set_num_threads(2);
+  return true;
+}();
+
+DenoiserOptions SmallDenoiserOptions(bool adaln_zero_init) {
+  DenoiserOptions o;
+  o.latent_channels = 4;
+  o.hidden_dim = 32;
+  o.num_layers = 2;
+  o.num_heads = 2;
+  o.mixers = {"softmax", "softmax"};
+  o.text_dim = 16;
+  o.adaln_zero_init = adaln_zero_init;
+  return o;
+}
+
+TextEncoder SmallTextEncoder() {
+  torch::manual_seed(3);
+  TextEncoder encoder(TextEncoderOptions().dim(16).num_layers(1).num_heads(2).max_prompt_bytes(32));
+  encoder->eval();
+  return encoder;
+}
+
+TEST(TextEncoder, TokenizesBytesAfterBosAndCutsOnCharacterBoundary) {
+  EXPECT_EQ(TokenizePrompt("", 8), (std::vector<int64_t>{kTextBosToken}));
+  EXPECT_EQ(TokenizePrompt("ab", 8), (std::vector<int64_t>{kTextBosToken, 'a', 'b'}));
+  // "é" is 2 bytes (0xC3 0xA9); a 2-byte budget after "a" must not split it.
+  EXPECT_EQ(TokenizePrompt("a\xC3\xA9", 2), (std::vector<int64_t>{kTextBosToken, 'a'}));
+  EXPECT_EQ(TokenizePrompt("abcdef", 3).size(), 4u);
+}
+
+TEST(TextEncoder, PaddedBatchEqualsPromptsEncodedAlone) {
+  auto encoder = SmallTextEncoder();
+  torch::NoGradGuard no_grad;
+  auto batch = encoder->Encode({"hi", "a longer prompt"}, torch::kCPU);
+  auto alone = encoder->Encode({"hi"}, torch::kCPU);
+  EXPECT_EQ(batch.tokens.sizes(), (std::vector<int64_t>{2, 16, 16}));
+  EXPECT_EQ(alone.tokens.size(1), 3);
+  EXPECT_TRUE(torch::allclose(batch.pooled[0], alone.pooled[0], 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(batch.tokens[0].narrow(0, 0, 3), alone.tokens[0], 1e-5, 1e-5));
+  EXPECT_EQ(batch.mask[0].sum().item<int64_t>(), 3);
+  EXPECT_FALSE(torch::allclose(batch.pooled[0], batch.pooled[1]));
+}
+
+TEST(TextEncoder, EmptyPromptIsTheUnconditionalEmbedding) {
+  auto encoder = SmallTextEncoder();
+  torch::NoGradGuard no_grad;
+  auto uncond = encoder->Encode({""}, torch::kCPU);
+  EXPECT_EQ(uncond.tokens.size(1), 1);
+  EXPECT_TRUE(uncond.mask.all().item<bool>());
+}
+
+TEST(Denoiser, PredictsVelocityOfTheLatentShapeDeterministically) {
+  torch::manual_seed(0);
+  auto denoiser = *BuildDenoiser(SmallDenoiserOptions(false));
+  auto text = SmallTextEncoder()->Encode({"a", "bc"}, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({2, 4, 3, 4, 6});
+  auto t = torch::tensor({0.3f, 0.9f});
+  auto v1 = denoiser->forward(x, t, text);
+  auto v2 = denoiser->forward(x, t, text);
+  EXPECT_EQ(v1.sizes(), x.sizes());
+  EXPECT_TRUE(torch::equal(v1, v2));
+  // Each sample's timestep matters.
+  auto v3 = denoiser->forward(x, torch::tensor({0.3f, 0.1f}), text);
+  EXPECT_TRUE(torch::allclose(v1[0], v3[0], 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(v1[1], v3[1], 1e-5, 1e-5));
+}
+
+TEST(Denoiser, AdaLnZeroInitStartsAtZeroVelocity) {
+  torch::manual_seed(0);
+  auto denoiser = *BuildDenoiser(SmallDenoiserOptions(true));
+  auto text = SmallTextEncoder()->Encode({"a"}, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  auto v = denoiser->forward(torch::randn({1, 4, 1, 2, 2}), torch::tensor({0.5f}), text);
+  EXPECT_EQ(v.abs().max().item<float>(), 0.0f);
+}
+
+TEST(Denoiser, RejectsUnknownMixerWithTheLayer) {
+  auto options = SmallDenoiserOptions(true);
+  options.mixers[1] = "rnn";
+  auto denoiser = BuildDenoiser(options);
+  ASSERT_FALSE(denoiser.ok());
+  EXPECT_NE(std::string(denoiser.status().message()).find("layer 1"), std::string::npos);
+}
+
+TEST(Denoiser, PositionEmbeddingDistinguishesTokens) {
+  auto pos = SinCosPositionEmbedding3d(2, 3, 4, 32, torch::kFloat);
+  EXPECT_EQ(pos.sizes(), (std::vector<int64_t>{24, 32}));
+  auto distances = torch::cdist(pos, pos);
+  distances.fill_diagonal_(1.0);
+  EXPECT_GT(distances.min().item<float>(), 1e-3);
+}
+
+TEST(FlowSampler, TimestepsRunFromOneToZero) {
+  FlowSampler uniform;
+  auto ts = uniform.Timesteps(4);
+  ASSERT_EQ(ts.size(), 5u);
+  EXPECT_DOUBLE_EQ(ts[0], 1.0);
+  EXPECT_DOUBLE_EQ(ts[2], 0.5);
+  EXPECT_DOUBLE_EQ(ts[4], 0.0);
+  FlowSampler shifted(FlowSamplerOptions{3.0});
+  auto st = shifted.Timesteps(4);
+  EXPECT_DOUBLE_EQ(st[0], 1.0);
+  EXPECT_GT(st[2], 0.5);  // more of the steps at high noise
+  EXPECT_DOUBLE_EQ(st[4], 0.0);
+}
+
+TEST(FlowSampler, ExactVelocityReachesTheDataInOneEulerStep) {
+  auto x0 = torch::randn({2, 3, 4});
+  auto eps = torch::randn({2, 3, 4});
+  auto t = torch::tensor({1.0f, 0.25f});
+  auto xt = FlowSampler::Interpolate(x0, eps, t);
+  EXPECT_TRUE(torch::allclose(xt[0], eps[0]));
+  EXPECT_TRUE(torch::allclose(xt[1], 0.75 * x0[1] + 0.25 * eps[1]));
+  auto x = FlowSampler::EulerStep(xt, FlowSampler::VelocityTarget(x0, eps), t, torch::zeros({2}));
+  EXPECT_TRUE(torch::allclose(x, x0, 1e-5, 1e-5));
+}
+
+TEST(FlowSampler, GuidanceOneSkipsTheUnconditionalPass) {
+  auto text = SmallTextEncoder()->Encode({"a", "b", "c"}, torch::kCPU);
+  std::vector<int64_t> rows_seen;
+  FlowSampler::VelocityFn fn = [&](const torch::Tensor& x, const torch::Tensor&,
+                                   const TextEmbedding& txt) {
+    rows_seen.push_back(x.size(0));
+    // "velocity" = the pooled text's first feature, so cond and uncond differ.
+    return txt.pooled.narrow(1, 0, 1).view({-1, 1, 1}).expand_as(x).clone();
+  };
+  torch::NoGradGuard no_grad;
+  auto x = torch::zeros({3, 2, 2});
+  auto t = torch::ones({3});
+  auto uncond = SmallTextEncoder()->Encode({"", "", ""}, torch::kCPU);
+  FlowSampler::GuidedVelocity(fn, x, t, text, uncond, {1.0, 1.0, 1.0});
+  ASSERT_EQ(rows_seen, (std::vector<int64_t>{3}));
+  auto v = FlowSampler::GuidedVelocity(fn, x, t, text, uncond, {1.0, 3.0, 1.0});
+  ASSERT_EQ(rows_seen, (std::vector<int64_t>{3, 4}));  // one call, one extra row
+  const float c1 = text.pooled[1][0].item<float>(), u = uncond.pooled[0][0].item<float>();
+  EXPECT_NEAR(v[1][0][0].item<float>(), u + 3.0f * (c1 - u), 1e-5);
+  EXPECT_NEAR(v[0][0][0].item<float>(), text.pooled[0][0].item<float>(), 1e-6);
+}
+
+TEST(FlowSampler, SampleIsDeterministic) {
+  torch::manual_seed(0);
+  auto denoiser = *BuildDenoiser(SmallDenoiserOptions(false));
+  auto text_encoder = SmallTextEncoder();
+  torch::NoGradGuard no_grad;
+  auto cond = text_encoder->Encode({"x"}, torch::kCPU);
+  auto uncond = text_encoder->Encode({""}, torch::kCPU);
+  FlowSampler::VelocityFn fn = [&](const torch::Tensor& x, const torch::Tensor& t,
+                                   const TextEmbedding& txt) { return denoiser->forward(x, t, txt); };
+  FlowSampler sampler;
+  auto noise = torch::randn({1, 4, 1, 2, 2});
+  auto a = sampler.Sample(fn, noise, cond, uncond, 3, {2.0});
+  auto b = sampler.Sample(fn, noise, cond, uncond, 3, {2.0});
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, noise));
+}
+
+}  // namespace
+}  // namespace vidserve

@@ -1,0 +1,115 @@
+#include "model/vae.h"
+
+#include <gtest/gtest.h>
+
+#include "model/causal_conv3d.h"
+#include "model/video_network.h"
+
+namespace vidserve {
+namespace {
+
+const bool kTwoThreads = [] {
+  at::set_num_threads(2);
+  return true;
+}();
+
+VaeEncoder TinyEncoder() {
+  torch::manual_seed(0);
+  VaeEncoder encoder(VaeEncoderOptions().latent_channels(8).channels({32, 64, 128}));
+  encoder->eval();
+  return encoder;
+}
+
+TEST(CausalConv3d, StrideTwoKeepsTheFirstFrameAlone) {
+  CausalConv3d conv(CausalConv3dOptions(3, 4).temporal_stride(2).spatial_stride(2));
+  torch::NoGradGuard no_grad;
+  for (int64_t t : {1, 3, 5, 9, 17}) {
+    auto y = conv->forward(torch::randn({1, 3, t, 8, 8}));
+    EXPECT_EQ(y.size(2), 1 + (t - 1) / 2) << "T=" << t;
+    EXPECT_EQ(y.size(3), 4);
+  }
+}
+
+TEST(CausalConv3d, OutputFrameIgnoresLaterInputFrames) {
+  CausalConv3d conv(CausalConv3dOptions(2, 2));
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({1, 2, 6, 5, 5});
+  auto changed = x.clone();
+  changed.narrow(2, 4, 1).add_(1.0);
+  auto y = conv->forward(x), y2 = conv->forward(changed);
+  EXPECT_TRUE(torch::equal(y.narrow(2, 0, 4), y2.narrow(2, 0, 4)));
+  EXPECT_FALSE(torch::equal(y.narrow(2, 4, 1), y2.narrow(2, 4, 1)));
+}
+
+TEST(Vae, EncoderShapeFor17x64x64) {
+  auto encoder = TinyEncoder();
+  torch::NoGradGuard no_grad;
+  auto moments = encoder->forward(torch::rand({1, 3, 17, 64, 64}) * 2 - 1);
+  EXPECT_EQ(moments.sizes(), (std::vector<int64_t>{1, 16, 5, 8, 8}));
+  auto mean = encoder->EncodeMean(torch::zeros({2, 3, 17, 64, 64}));
+  EXPECT_EQ(mean.sizes(), (std::vector<int64_t>{2, 8, 5, 8, 8}));
+}
+
+TEST(Vae, EncoderShapeForOneFrame16x16) {
+  auto encoder = TinyEncoder();
+  torch::NoGradGuard no_grad;
+  auto mean = encoder->EncodeMean(torch::zeros({1, 3, 1, 16, 16}));
+  EXPECT_EQ(mean.sizes(), (std::vector<int64_t>{1, 8, 1, 2, 2}));
+}
+
+TEST(Vae, EncoderIsCausalInTime) {
+  auto encoder = TinyEncoder();
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({1, 3, 13, 16, 16}) * 2 - 1;  // 4 latent frames
+  auto base = encoder->EncodeMean(x);
+  for (int64_t k : {1, 5, 9, 12}) {
+    auto changed = x.clone();
+    changed.narrow(2, k, 1).uniform_(-1, 1);
+    auto latents = encoder->EncodeMean(changed);
+    for (int64_t j = 0; j < base.size(2); ++j) {
+      const bool same = torch::equal(base.narrow(2, j, 1), latents.narrow(2, j, 1));
+      if (4 * j < k) {
+        EXPECT_TRUE(same) << "latent " << j << " changed when frame " << k << " did";
+      } else if (j == (k + 3) / 4) {
+        EXPECT_FALSE(same) << "latent " << j << " should see frame " << k;
+      }
+    }
+  }
+}
+
+TEST(Vae, DecoderIsCausalInTime) {
+  torch::manual_seed(1);
+  VaeDecoder decoder(VaeDecoderOptions().latent_channels(8).channels({32, 64, 128}));
+  torch::NoGradGuard no_grad;
+  auto z = torch::randn({1, 8, 4, 2, 2});
+  auto base = decoder->forward(z);
+  EXPECT_EQ(base.sizes(), (std::vector<int64_t>{1, 3, 13, 16, 16}));
+  auto changed = z.clone();
+  changed.narrow(2, 2, 1).add_(1.0);  // latent 2 covers frames 5..8
+  auto frames = decoder->forward(changed);
+  EXPECT_TRUE(torch::equal(base.narrow(2, 0, 5), frames.narrow(2, 0, 5)));
+  EXPECT_FALSE(torch::equal(base.narrow(2, 5, 1), frames.narrow(2, 5, 1)));
+}
+
+TEST(Vae, CausalTemporalUpsampleGivesTwoTMinusOneFrames) {
+  auto x = torch::arange(3, torch::kFloat).view({1, 1, 3, 1, 1});
+  auto y = CausalTemporalUpsample(x).flatten();
+  EXPECT_TRUE(torch::equal(y, torch::tensor({0.f, 1.f, 1.f, 2.f, 2.f})));
+}
+
+TEST(Vae, ThinDecoderHasFewerParametersAndSameOutputShape) {
+  auto config = *LoadPreset("tiny");
+  VaeDecoder full(DecoderOptionsFromConfig(config, /*thin=*/false));
+  VaeDecoder thin(DecoderOptionsFromConfig(config, /*thin=*/true));
+  EXPECT_LT(CountParameters(*thin), CountParameters(*full));
+  EXPECT_EQ(thin->StageWidth(0), 8);
+  EXPECT_EQ(thin->StageWidth(1), 16);
+  EXPECT_EQ(thin->StageWidth(2), 128);
+  torch::NoGradGuard no_grad;
+  auto z = torch::randn({1, 8, 2, 2, 2});
+  EXPECT_EQ(thin->forward(z).sizes(), full->forward(z).sizes());
+  EXPECT_EQ(thin->forward(z).sizes(), (std::vector<int64_t>{1, 3, 5, 16, 16}));
+}
+
+}  // namespace
+}  // namespace vidserve
