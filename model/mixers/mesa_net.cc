@@ -1,5 +1,7 @@
 #include "model/mixers/mesa_net.h"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -41,6 +43,37 @@ torch::Tensor PadTime(const torch::Tensor& x, int64_t pad, int64_t trailing_dims
   padding.push_back(0);
   padding.push_back(pad);
   return torch::constant_pad_nd(x, padding);
+}
+
+// Exclusive decayed prefix sums over chunks: start[i] = sum_{j < i} exp(sum_{j < m < i}
+// log_decay[m]) increment[j], for increment [B, H, n, X] and log_decay [B, H, n]. A blocked
+// scan: blocks of ~sqrt(n) chunks are summed with one masked-decay matmul each, and only
+// the ~sqrt(n) block carries are sequential, so long sequences launch few small ops.
+torch::Tensor ChunkStartStates(const torch::Tensor& increment, const torch::Tensor& log_decay) {
+  const int64_t b = increment.size(0), h = increment.size(1), n = increment.size(2);
+  const int64_t width = increment.size(3);
+  const int64_t block = std::max<int64_t>(
+      1, static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n)))));
+  const int64_t groups = (n + block - 1) / block;
+  const int64_t pad = groups * block - n;
+  auto inc = PadTime(increment, pad, 1).view({b, h, groups, block, width});
+  auto cum = PadTime(log_decay, pad, 0).view({b, h, groups, block}).cumsum(-1);
+  auto before = cum - PadTime(log_decay, pad, 0).view({b, h, groups, block});  // exclusive
+  auto not_earlier = torch::ones({block, block}, cum.options().dtype(torch::kBool)).triu(0);
+  auto within = (before.unsqueeze(-1) - cum.unsqueeze(-2))
+                    .masked_fill(not_earlier, -std::numeric_limits<double>::infinity())
+                    .exp();
+  auto local = torch::matmul(within, inc);  // [B, H, groups, block, X]
+  auto to_end = (cum.narrow(-1, block - 1, 1) - cum).exp().unsqueeze(-2);
+  auto totals = torch::matmul(to_end, inc).squeeze(-2);  // [B, H, groups, X]
+  auto block_decay = cum.select(-1, block - 1).exp().unsqueeze(-1);
+  std::vector<torch::Tensor> carries = {torch::zeros({b, h, width}, inc.options())};
+  for (int64_t g = 0; g + 1 < groups; ++g) {
+    carries.push_back(block_decay.select(2, g) * carries.back() + totals.select(2, g));
+  }
+  auto carry = torch::stack(carries, 2).unsqueeze(-2);  // [B, H, groups, 1, X]
+  auto start = local + before.exp().unsqueeze(-1) * carry;
+  return start.view({b, h, groups * block, width}).narrow(2, 0, n);
 }
 
 }  // namespace
@@ -115,27 +148,16 @@ torch::Tensor MesaNetChunkwise(const torch::Tensor& q_in, const torch::Tensor& k
 
   auto decay = PairDecay(cum, beta);                      // [B, H, chunks, C, C]
   auto decay_from_start = cum.exp().unsqueeze(-1);        // [B, H, chunks, C, 1]
-  auto chunk_decay = cum.select(-1, chunk - 1).exp();     // [B, H, chunks]
   auto k_to_end = k * ((cum.narrow(-1, chunk - 1, 1) - cum).exp() * beta).unsqueeze(-1);
   auto kk_increment = torch::matmul(k_to_end.transpose(-2, -1), k);  // [B, H, chunks, Dk, Dk]
   auto kv_increment = torch::matmul(k_to_end.transpose(-2, -1), v);  // [B, H, chunks, Dk, Dv]
 
-  // States at the start of each chunk: a short sequential scan over chunks.
-  std::vector<torch::Tensor> kk_starts, kv_starts;
-  kk_starts.reserve(num_chunks);
-  kv_starts.reserve(num_chunks);
-  auto kk_state = torch::zeros({b, h, dk, dk}, q.options());
-  auto kv_state = torch::zeros({b, h, dk, dv}, q.options());
-  for (int64_t i = 0; i < num_chunks; ++i) {
-    kk_starts.push_back(kk_state);
-    kv_starts.push_back(kv_state);
-    if (i + 1 == num_chunks) break;
-    auto carry = chunk_decay.select(2, i).view({b, h, 1, 1});
-    kk_state = carry * kk_state + kk_increment.select(2, i);
-    kv_state = carry * kv_state + kv_increment.select(2, i);
-  }
-  auto kk_start = torch::stack(kk_starts, 2);  // [B, H, chunks, Dk, Dk]
-  auto kv_start = torch::stack(kv_starts, 2);  // [B, H, chunks, Dk, Dv]
+  // States at the start of each chunk, kk and kv scanned together.
+  auto starts = ChunkStartStates(
+      torch::cat({kk_increment.flatten(-2), kv_increment.flatten(-2)}, -1),
+      cum.select(-1, chunk - 1));
+  auto kk_start = starts.narrow(-1, 0, dk * dk).view({b, h, num_chunks, dk, dk});
+  auto kv_start = starts.narrow(-1, dk * dk, dk * dv).view({b, h, num_chunks, dk, dv});
 
   auto lam = lambda.to(torch::kFloat).view({1, h, 1, 1, dk});
   auto k_t = k.transpose(-2, -1);
