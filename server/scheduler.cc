@@ -369,10 +369,10 @@ void Scheduler::AdmitGenerations() {
   const absl::Time now = absl::Now();
   for (GenerateTask& task : admitted) {
     absl::Status error;
-    if (task.observer->IsCancelled()) {
-      error = absl::CancelledError("generation cancelled by the client");
-    } else if (task.deadline < now) {
+    if (task.deadline < now) {
       error = DeadlineError(task.deadline);
+    } else if (task.observer->IsCancelled()) {
+      error = absl::CancelledError("generation cancelled by the client before it started");
     }
     absl::StatusOr<std::unique_ptr<Generation>> generation =
         error.ok() ? model_->StartGeneration(task.params) : absl::StatusOr<std::unique_ptr<Generation>>(error);
@@ -394,14 +394,16 @@ void Scheduler::DropStoppedGenerations() {
   const absl::Time now = absl::Now();
   for (auto it = active_.begin(); it != active_.end();) {
     ActiveGeneration& active = **it;
+    // The deadline is checked first: gRPC also cancels a call whose deadline passed, and the
+    // client should learn the real reason.
     absl::Status error;
-    if (active.task.observer->IsCancelled()) {
-      error = absl::CancelledError(absl::StrCat("generation cancelled by the client after ",
-                                                active.generation->steps_done(), " steps"));
-    } else if (active.task.deadline < now) {
+    if (active.task.deadline < now) {
       error = absl::DeadlineExceededError(absl::StrCat(
           "deadline expired after ", active.generation->steps_done(), " of ",
           active.task.params.steps, " denoise steps"));
+    } else if (active.task.observer->IsCancelled()) {
+      error = absl::CancelledError(absl::StrCat("generation cancelled by the client after ",
+                                                active.generation->steps_done(), " steps"));
     }
     if (error.ok()) {
       ++it;

@@ -100,6 +100,9 @@ absl::Status VidServer::Start() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(service_.get());
+  // gRPC enables SO_REUSEPORT by default, which lets a second server silently share a busy
+  // port; a taken port must be a startup error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.limits.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config_.limits.max_message_bytes));
   grpc_server_ = builder.BuildAndStart();
