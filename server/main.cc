@@ -4,6 +4,11 @@
 //            --num_threads N]
 // Exit codes: 0 after a clean SIGTERM/SIGINT drain, 1 when the server cannot start, 2 for an
 // invalid configuration (the message names the key).
+#include <semaphore.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +32,15 @@ ABSL_FLAG(int64_t, max_queue_delay_us, -1, "dynamic batching delay in microsecon
 ABSL_FLAG(int, num_threads, -1, "CPU intra-op threads, 0 = LibTorch default");
 
 namespace {
+
+sem_t g_shutdown_requested;
+std::atomic<int> g_signal{0};
+
+// Async-signal-safe: sem_post and _exit only. A second signal while draining exits at once.
+void OnShutdownSignal(int signal_number) {
+  if (g_signal.exchange(signal_number) != 0) _exit(128 + signal_number);
+  sem_post(&g_shutdown_requested);
+}
 
 int ConfigError(const absl::Status& status) {
   std::fprintf(stderr, "vidserve: invalid configuration: %s\n",
@@ -76,13 +90,14 @@ int main(int argc, char** argv) {
       vidserve::ApplyServerConfigOverrides(config, overrides);
   if (!final_config.ok()) return ConfigError(final_config.status());
 
-  // Block the shutdown signals in every thread (they inherit this mask) so that only the
-  // sigwait below receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A handler rather than sigwait: LibTorch/OpenBLAS may start threads before main, and a
+  // process-directed signal can land on any of them; the handler works wherever it runs.
+  sem_init(&g_shutdown_requested, 0, 0);
+  struct sigaction action = {};
+  action.sa_handler = OnShutdownSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
 
   absl::StatusOr<std::unique_ptr<vidserve::VidServer>> server =
       vidserve::VidServer::Create(*final_config);
@@ -92,9 +107,9 @@ int main(int argc, char** argv) {
     return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  LOG_INFO << "received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+  while (sem_wait(&g_shutdown_requested) != 0) {
+  }
+  LOG_INFO << "received " << (g_signal.load() == SIGTERM ? "SIGTERM" : "SIGINT")
            << ", draining drain_timeout_ms=" << final_config->drain_timeout_ms;
   (*server)->Shutdown(absl::Milliseconds(final_config->drain_timeout_ms));
   return 0;
