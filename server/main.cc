@@ -2,8 +2,9 @@
 //   vidserve --config FILE --listen HOST:PORT --metrics_listen HOST:PORT --model DIR
 //            --device auto|cpu|cuda [--preset NAME --max_batch_size N --max_queue_delay_us N
 //            --num_threads N]
-// Exit codes: 0 after a clean SIGTERM/SIGINT drain, 1 when the server cannot start, 2 for an
-// invalid configuration (the message names the key).
+// Exit codes: 0 after a clean SIGTERM/SIGINT drain, 1 when the server cannot start (e.g. port
+// in use), 2 for an invalid configuration, including a missing preset or checkpoint (the
+// message names the key).
 #include <semaphore.h>
 #include <signal.h>
 #include <unistd.h>
@@ -104,7 +105,11 @@ int main(int argc, char** argv) {
   if (!server.ok()) return ConfigError(server.status());
   if (absl::Status s = (*server)->Start(); !s.ok()) {
     LOG_ERROR << "cannot start: " << s;
-    return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    // A preset or checkpoint that does not exist or does not validate is a configuration
+    // error (the message names model.preset / model.dir); anything else is a runtime one.
+    const bool config_error = s.code() == absl::StatusCode::kInvalidArgument ||
+                              s.code() == absl::StatusCode::kNotFound;
+    return config_error ? 2 : 1;
   }
 
   while (sem_wait(&g_shutdown_requested) != 0) {

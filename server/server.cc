@@ -26,7 +26,12 @@ absl::StatusOr<std::unique_ptr<VideoModel>> LoadModel(const ServerConfig& config
   options.device = config.model.device;
   options.init_seed = config.model.init_seed;
   options.num_threads = config.model.num_threads;
-  return VideoModel::Create(options);
+  absl::StatusOr<std::unique_ptr<VideoModel>> model = VideoModel::Create(options);
+  if (!model.ok() && !config.model.dir.empty()) {
+    return absl::Status(model.status().code(),
+                        absl::StrCat("model.dir: ", model.status().message()));
+  }
+  return model;
 }
 
 }  // namespace

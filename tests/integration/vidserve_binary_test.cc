@@ -73,6 +73,18 @@ TEST(VidserveBinary, InvalidFlagExitsWith2NamingTheKey) {
   EXPECT_THAT(output, HasSubstr("model.device"));
 }
 
+TEST(VidserveBinary, MissingPresetOrCheckpointExitsWith2NamingTheKey) {
+  if (!BinaryBuilt()) GTEST_SKIP() << kBinary << " not built";
+  std::string output;
+  EXPECT_EQ(RunBinary("--preset no_such_preset --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0",
+                      &output), 2);
+  EXPECT_THAT(output, HasSubstr("model.preset"));
+  output.clear();
+  EXPECT_EQ(RunBinary("--model /nonexistent/ckpt --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0",
+                      &output), 2);
+  EXPECT_THAT(output, HasSubstr("model.dir"));
+}
+
 TEST(VidserveBinary, SigtermDrainsAndExitsZero) {
   if (!BinaryBuilt()) GTEST_SKIP() << kBinary << " not built";
   const int port = FreePort();
