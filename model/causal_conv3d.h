@@ -35,6 +35,12 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
 
   CausalConv3dOptions options;
   torch::nn::Conv3d conv{nullptr};
+
+ private:
+  // The same convolution as conv2d over frames folded into the batch, temporal taps
+  // stacked on channels. Used on CPU for small/narrow inputs, which LibTorch would send to
+  // a slow unblocked 3D kernel; the 2D form reaches oneDNN.
+  torch::Tensor ForwardAsConv2d(const torch::Tensor& padded);
 };
 TORCH_MODULE(CausalConv3d);
 

@@ -11,15 +11,19 @@ constexpr int64_t kNumStages = 3;
 // Stages whose downsampling (and the mirrored upsampling) also halves time.
 bool HalvesTime(int64_t stage) { return stage < 2; }
 
+// Nearest-neighbour 2x in H and W. expand + reshape is one copy; repeat_interleave would
+// gather through an index tensor and is several times slower on CPU.
 torch::Tensor SpatialUpsample2x(const torch::Tensor& x) {
-  return x.repeat_interleave(2, /*dim=*/3).repeat_interleave(2, /*dim=*/4);
+  const int64_t b = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
+  return x.unsqueeze(4).unsqueeze(6).expand({b, c, t, h, 2, w, 2}).reshape({b, c, t, 2 * h, 2 * w});
 }
 
 }  // namespace
 
 torch::Tensor CausalTemporalUpsample(const torch::Tensor& x) {
-  auto repeated = x.repeat_interleave(2, /*dim=*/2);
-  return repeated.narrow(2, 1, repeated.size(2) - 1);
+  const int64_t b = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
+  auto repeated = x.unsqueeze(3).expand({b, c, t, 2, h, w}).reshape({b, c, 2 * t, h, w});
+  return repeated.narrow(2, 1, 2 * t - 1);
 }
 
 VaeEncoderImpl::VaeEncoderImpl(const VaeEncoderOptions& options_) : options(options_) { reset(); }
