@@ -397,7 +397,11 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
                                   "'; allowed: softmax, loglinear, mesa"));
     }
   }
-  VIDSERVE_RETURN_IF_ERROR(CheckPositive("denoiser.loglinear_chunk_size", d.loglinear_chunk_size));
+  if (d.loglinear_chunk_size <= 0 || (d.loglinear_chunk_size & (d.loglinear_chunk_size - 1)) != 0) {
+    // The Fenwick levels of the chunkwise form align with power-of-two chunks.
+    return Invalid("denoiser.loglinear_chunk_size",
+                   absl::StrCat("must be a power of two, got ", d.loglinear_chunk_size));
+  }
   VIDSERVE_RETURN_IF_ERROR(CheckPositive("denoiser.mesa_cg_steps", d.mesa_cg_steps));
   VIDSERVE_RETURN_IF_ERROR(CheckPositive("denoiser.text_dim", d.text_dim));
   VIDSERVE_RETURN_IF_ERROR(CheckPositive("denoiser.text_layers", d.text_layers));

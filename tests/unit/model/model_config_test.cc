@@ -88,6 +88,13 @@ TEST(ModelConfig, MixerOfLayerExpandsASingleEntry) {
   EXPECT_EQ(hybrid->MixerOfLayer(1), "mesa");
 }
 
+TEST(ModelConfig, LogLinearChunkMustBeAPowerOfTwo) {
+  auto config = ParseModelConfigYaml("denoiser:\n  loglinear_chunk_size: 48\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("denoiser.loglinear_chunk_size: must be a power of two, got 48"));
+}
+
 TEST(ModelConfig, FrameLimitsMustBeFourKPlusOne) {
   auto config = ParseModelConfigYaml("limits:\n  max_frames: 64\n");
   ASSERT_FALSE(config.ok());
