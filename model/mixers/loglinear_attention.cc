@@ -1,6 +1,10 @@
 #include "model/mixers/loglinear_attention.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
 
 namespace vidserve {
 namespace {
@@ -47,6 +51,29 @@ torch::Tensor FenwickLevelMatrix(int64_t n, const torch::Device& device) {
   return level;
 }
 
+namespace {
+
+// The [chunk, chunk] Fenwick levels inside a chunk, with future pairs (s > t) pointing at
+// index log2(chunk) + 1, where the caller puts a zero weight: one gather then yields the
+// masked weights. Cached per (chunk, device) because building it costs ~25 tiny kernels,
+// which dominate short sequences on a GPU. Thread-safe.
+torch::Tensor IntraChunkLevelIndex(int64_t chunk, const torch::Device& device) {
+  static auto* mu = new std::mutex;
+  static auto* cache = new std::map<std::pair<int64_t, std::string>, torch::Tensor>;
+  std::lock_guard<std::mutex> lock(*mu);
+  const auto key = std::make_pair(chunk, device.str());
+  auto it = cache->find(key);
+  if (it != cache->end()) return it->second;
+  // A normal tensor even when first asked for under InferenceMode: gather saves its index
+  // for backward, which an inference tensor may not be.
+  c10::InferenceMode normal_tensors(false);
+  auto future = torch::ones({chunk, chunk}, torch::kBool).triu(1);
+  auto index = FenwickLevelMatrix(chunk, torch::kCPU).masked_fill(future, BitLength(chunk - 1) + 1);
+  return cache->emplace(key, index.to(device)).first->second;
+}
+
+}  // namespace
+
 torch::Tensor LogLinearAttentionReference(const torch::Tensor& q, const torch::Tensor& k,
                                           const torch::Tensor& v, const torch::Tensor& lambda) {
   CheckInputs(q, k, v, lambda);
@@ -78,11 +105,9 @@ torch::Tensor LogLinearAttentionChunkwise(const torch::Tensor& q, const torch::T
   auto vc = PadTime(v, pad).contiguous().view({b, h, num_chunks, chunk, dv});
   auto lc = PadTime(lambda, pad).contiguous().view({b, h, num_chunks, chunk, num_lambda});
 
-  auto levels = FenwickLevelMatrix(chunk, q.device());
-  auto weights = torch::gather(lc.narrow(-1, 0, chunk_levels), -1,
-                               levels.expand({b, h, num_chunks, chunk, chunk}));
-  auto future = torch::ones({chunk, chunk}, q.options().dtype(torch::kBool)).triu(1);
-  weights = weights.masked_fill(future, 0.0);
+  auto weights = torch::gather(torch::constant_pad_nd(lc.narrow(-1, 0, chunk_levels), {0, 1}), -1,
+                               IntraChunkLevelIndex(chunk, q.device())
+                                   .expand({b, h, num_chunks, chunk, chunk}));
   auto out = torch::matmul(torch::matmul(qc, kc.transpose(-2, -1)) * weights, vc);
 
   if (num_chunks > 1) {

@@ -162,6 +162,18 @@ TEST(LogLinearAttention, GradientsAreFiniteAndMatchTheReference) {
   }
 }
 
+TEST(LogLinearAttention, GradientsWorkAfterFirstUseUnderInferenceMode) {
+  auto in = RandomInputs(200, /*seed=*/9);
+  {
+    c10::InferenceMode inference;
+    LogLinearAttentionChunkwise(in.q, in.k, in.v, in.lambda, 128);
+  }
+  auto q = in.q.clone().requires_grad_(true);
+  LogLinearAttentionChunkwise(q, in.k, in.v, in.lambda, 128).sum().backward();
+  ASSERT_TRUE(q.grad().defined());
+  EXPECT_TRUE(torch::isfinite(q.grad()).all().item<bool>());
+}
+
 TEST(LogLinearAttention, RejectsNonPowerOfTwoChunksAndTooFewLevels) {
   auto in = RandomInputs(20, /*seed=*/1);
   EXPECT_THROW(LogLinearAttentionChunkwise(in.q, in.k, in.v, in.lambda, 6), c10::Error);
