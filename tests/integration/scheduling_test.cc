@@ -312,6 +312,9 @@ TEST(Lifecycle, ShutdownDrainsInFlightGenerateAndRefusesNewCalls) {
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(refused.error_message(), HasSubstr("draining"));
   EXPECT_EQ(HealthStatus(port), 2);
+  int http_status = 0;
+  Scrape(server->metrics_port(), "/healthz", &http_status);
+  EXPECT_EQ(http_status, 503);
 
   // ...while the generation in flight runs to completion.
   bool summary = false;
