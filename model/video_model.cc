@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -152,6 +153,7 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     }
     LOG_INFO << "model ready name=" << impl->info.config.name << " device=" << impl->info.device
              << " trained=" << (impl->info.trained ? "true" : "false")
+             << " checkpoint=" << (impl->info.checkpoint.empty() ? "none" : impl->info.checkpoint)
              << " vae_params=" << impl->info.vae_parameters
              << " thin_decoder_params=" << impl->info.thin_decoder_parameters
              << " denoiser_params=" << impl->info.denoiser_parameters
@@ -245,6 +247,13 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
                                                      latent->NumElements(), " floats for shape ",
                                                      ShapeString(latent->shape), ", got ",
                                                      latent->data.size()));
+    }
+    // NaN/Inf would survive the clamp and turn into arbitrary bytes after the uint8 cast.
+    const auto bad = std::find_if(latent->data.begin(), latent->data.end(),
+                                  [](float v) { return !std::isfinite(v); });
+    if (bad != latent->data.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".data[", bad - latent->data.begin(),
+                                                     "]: not a finite number"));
     }
     if (latent->shape != latents[0]->shape) {
       return absl::InvalidArgumentError(absl::StrCat(field, ": shape ", ShapeString(latent->shape),

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "model/status_macros.h"
 
 namespace vidserve {
@@ -107,7 +108,8 @@ absl::Status SaveVideoNetwork(const std::string& path, VideoNetwork& network,
   metadata[kConfigKey] = ModelConfigToJson(config);
   metadata[kTrainedKey] = info.trained ? "true" : "false";
   for (const auto& [name, value] : info.metrics) {
-    metadata[absl::StrCat(kMetricPrefix, name)] = absl::StrCat(value);
+    // %.17g round-trips a double exactly; StrCat would keep only 6 digits.
+    metadata[absl::StrCat(kMetricPrefix, name)] = absl::StrFormat("%.17g", value);
   }
   return WriteSafetensors(path, ModuleStateDict(*network), metadata, dtype);
 }

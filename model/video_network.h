@@ -47,6 +47,7 @@ TextEncoderOptions TextEncoderOptionsFromConfig(const ModelConfig& config);
 DenoiserOptions DenoiserOptionsFromConfig(const ModelConfig& config, bool adaln_zero_init);
 
 // Validates `config` and builds a network on CPU with weights drawn from `init_seed`.
+// Reseeds LibTorch's global RNG (under the lock) as a side effect.
 absl::StatusOr<VideoNetwork> BuildVideoNetwork(const ModelConfig& config, uint64_t init_seed,
                                                bool adaln_zero_init);
 

@@ -27,13 +27,16 @@ std::string TempPath(const std::string& name) {
   return (dir / name).string();
 }
 
-// A raw safetensors file with the given header and zero-filled data.
-void WriteRaw(const std::string& path, const std::string& header, size_t data_bytes) {
+// A raw safetensors file with the given header and data bytes.
+void WriteRaw(const std::string& path, const std::string& header, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   const uint64_t n = header.size();
   out.write(reinterpret_cast<const char*>(&n), 8);
-  out << header;
-  out << std::string(data_bytes, '\0');
+  out << header << data;
+}
+
+void WriteRaw(const std::string& path, const std::string& header, size_t zero_bytes) {
+  WriteRaw(path, header, std::string(zero_bytes, '\0'));
 }
 
 VideoModel::Options TinyOptions() {
@@ -66,7 +69,7 @@ TEST(Checkpoint, RoundTripThroughTheFacadeGivesIdenticalOutputs) {
   auto network = *BuildVideoNetwork(options.config, options.init_seed, /*adaln_zero_init=*/false);
   CheckpointInfo info;
   info.trained = true;
-  info.metrics["psnr_db"] = 27.5;
+  info.metrics["psnr_db"] = 27.123456789;
   const std::string dir = std::filesystem::path(TempPath("roundtrip")).string();
   std::filesystem::create_directories(dir);
   ASSERT_TRUE(SaveVideoNetwork(dir + "/model.safetensors", network, options.config, info,
@@ -82,7 +85,7 @@ TEST(Checkpoint, RoundTripThroughTheFacadeGivesIdenticalOutputs) {
   const ModelInfo& loaded_info = (*loaded)->info();
   EXPECT_TRUE(loaded_info.trained);
   EXPECT_EQ(loaded_info.checkpoint, dir + "/model.safetensors");
-  EXPECT_DOUBLE_EQ(loaded_info.metrics.at("psnr_db"), 27.5);
+  EXPECT_DOUBLE_EQ(loaded_info.metrics.at("psnr_db"), 27.123456789);
   EXPECT_EQ(ModelConfigToJson(loaded_info.config), ModelConfigToJson(options.config));
   EXPECT_EQ(loaded_info.denoiser_parameters, random_model->info().denoiser_parameters);
 
@@ -145,6 +148,16 @@ TEST(Checkpoint, BadHeaderJsonIsDataLoss) {
   auto result = ReadSafetensors(path);
   ASSERT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(result.status().message(), HasSubstr("JSON"));
+}
+
+TEST(Checkpoint, ReadsBfloat16AsFloat32) {
+  const std::string path = TempPath("bf16.safetensors");
+  // bf16 1.0 = 0x3F80, 2.0 = 0x4000, little-endian.
+  WriteRaw(path, R"({"w": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}})",
+           std::string("\x80\x3F\x00\x40", 4));
+  auto result = ReadSafetensors(path);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(torch::equal(result->tensors.at("w"), torch::tensor({1.0f, 2.0f})));
 }
 
 TEST(Checkpoint, UnsupportedDtypeNamesTensorAndDtype) {

@@ -170,6 +170,12 @@ TEST(VideoModel, DecodeRejectsBadLatentsNamingTheField) {
   too_big.data.assign(too_big.NumElements(), 0.f);
   expect_invalid(too_big, "beyond the model limits");
 
+  Latent not_finite;
+  not_finite.shape = {8, 1, 2, 2};
+  not_finite.data.assign(not_finite.NumElements(), 0.f);
+  not_finite.data[7] = NAN;
+  expect_invalid(not_finite, "latents[0].data[7]: not a finite number");
+
   Latent ok;
   ok.shape = {8, 1, 2, 2};
   ok.data.assign(ok.NumElements(), 0.f);
