@@ -383,9 +383,13 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
     auto v = FlowSampler::GuidedVelocity(velocity, x, t0, ConcatTextEmbeddings(conds),
                                          ConcatTextEmbeddings(unconds), guidance);
     auto x_next = FlowSampler::EulerStep(x, v, t0, t1);
+    // A copy per request, so finished requests do not pin the whole batch's memory. All
+    // copies are made before any state changes: if one throws (OOM), no generation has
+    // advanced and the caller can retry the requests one by one.
+    std::vector<torch::Tensor> next(b);
+    for (int64_t i = 0; i < b; ++i) next[i] = x_next.narrow(0, i, 1).clone();
     for (int64_t i = 0; i < b; ++i) {
-      // A copy per request, so finished requests do not pin the whole batch's memory.
-      batch[i]->state_->x = x_next.narrow(0, i, 1).clone();
+      batch[i]->state_->x = std::move(next[i]);
       ++batch[i]->steps_done_;
     }
     return absl::OkStatus();

@@ -86,7 +86,8 @@ class VideoModel {
   absl::StatusOr<std::unique_ptr<Generation>> StartGeneration(const GenerationParams& params);
 
   // Advances every generation in `batch` by one Euler step in one batched forward pass,
-  // each at its own timestep. All must share latent_shape() and not be finished.
+  // each at its own timestep. All must share latent_shape() and not be finished. On error
+  // no generation in the batch has advanced (RESOURCE_EXHAUSTED on out-of-memory).
   absl::Status DenoiseStep(absl::Span<Generation* const> batch);
 
   // The final latent of a finished generation.
