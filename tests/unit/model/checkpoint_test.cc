@@ -1,5 +1,7 @@
 #include "model/checkpoint.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

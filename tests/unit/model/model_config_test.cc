@@ -1,6 +1,8 @@
 #include "model/model_config.h"
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -30,6 +32,25 @@ TEST(ModelConfig, SeedPresetMatchesTheReport) {
   EXPECT_EQ(config->vae.latent_channels, 64);
   EXPECT_EQ(config->denoiser.hidden_dim, 512);
   EXPECT_EQ(config->denoiser.num_heads, 8);
+}
+
+TEST(ModelConfig, PresetDirectoryFromEnvironmentComesFirst) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "vidserve_presets_env_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "custom.yaml") << "name: custom-model\ndenoiser:\n  num_layers: 2\n";
+  std::ofstream(dir / "broken.yaml") << "denoiser:\n  num_heads: 3\n";
+  ASSERT_EQ(setenv("VIDSERVE_PRESET_DIR", dir.c_str(), 1), 0);
+  auto custom = LoadPreset("custom");
+  auto tiny = LoadPreset("tiny");  // still found in the source tree's presets
+  auto broken = LoadPreset("broken");
+  unsetenv("VIDSERVE_PRESET_DIR");
+  ASSERT_TRUE(custom.ok()) << custom.status();
+  EXPECT_EQ(custom->name, "custom-model");
+  EXPECT_EQ(custom->denoiser.num_layers, 2);
+  EXPECT_TRUE(tiny.ok()) << tiny.status();
+  ASSERT_FALSE(broken.ok());
+  EXPECT_THAT(broken.status().message(), HasSubstr("broken.yaml"));  // the file is named
+  EXPECT_THAT(broken.status().message(), HasSubstr("denoiser.num_heads"));
 }
 
 TEST(ModelConfig, KnownPresetsListsTinyAndSeed) {
