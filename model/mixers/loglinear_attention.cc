@@ -22,8 +22,7 @@ void CheckInputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
               "loglinear: q, k must be [B, H, T, Dk] and v [B, H, T, Dv]; got q ", q.sizes(),
               ", k ", k.sizes(), ", v ", v.sizes());
   TORCH_CHECK(lambda.dim() == 4 && lambda.sizes().slice(0, 3) == q.sizes().slice(0, 3),
-              "loglinear: lambda must be [B, H, T, L]; got ", lambda.sizes(), " for q ",
-              q.sizes());
+              "loglinear: lambda must be [B, H, T, L]; got ", lambda.sizes(), " for q ", q.sizes());
   TORCH_CHECK(lambda.size(3) >= FenwickNumLevels(q.size(2)), "loglinear: T = ", q.size(2),
               " needs ", FenwickNumLevels(q.size(2)), " levels, lambda has ", lambda.size(3));
 }
@@ -38,9 +37,7 @@ torch::Tensor PadTime(const torch::Tensor& x, int64_t pad) {
 
 int64_t FenwickLevel(int64_t t, int64_t s) { return BitLength(t ^ s); }
 
-int64_t FenwickNumLevels(int64_t seq_len) {
-  return seq_len <= 1 ? 1 : BitLength(seq_len - 1) + 1;
-}
+int64_t FenwickNumLevels(int64_t seq_len) { return seq_len <= 1 ? 1 : BitLength(seq_len - 1) + 1; }
 
 torch::Tensor FenwickLevelMatrix(int64_t n, const torch::Device& device) {
   auto index = torch::arange(n, torch::TensorOptions().dtype(torch::kLong).device(device));
@@ -105,9 +102,9 @@ torch::Tensor LogLinearAttentionChunkwise(const torch::Tensor& q, const torch::T
   auto vc = PadTime(v, pad).contiguous().view({b, h, num_chunks, chunk, dv});
   auto lc = PadTime(lambda, pad).contiguous().view({b, h, num_chunks, chunk, num_lambda});
 
-  auto weights = torch::gather(torch::constant_pad_nd(lc.narrow(-1, 0, chunk_levels), {0, 1}), -1,
-                               IntraChunkLevelIndex(chunk, q.device())
-                                   .expand({b, h, num_chunks, chunk, chunk}));
+  auto weights = torch::gather(
+      torch::constant_pad_nd(lc.narrow(-1, 0, chunk_levels), {0, 1}), -1,
+      IntraChunkLevelIndex(chunk, q.device()).expand({b, h, num_chunks, chunk, chunk}));
   auto out = torch::matmul(torch::matmul(qc, kc.transpose(-2, -1)) * weights, vc);
 
   if (num_chunks > 1) {
@@ -123,14 +120,18 @@ torch::Tensor LogLinearAttentionChunkwise(const torch::Tensor& q, const torch::T
       const int64_t full_groups = num_chunks / group;
       if (full_groups > 0) {
         const int64_t span = full_groups * group;
-        auto q_upper = qc.narrow(2, 0, span).reshape({b, h, full_groups, 2, half * chunk, dk})
+        auto q_upper =
+            qc.narrow(2, 0, span).reshape({b, h, full_groups, 2, half * chunk, dk}).select(3, 1);
+        auto w_upper = lc.narrow(2, 0, span)
+                           .select(-1, level)
+                           .reshape({b, h, full_groups, 2, half * chunk})
                            .select(3, 1);
-        auto w_upper = lc.narrow(2, 0, span).select(-1, level)
-                           .reshape({b, h, full_groups, 2, half * chunk}).select(3, 1);
-        auto state = blocks.narrow(2, 0, 2 * full_groups)
-                         .view({b, h, full_groups, 2, dk, dv}).select(3, 0);
-        out.narrow(2, 0, span).view({b, h, full_groups, 2, half * chunk, dv}).select(3, 1).add_(
-            torch::matmul(q_upper, state) * w_upper.unsqueeze(-1));
+        auto state =
+            blocks.narrow(2, 0, 2 * full_groups).view({b, h, full_groups, 2, dk, dv}).select(3, 0);
+        out.narrow(2, 0, span)
+            .view({b, h, full_groups, 2, half * chunk, dv})
+            .select(3, 1)
+            .addcmul_(torch::matmul(q_upper, state), w_upper.unsqueeze(-1));
       }
       // A last, incomplete group whose upper half is partly present.
       const int64_t rest = num_chunks - full_groups * group;
@@ -139,8 +140,9 @@ torch::Tensor LogLinearAttentionChunkwise(const torch::Tensor& q, const torch::T
         auto q_upper = qc.narrow(2, start, count).reshape({b, h, count * chunk, dk});
         auto w_upper = lc.narrow(2, start, count).select(-1, level).reshape({b, h, count * chunk});
         auto state = blocks.select(2, 2 * full_groups);
-        out.narrow(2, start, count).view({b, h, count * chunk, dv}).add_(
-            torch::matmul(q_upper, state) * w_upper.unsqueeze(-1));
+        out.narrow(2, start, count)
+            .view({b, h, count * chunk, dv})
+            .addcmul_(torch::matmul(q_upper, state), w_upper.unsqueeze(-1));
       }
       if (2 * half >= num_chunks) break;
       if (blocks.size(2) % 2 != 0) blocks = torch::constant_pad_nd(blocks, {0, 0, 0, 0, 0, 1});
@@ -187,9 +189,8 @@ torch::Tensor LogLinearAttentionRecurrent(const torch::Tensor& q, const torch::T
   std::vector<torch::Tensor> outputs;
   outputs.reserve(q.size(2));
   for (int64_t i = 0; i < q.size(2); ++i) {
-    outputs.push_back(
-        LogLinearAttentionStep(q.select(2, i), k.select(2, i), v.select(2, i),
-                               lambda.select(2, i), &state));
+    outputs.push_back(LogLinearAttentionStep(q.select(2, i), k.select(2, i), v.select(2, i),
+                                             lambda.select(2, i), &state));
   }
   return torch::stack(outputs, 2);
 }
@@ -207,19 +208,19 @@ LogLinearAttention::LogLinearAttention(const TokenMixerOptions& options) : optio
 torch::Tensor LogLinearAttention::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), n = x.size(1), h = options_.num_heads;
   const int64_t dh = options_.dim / h, levels = options_.loglinear_max_levels;
-  TORCH_CHECK(FenwickNumLevels(n) <= levels, "loglinear: ", n, " tokens need ",
-              FenwickNumLevels(n), " levels, loglinear_max_levels is ", levels);
+  TORCH_CHECK(FenwickNumLevels(n) <= levels, "loglinear: ", n, " tokens need ", FenwickNumLevels(n),
+              " levels, loglinear_max_levels is ", levels);
   namespace F = torch::nn::functional;
   auto qkv = qkv_->forward(x).view({b, n, 3, h, dh}).permute({2, 0, 3, 1, 4});
   auto q = F::normalize(qkv[0], F::NormalizeFuncOptions().dim(-1));
   auto k = F::normalize(qkv[1], F::NormalizeFuncOptions().dim(-1));
   auto v = qkv[2];
-  auto lambda = F::softplus(level_weights_->forward(x)).view({b, n, h, levels})
-                    .permute({0, 2, 1, 3});
+  auto lambda =
+      F::softplus(level_weights_->forward(x)).view({b, n, h, levels}).permute({0, 2, 1, 3});
   auto o = LogLinearAttentionChunkwise(q, k, v, lambda, options_.loglinear_chunk_size);
   if (options_.bidirectional) {
-    o = o + LogLinearAttentionChunkwise(q.flip({2}), k.flip({2}), v.flip({2}),
-                                        lambda.flip({2}), options_.loglinear_chunk_size)
+    o = o + LogLinearAttentionChunkwise(q.flip({2}), k.flip({2}), v.flip({2}), lambda.flip({2}),
+                                        options_.loglinear_chunk_size)
                 .flip({2});
   }
   o = o * torch::rsqrt(o.pow(2).mean(-1, /*keepdim=*/true) + 1e-6);

@@ -19,10 +19,10 @@ void CheckInputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Te
                   v.sizes().slice(0, 3) == q.sizes().slice(0, 3),
               "mesa: q, k must be [B, H, T, Dk] and v [B, H, T, Dv]; got q ", q.sizes(), ", k ",
               k.sizes(), ", v ", v.sizes());
-  TORCH_CHECK(log_forget.sizes() == q.sizes().slice(0, 3) &&
-                  input_gate.sizes() == q.sizes().slice(0, 3),
-              "mesa: gates must be [B, H, T]; got log_forget ", log_forget.sizes(),
-              ", input_gate ", input_gate.sizes(), " for q ", q.sizes());
+  TORCH_CHECK(
+      log_forget.sizes() == q.sizes().slice(0, 3) && input_gate.sizes() == q.sizes().slice(0, 3),
+      "mesa: gates must be [B, H, T]; got log_forget ", log_forget.sizes(), ", input_gate ",
+      input_gate.sizes(), " for q ", q.sizes());
   TORCH_CHECK(lambda.dim() == 2 && lambda.size(0) == q.size(1) && lambda.size(1) == q.size(3),
               "mesa: lambda must be [H, Dk] = [", q.size(1), ", ", q.size(3), "]; got ",
               lambda.sizes());
@@ -52,8 +52,8 @@ torch::Tensor PadTime(const torch::Tensor& x, int64_t pad, int64_t trailing_dims
 torch::Tensor ChunkStartStates(const torch::Tensor& increment, const torch::Tensor& log_decay) {
   const int64_t b = increment.size(0), h = increment.size(1), n = increment.size(2);
   const int64_t width = increment.size(3);
-  const int64_t block = std::max<int64_t>(
-      1, static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n)))));
+  const int64_t block =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n)))));
   const int64_t groups = (n + block - 1) / block;
   const int64_t pad = groups * block - n;
   auto inc = PadTime(increment, pad, 1).view({b, h, groups, block, width});
@@ -109,8 +109,8 @@ torch::Tensor MesaNetReference(const torch::Tensor& q_in, const torch::Tensor& k
   const int64_t h = q.size(1), dk = q.size(3);
   auto decay = PairDecay(log_forget.to(torch::kFloat).cumsum(-1), input_gate.to(torch::kFloat));
   // H_t = sum_s decay[t, s] k_s k_s^T for every t: [B, H, T, Dk, Dk].
-  auto hkk = torch::matmul((decay.unsqueeze(-1) * k.unsqueeze(2)).transpose(-2, -1),
-                           k.unsqueeze(2));
+  auto hkk =
+      torch::matmul((decay.unsqueeze(-1) * k.unsqueeze(2)).transpose(-2, -1), k.unsqueeze(2));
   auto system = hkk + torch::diag_embed(lambda.to(torch::kFloat)).view({1, h, 1, dk, dk});
   torch::Tensor x;
   if (cg_steps <= 0) {
@@ -146,16 +146,16 @@ torch::Tensor MesaNetChunkwise(const torch::Tensor& q_in, const torch::Tensor& k
   auto cum = as_chunks(log_forget, 0).cumsum(-1);  // [B, H, chunks, C]
   auto beta = as_chunks(input_gate, 0);
 
-  auto decay = PairDecay(cum, beta);                      // [B, H, chunks, C, C]
-  auto decay_from_start = cum.exp().unsqueeze(-1);        // [B, H, chunks, C, 1]
+  auto decay = PairDecay(cum, beta);                // [B, H, chunks, C, C]
+  auto decay_from_start = cum.exp().unsqueeze(-1);  // [B, H, chunks, C, 1]
   auto k_to_end = k * ((cum.narrow(-1, chunk - 1, 1) - cum).exp() * beta).unsqueeze(-1);
   auto kk_increment = torch::matmul(k_to_end.transpose(-2, -1), k);  // [B, H, chunks, Dk, Dk]
   auto kv_increment = torch::matmul(k_to_end.transpose(-2, -1), v);  // [B, H, chunks, Dk, Dv]
 
   // States at the start of each chunk, kk and kv scanned together.
-  auto starts = ChunkStartStates(
-      torch::cat({kk_increment.flatten(-2), kv_increment.flatten(-2)}, -1),
-      cum.select(-1, chunk - 1));
+  auto starts =
+      ChunkStartStates(torch::cat({kk_increment.flatten(-2), kv_increment.flatten(-2)}, -1),
+                       cum.select(-1, chunk - 1));
   auto kk_start = starts.narrow(-1, 0, dk * dk).view({b, h, num_chunks, dk, dk});
   auto kv_start = starts.narrow(-1, dk * dk, dk * dv).view({b, h, num_chunks, dk, dv});
 

@@ -21,16 +21,17 @@ absl::StatusOr<std::shared_ptr<TokenMixer>> MakeTokenMixer(const TokenMixerOptio
           absl::StrCat("loglinear: loglinear_chunk_size must be a power of two, got ", chunk));
     }
     if (options.loglinear_max_levels < 1 || options.loglinear_max_levels > 62) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "loglinear: loglinear_max_levels must be in [1, 62], got ", options.loglinear_max_levels));
+      return absl::InvalidArgumentError(
+          absl::StrCat("loglinear: loglinear_max_levels must be in [1, 62], got ",
+                       options.loglinear_max_levels));
     }
     return std::make_shared<LogLinearAttention>(options);
   }
   if (options.kind == "mesa") {
     if (options.mesa_chunk_size <= 0 || options.mesa_cg_steps <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "mesa: mesa_chunk_size and mesa_cg_steps must be positive, got ",
-          options.mesa_chunk_size, " and ", options.mesa_cg_steps));
+      return absl::InvalidArgumentError(
+          absl::StrCat("mesa: mesa_chunk_size and mesa_cg_steps must be positive, got ",
+                       options.mesa_chunk_size, " and ", options.mesa_cg_steps));
     }
     return std::make_shared<MesaNet>(options);
   }

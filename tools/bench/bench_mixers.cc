@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -74,8 +73,8 @@ MixerInputs MakeInputs(int64_t seq, const Settings& settings) {
   in.q = unit(torch::randn({1, h, seq, d}, options)).to(settings.dtype);
   in.k = unit(torch::randn({1, h, seq, d}, options)).to(settings.dtype);
   in.v = torch::randn({1, h, seq, d}, options).to(settings.dtype);
-  in.lambda = F::softplus(torch::randn({1, h, seq, FenwickNumLevels(seq)}, options))
-                  .to(settings.dtype);
+  in.lambda =
+      F::softplus(torch::randn({1, h, seq, FenwickNumLevels(seq)}, options)).to(settings.dtype);
   in.log_forget = torch::log_sigmoid(torch::randn({1, h, seq}, options) + 3);
   in.input_gate = torch::sigmoid(torch::randn({1, h, seq}, options));
   in.mesa_lambda = 0.5 + torch::rand({h, d}, options);
@@ -157,29 +156,38 @@ std::vector<Measurement> MeasureAll(int64_t seq, const Settings& settings,
   for (const auto& mixer : mixers) {
     if (mixer == "softmax") {
       // LibTorch 1.x has no fused SDPA: scores, masked scores and softmax are materialised.
-      const double score_gib = 3.0 * settings.heads * static_cast<double>(seq) * seq *
-                               in.q.element_size() / (1 << 30);
+      const double score_gib =
+          3.0 * settings.heads * static_cast<double>(seq) * seq * in.q.element_size() / (1 << 30);
       if (TORCH_VERSION_MAJOR < 2 && score_gib > settings.max_softmax_gib) {
         Measurement skipped;
         skipped.mixer = mixer;
         skipped.seq = seq;
-        skipped.skipped_because = "needs ~" + std::to_string(score_gib) +
-                                  " GiB of scores > --max-softmax-gib";
+        char reason[96];
+        std::snprintf(reason, sizeof(reason), "needs ~%.1f GiB of scores > --max-softmax-gib %.1f",
+                      score_gib, settings.max_softmax_gib);
+        skipped.skipped_because = reason;
         out.push_back(skipped);
         continue;
       }
-      out.push_back(Measure(mixer, seq, settings, [&] {
-        return ScaledDotProductAttention(in.q, in.k, in.v, /*causal=*/true);
-      }, repeats));
+      out.push_back(Measure(
+          mixer, seq, settings,
+          [&] { return ScaledDotProductAttention(in.q, in.k, in.v, /*causal=*/true); }, repeats));
     } else if (mixer == "loglinear") {
-      out.push_back(Measure(mixer, seq, settings, [&] {
-        return LogLinearAttentionChunkwise(in.q, in.k, in.v, in.lambda, settings.loglinear_chunk);
-      }, repeats));
+      out.push_back(Measure(
+          mixer, seq, settings,
+          [&] {
+            return LogLinearAttentionChunkwise(in.q, in.k, in.v, in.lambda,
+                                               settings.loglinear_chunk);
+          },
+          repeats));
     } else if (mixer == "mesa") {
-      out.push_back(Measure(mixer, seq, settings, [&] {
-        return MesaNetChunkwise(in.q, in.k, in.v, in.log_forget, in.input_gate, in.mesa_lambda,
-                                settings.mesa_chunk, settings.mesa_cg_steps);
-      }, repeats));
+      out.push_back(Measure(
+          mixer, seq, settings,
+          [&] {
+            return MesaNetChunkwise(in.q, in.k, in.v, in.log_forget, in.input_gate, in.mesa_lambda,
+                                    settings.mesa_chunk, settings.mesa_cg_steps);
+          },
+          repeats));
     }
   }
   return out;
@@ -273,12 +281,14 @@ int RunMixersBench(int argc, char** argv) {
   const std::vector<int64_t> seqs = ParseIntList(seq_text);
   const std::vector<std::string> mixers = SplitList(mixers_text);
   if (seqs.empty() || mixers.empty() || settings.repeats < 1) {
-    std::fprintf(stderr, "vidserve-bench mixers: need --seq N[,N...], --mixers and --repeats >= 1\n");
+    std::fprintf(stderr,
+                 "vidserve-bench mixers: need --seq N[,N...], --mixers and --repeats >= 1\n");
     return 2;
   }
   for (const auto& mixer : mixers) {
     if (mixer != "softmax" && mixer != "loglinear" && mixer != "mesa") {
-      std::fprintf(stderr, "vidserve-bench mixers: unknown mixer \"%s\" (softmax, loglinear, mesa)\n",
+      std::fprintf(stderr,
+                   "vidserve-bench mixers: unknown mixer \"%s\" (softmax, loglinear, mesa)\n",
                    mixer.c_str());
       return 2;
     }
@@ -306,14 +316,15 @@ int RunMixersBench(int argc, char** argv) {
   settings.device = torch::Device(device);
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   const std::string machine = settings.device.is_cuda() ? device : DescribeCpuMachine();
-  const char* peak_kind = settings.device.is_cuda() ? "cuda_allocator_peak_delta"
-                                                    : "process_peak_rss_delta";
+  const char* peak_kind =
+      settings.device.is_cuda() ? "cuda_allocator_peak_delta" : "process_peak_rss_delta";
 
-  std::printf("mixers: %s, %s, B=1 H=%ld Dh=%ld, loglinear chunk %ld, mesa chunk %ld cg %ld, "
-              "%ld threads, LibTorch %s\n",
-              machine.c_str(), dtype.c_str(), settings.heads, settings.head_dim,
-              settings.loglinear_chunk, settings.mesa_chunk, settings.mesa_cg_steps,
-              static_cast<int64_t>(at::get_num_threads()), TORCH_VERSION);
+  std::printf(
+      "mixers: %s, %s, B=1 H=%ld Dh=%ld, loglinear chunk %ld, mesa chunk %ld cg %ld, "
+      "%ld threads, LibTorch %s\n",
+      machine.c_str(), dtype.c_str(), settings.heads, settings.head_dim, settings.loglinear_chunk,
+      settings.mesa_chunk, settings.mesa_cg_steps, static_cast<int64_t>(at::get_num_threads()),
+      TORCH_VERSION);
   std::printf("%-10s %8s %12s %12s\n", "mixer", "T", "median_ms", "peak_MiB");
   std::vector<Measurement> results;
   for (int64_t seq : seqs) {
@@ -343,8 +354,10 @@ int RunMixersBench(int argc, char** argv) {
     }
     std::printf("  %-10s p = %.3f over T = %ld..%ld (%ld points)\n", mixer.c_str(), fit.exponent,
                 fit.from_seq, fit.to_seq, fit.points);
-    exponents[mixer] = {{"exponent", fit.exponent}, {"from_seq", fit.from_seq},
-                        {"to_seq", fit.to_seq}, {"points", fit.points}};
+    exponents[mixer] = {{"exponent", fit.exponent},
+                        {"from_seq", fit.from_seq},
+                        {"to_seq", fit.to_seq},
+                        {"points", fit.points}};
   }
 
   // Pair counts: softmax scores every causal (t, s) pair; log-linear's recurrent form reads

@@ -25,8 +25,8 @@ struct Inputs {
   torch::Tensor q, k, v, lambda;
 };
 
-Inputs RandomInputs(int64_t t, int64_t seed, int64_t batch = 2, int64_t heads = 2,
-                    int64_t dk = 16, int64_t dv = 8) {
+Inputs RandomInputs(int64_t t, int64_t seed, int64_t batch = 2, int64_t heads = 2, int64_t dk = 16,
+                    int64_t dv = 8) {
   torch::manual_seed(seed);
   const double scale = 1.0 / std::sqrt(static_cast<double>(dk));
   Inputs in;
@@ -143,10 +143,9 @@ TEST(LogLinearAttention, GradientsAreFiniteAndMatchTheReference) {
     auto gradients = [&](bool chunkwise) {
       std::vector<torch::Tensor> inputs;
       for (auto& leaf : leaves) inputs.push_back(leaf.detach().clone().requires_grad_(true));
-      auto o = chunkwise ? LogLinearAttentionChunkwise(inputs[0], inputs[1], inputs[2],
-                                                       inputs[3], 8)
-                         : LogLinearAttentionReference(inputs[0], inputs[1], inputs[2],
-                                                       inputs[3]);
+      auto o = chunkwise
+                   ? LogLinearAttentionChunkwise(inputs[0], inputs[1], inputs[2], inputs[3], 8)
+                   : LogLinearAttentionReference(inputs[0], inputs[1], inputs[2], inputs[3]);
       (o * weights).sum().backward();
       std::vector<torch::Tensor> grads;
       for (auto& input : inputs) grads.push_back(input.grad());

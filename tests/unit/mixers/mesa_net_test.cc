@@ -18,8 +18,8 @@ struct Inputs {
 };
 
 // q, k L2-normalised as in the mixer; forget gates near 0.9 so memory spans ~10 tokens.
-Inputs RandomInputs(int64_t t, int64_t seed, int64_t batch = 2, int64_t heads = 2,
-                    int64_t dk = 16, int64_t dv = 8) {
+Inputs RandomInputs(int64_t t, int64_t seed, int64_t batch = 2, int64_t heads = 2, int64_t dk = 16,
+                    int64_t dv = 8) {
   torch::manual_seed(seed);
   namespace F = torch::nn::functional;
   Inputs in;
@@ -78,8 +78,8 @@ TEST(MesaNet, ChunkwiseMatchesReferenceForOddAndNonPowerOfTwoLengths) {
 TEST(MesaNet, RecurrentStepsMatchChunkwise) {
   for (int64_t t : {1, 7, 100}) {
     auto in = RandomInputs(t, /*seed=*/400 + t);
-    auto actual = MesaNetRecurrent(in.q, in.k, in.v, in.log_forget, in.input_gate, in.lambda,
-                                   kCgSteps);
+    auto actual =
+        MesaNetRecurrent(in.q, in.k, in.v, in.log_forget, in.input_gate, in.lambda, kCgSteps);
     EXPECT_LE(RelativeError(actual, Chunkwise(in, 16)), 1e-4) << "T=" << t;
   }
 }
@@ -101,8 +101,7 @@ TEST(MesaNet, PerturbingTokenChangesNoEarlierOutput) {
 TEST(MesaNet, GradientsAreFiniteAndMatchTheReference) {
   for (int64_t t : {7, 63}) {
     auto in = RandomInputs(t, /*seed=*/500 + t);
-    std::vector<torch::Tensor> leaves = {in.q,          in.k,           in.v,
-                                         in.log_forget, in.input_gate, in.lambda};
+    std::vector<torch::Tensor> leaves = {in.q, in.k, in.v, in.log_forget, in.input_gate, in.lambda};
     auto weights = torch::randn({2, 2, t, 8});
     auto gradients = [&](bool chunkwise) {
       std::vector<torch::Tensor> x;
