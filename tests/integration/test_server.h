@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <memory>
@@ -23,13 +24,15 @@
 
 namespace vidserve::testing {
 
-// A config for tests: ephemeral ports, tiny preset on CPU, batching delay short by default.
+// A config for tests: ephemeral ports, tiny preset on CPU (VIDSERVE_TEST_DEVICE=cuda runs
+// the same tests on a GPU), batching delay short by default.
 inline ServerConfig TestConfig() {
   ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.metrics_listen = "127.0.0.1:0";
   config.model.preset = "tiny";
-  config.model.device = "cpu";
+  const char* device = std::getenv("VIDSERVE_TEST_DEVICE");
+  config.model.device = device != nullptr && *device != '\0' ? device : "cpu";
   config.scheduler.max_queue_delay_us = 1000;
   config.drain_timeout_ms = 10000;
   return config;

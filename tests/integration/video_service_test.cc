@@ -50,7 +50,7 @@ TEST_F(VideoServiceTest, GetModelInfoDescribesModelLimitsAndDefaults) {
   EXPECT_FALSE(info.model_name().empty());
   EXPECT_FALSE(info.trained());  // random weights: no checkpoint given
   EXPECT_EQ(info.checkpoint(), "");
-  EXPECT_THAT(info.devices(), ::testing::ElementsAre("cpu"));
+  EXPECT_THAT(info.devices(), ::testing::ElementsAre(server_->model_info().device));
   EXPECT_FALSE(info.mixers().empty());
   EXPECT_THAT(info.presets(), ::testing::Contains("tiny"));
   EXPECT_EQ(info.latent_channels(), LatentChannels());
@@ -215,6 +215,29 @@ TEST_F(VideoServiceTest, MetricsEndpointCountsRequestsByMethodAndCode) {
     EXPECT_THAT(text, HasSubstr(name));
   }
   EXPECT_GT(MetricValue(text, "vidserve_process_resident_memory_bytes"), 1e6);
+}
+
+TEST_F(VideoServiceTest, GpuMemoryGaugesExistExactlyWhenServingOnCuda) {
+  {
+    v1::EncodeRequest encode;
+    *encode.mutable_video() = RandomVideo(1, 16, 16);
+    grpc::ClientContext context;
+    v1::EncodeResponse response;
+    ASSERT_TRUE(stub_->Encode(&context, encode, &response).ok());
+  }
+  const std::string device = server_->model_info().device;
+  const std::string text = Scrape(server_->metrics_port());
+  if (device.rfind("cuda", 0) == 0) {
+    const std::string labels = "{device=\"" + device + "\"}";
+    EXPECT_GT(MetricValue(text, "vidserve_gpu_memory_total_bytes" + labels), 0) << text;
+    EXPECT_GT(MetricValue(text, "vidserve_gpu_memory_peak_bytes" + labels), 0);
+    EXPECT_GE(MetricValue(text, "vidserve_gpu_memory_reserved_bytes" + labels), 0);
+    EXPECT_GE(MetricValue(text, "vidserve_gpu_memory_allocated_bytes" + labels), 0);
+    EXPECT_THAT(text, HasSubstr("cuda=\"true\""));
+  } else {
+    EXPECT_THAT(text, ::testing::Not(HasSubstr("vidserve_gpu_memory")));
+    EXPECT_THAT(text, HasSubstr("cuda=\"false\""));
+  }
 }
 
 // ---- invalid requests: INVALID_ARGUMENT naming the field, and the server keeps serving ----
