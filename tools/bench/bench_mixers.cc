@@ -28,6 +28,7 @@
 #endif
 
 #ifdef VIDSERVE_HAVE_CUDA
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
@@ -315,7 +316,14 @@ int RunMixersBench(int argc, char** argv) {
   }
   settings.device = torch::Device(device);
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
-  const std::string machine = settings.device.is_cuda() ? device : DescribeCpuMachine();
+  std::string machine = DescribeCpuMachine();
+  if (settings.device.is_cuda()) {
+    machine = device;
+#ifdef VIDSERVE_HAVE_CUDA
+    const auto index = settings.device.has_index() ? settings.device.index() : 0;
+    machine = at::cuda::getDeviceProperties(index)->name;
+#endif
+  }
   const char* peak_kind =
       settings.device.is_cuda() ? "cuda_allocator_peak_delta" : "process_peak_rss_delta";
 
