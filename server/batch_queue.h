@@ -29,10 +29,10 @@ template <typename Task>
 class BatchQueue {
  public:
   struct Options {
-    std::string name = "queue";        // used in RESOURCE_EXHAUSTED messages
-    int max_batch_size = 8;            // tasks per batch, >= 1
-    int64_t max_queue_delay_us = 2000; // longest wait of the oldest task for batch mates
-    int max_queue_size = 64;           // tasks waiting before Push refuses
+    std::string name = "queue";         // used in RESOURCE_EXHAUSTED messages
+    int max_batch_size = 8;             // tasks per batch, >= 1
+    int64_t max_queue_delay_us = 2000;  // longest wait of the oldest task for batch mates
+    int max_queue_size = 64;            // tasks waiting before Push refuses
   };
 
   explicit BatchQueue(Options options) : options_(std::move(options)) {}
@@ -40,8 +40,8 @@ class BatchQueue {
   // Adds a task arriving at `now`. RESOURCE_EXHAUSTED when max_queue_size are waiting.
   absl::Status Push(std::string key, Task task, absl::Time now) {
     if (static_cast<int>(entries_.size()) >= options_.max_queue_size) {
-      return absl::ResourceExhaustedError(absl::StrCat(options_.name, " queue is full (max_queue_size ",
-                                                       options_.max_queue_size, ")"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          options_.name, " queue is full (max_queue_size ", options_.max_queue_size, ")"));
     }
     ++count_by_key_[key];
     entries_.push_back(Entry{std::move(key), now, std::move(task)});
@@ -58,8 +58,8 @@ class BatchQueue {
       }
     }
     if (!key && !entries_.empty() &&
-        (flush || now - entries_.front().enqueue_time >=
-                      absl::Microseconds(options_.max_queue_delay_us))) {
+        (flush ||
+         now - entries_.front().enqueue_time >= absl::Microseconds(options_.max_queue_delay_us))) {
       key = entries_.front().key;
     }
     std::vector<Task> batch;
@@ -105,8 +105,8 @@ class BatchQueue {
     Task task;
   };
   Options options_;
-  std::deque<Entry> entries_;                 // arrival order
-  std::map<std::string, int> count_by_key_;   // waiting tasks per key
+  std::deque<Entry> entries_;                // arrival order
+  std::map<std::string, int> count_by_key_;  // waiting tasks per key
 };
 
 }  // namespace vidserve

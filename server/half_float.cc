@@ -37,8 +37,8 @@ uint16_t FloatToHalf(float value) {
     return sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0);
   }
   if (abs >= 0x477ff000u) return sign | 0x7c00;  // rounds above 65504: infinity
-  if (abs < 0x38800000u) {                        // below the smallest normal half
-    if (abs < 0x33000000u) return sign;           // below half the smallest subnormal
+  if (abs < 0x38800000u) {                       // below the smallest normal half
+    if (abs < 0x33000000u) return sign;          // below half the smallest subnormal
     const uint32_t exponent = abs >> 23;
     const uint32_t mantissa = (abs & 0x7fffff) | 0x800000;
     const uint32_t shift = 126 - exponent;  // 14..24

@@ -24,10 +24,12 @@
 // Empty strings and -1 mean "not given": the config file's (or the default) value stays.
 ABSL_FLAG(std::string, config, "", "YAML config file (see deploy/vidserve.yaml)");
 ABSL_FLAG(std::string, listen, "", "gRPC address HOST:PORT (default 127.0.0.1:50051)");
-ABSL_FLAG(std::string, metrics_listen, "", "metrics HTTP address HOST:PORT (default 127.0.0.1:8002)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "metrics HTTP address HOST:PORT (default 127.0.0.1:8002)");
 ABSL_FLAG(std::string, model, "", "checkpoint file or directory (default: random weights)");
 ABSL_FLAG(std::string, device, "", "auto | cpu | cuda | cuda:N (default auto)");
-ABSL_FLAG(std::string, preset, "", "architecture preset when no checkpoint is given (default tiny)");
+ABSL_FLAG(std::string, preset, "",
+          "architecture preset when no checkpoint is given (default tiny)");
 ABSL_FLAG(int, max_batch_size, -1, "requests per forward pass (default 8)");
 ABSL_FLAG(int64_t, max_queue_delay_us, -1, "dynamic batching delay in microseconds (default 2000)");
 ABSL_FLAG(int, num_threads, -1, "CPU intra-op threads, 0 = LibTorch default");
@@ -107,8 +109,8 @@ int main(int argc, char** argv) {
     LOG_ERROR << "cannot start: " << s;
     // A preset or checkpoint that does not exist or does not validate is a configuration
     // error (the message names model.preset / model.dir); anything else is a runtime one.
-    const bool config_error = s.code() == absl::StatusCode::kInvalidArgument ||
-                              s.code() == absl::StatusCode::kNotFound;
+    const bool config_error =
+        s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kNotFound;
     return config_error ? 2 : 1;
   }
 

@@ -12,7 +12,7 @@ namespace {
 // Latency buckets from 1 ms (a tiny encode) to 10 min (a long generation on CPU).
 const prometheus::Histogram::BucketBoundaries kSecondsBuckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
-const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1,  2,  3,  4,  6,   8,   12,
+const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1,  2,  3,  4,  6,  8,   12,
                                                                16, 24, 32, 48, 64, 128, 256};
 
 int64_t ResidentBytes() {
@@ -63,10 +63,11 @@ Metrics::Metrics(const Options& options) : registry_(std::make_shared<prometheus
                                .Name("vidserve_compute_duration_seconds")
                                .Help("Model time of one batch (a forward pass or denoise step).")
                                .Register(r);
-  auto& batch_size = BuildHistogram()
-                         .Name("vidserve_batch_size")
-                         .Help("Requests merged into one forward pass (generate: per denoise step).")
-                         .Register(r);
+  auto& batch_size =
+      BuildHistogram()
+          .Name("vidserve_batch_size")
+          .Help("Requests merged into one forward pass (generate: per denoise step).")
+          .Register(r);
   auto& inflight = BuildGauge()
                        .Name("vidserve_inflight_requests")
                        .Help("RPCs received and not yet finished.")
@@ -163,7 +164,9 @@ void Metrics::AddGeneratedFrames(int64_t frames) {
   generated_frames_->Increment(static_cast<double>(frames));
 }
 
-void Metrics::AddDenoiseSteps(int64_t steps) { denoise_steps_->Increment(static_cast<double>(steps)); }
+void Metrics::AddDenoiseSteps(int64_t steps) {
+  denoise_steps_->Increment(static_cast<double>(steps));
+}
 
 void Metrics::SetGpuMemory(int64_t allocated, int64_t reserved, int64_t peak, int64_t total) {
   if (gpu_allocated_ == nullptr) return;

@@ -28,10 +28,10 @@ const char* MethodName(Method method);  // "encode" | "decode" | "generate" | "g
 class Metrics {
  public:
   struct Options {
-    std::string version = "unknown";       // build_info{version}
-    std::string torch_version = "unknown"; // build_info{torch}
-    std::string cuda = "false";            // build_info{cuda}: "true" when serving on CUDA
-    std::string device;                    // gpu_memory_*{device}; empty = no GPU gauges
+    std::string version = "unknown";        // build_info{version}
+    std::string torch_version = "unknown";  // build_info{torch}
+    std::string cuda = "false";             // build_info{cuda}: "true" when serving on CUDA
+    std::string device;                     // gpu_memory_*{device}; empty = no GPU gauges
   };
 
   static absl::StatusOr<std::unique_ptr<Metrics>> Create(const Options& options);

@@ -7,8 +7,8 @@
 
 namespace vidserve {
 
-absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Create(
-    const Options& options, Metrics* metrics) {
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Create(const Options& options,
+                                                                             Metrics* metrics) {
   std::string host;
   int port = 0;
   if (absl::Status s = ParseHostPort("metrics_listen", options.listen, &host, &port); !s.ok()) {

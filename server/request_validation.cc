@@ -25,8 +25,8 @@ absl::Status CheckFrames(const std::string& field, int64_t frames, int64_t max_f
 // 16 = the VAE's 8x spatial compression times the denoiser's 2x2 patch.
 absl::Status CheckSide(const std::string& field, int64_t pixels, int64_t max_pixels) {
   if (pixels < 16 || pixels > max_pixels || pixels % 16 != 0) {
-    return FieldError(field, absl::StrCat("must be a multiple of 16 in [16, ", max_pixels,
-                                          "], got ", pixels));
+    return FieldError(
+        field, absl::StrCat("must be a multiple of 16 in [16, ", max_pixels, "], got ", pixels));
   }
   return absl::OkStatus();
 }
@@ -67,8 +67,7 @@ absl::StatusOr<v1::DType> CheckDType(const std::string& field, int value) {
 
 }  // namespace
 
-RequestLimits RequestLimits::FromModelConfig(const ModelConfig& config,
-                                             int64_t max_message_bytes) {
+RequestLimits RequestLimits::FromModelConfig(const ModelConfig& config, int64_t max_message_bytes) {
   RequestLimits limits;
   limits.max_frames = config.limits.max_frames;
   limits.max_height = config.limits.max_height;
@@ -111,10 +110,9 @@ absl::StatusOr<EncodeInput> ValidateEncodeRequest(const v1::EncodeRequest& reque
   input.clip.fps = *fps;
   const int64_t expected = input.clip.NumBytes();
   if (static_cast<int64_t>(video.rgb().size()) != expected) {
-    return FieldError("video.rgb",
-                      absl::StrCat("expected ", expected, " bytes (", video.frames(), "x",
-                                   video.height(), "x", video.width(), "x3), got ",
-                                   video.rgb().size()));
+    return FieldError("video.rgb", absl::StrCat("expected ", expected, " bytes (", video.frames(),
+                                                "x", video.height(), "x", video.width(),
+                                                "x3), got ", video.rgb().size()));
   }
   input.clip.rgb.assign(video.rgb().begin(), video.rgb().end());
   input.latent_dtype = *dtype;
@@ -126,10 +124,10 @@ absl::StatusOr<DecodeInput> ValidateDecodeRequest(const v1::DecodeRequest& reque
   if (!request.has_latent()) return FieldError("latent", "required");
   const v1::Latent& latent = request.latent();
   if (latent.shape_size() != 4) {
-    return FieldError("latent.shape",
-                      absl::StrCat("must have 4 dimensions [channels, frames, height, width], got ",
-                                   latent.shape_size(), " [", absl::StrJoin(latent.shape(), ","),
-                                   "]"));
+    return FieldError(
+        "latent.shape",
+        absl::StrCat("must have 4 dimensions [channels, frames, height, width], got ",
+                     latent.shape_size(), " [", absl::StrJoin(latent.shape(), ","), "]"));
   }
   if (latent.shape(0) != limits.latent_channels) {
     return FieldError("latent.shape[0]",
@@ -179,7 +177,8 @@ absl::StatusOr<DecodeInput> ValidateDecodeRequest(const v1::DecodeRequest& reque
   if (half) {
     const auto* bytes = reinterpret_cast<const uint8_t*>(latent.data().data());
     for (int64_t i = 0; i < elements; ++i) {
-      input.latent.data[i] = HalfToFloat(static_cast<uint16_t>(bytes[2 * i] | (bytes[2 * i + 1] << 8)));
+      input.latent.data[i] =
+          HalfToFloat(static_cast<uint16_t>(bytes[2 * i] | (bytes[2 * i + 1] << 8)));
     }
   } else {
     std::memcpy(input.latent.data.data(), latent.data().data(), expected);
@@ -200,8 +199,8 @@ absl::StatusOr<GenerateInput> ValidateGenerateRequest(const v1::GenerateRequest&
   GenerationParams& p = input.params;
   if (request.prompt().empty() ||
       static_cast<int64_t>(request.prompt().size()) > limits.max_prompt_bytes) {
-    return FieldError("prompt", absl::StrCat("must be 1..", limits.max_prompt_bytes,
-                                             " bytes, got ", request.prompt().size()));
+    return FieldError("prompt", absl::StrCat("must be 1..", limits.max_prompt_bytes, " bytes, got ",
+                                             request.prompt().size()));
   }
   p.prompt = request.prompt();
   p.frames = request.frames() == 0 ? limits.default_frames : request.frames();

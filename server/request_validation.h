@@ -55,7 +55,7 @@ struct DecodeInput {
 };
 
 struct GenerateInput {
-  GenerationParams params;       // seed is only meaningful when seed_given
+  GenerationParams params;  // seed is only meaningful when seed_given
   bool seed_given = false;
   DecoderKind decoder = DecoderKind::kFull;
   double fps = kDefaultFps;

@@ -27,8 +27,8 @@ std::vector<absl::StatusOr<Output>> RunWithSplitRetry(const std::vector<const In
     for (Output& out : *batched) results.emplace_back(std::move(out));
     return results;
   }
-  absl::Status error = batched.ok() ? absl::InternalError("model returned a wrong result count")
-                                    : batched.status();
+  absl::Status error =
+      batched.ok() ? absl::InternalError("model returned a wrong result count") : batched.status();
   if (inputs.size() == 1) {
     results.emplace_back(error);
     return results;
@@ -47,8 +47,8 @@ std::vector<absl::StatusOr<Output>> RunWithSplitRetry(const std::vector<const In
 }
 
 absl::Status DeadlineError(absl::Time deadline) {
-  return absl::DeadlineExceededError(absl::StrCat(
-      "deadline expired before the request started (", absl::FormatTime(deadline), ")"));
+  return absl::DeadlineExceededError(absl::StrCat("deadline expired before the request started (",
+                                                  absl::FormatTime(deadline), ")"));
 }
 
 }  // namespace
@@ -67,8 +67,8 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Options& opti
         absl::StrCat("max_queue_size: must be >= 1, got ", options.max_queue_size));
   }
   if (options.max_active_generations < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_active_generations: must be >= 1, got ", options.max_active_generations));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_active_generations: must be >= 1, got ", options.max_active_generations));
   }
   return std::unique_ptr<Scheduler>(new Scheduler(options, std::move(model), metrics));
 }
@@ -79,10 +79,10 @@ Scheduler::Scheduler(const Options& options, std::unique_ptr<VideoModel> model, 
       model_info_(model_->info()),
       metrics_(metrics),
       on_gpu_(model_info_.device.rfind("cuda", 0) == 0),
-      encode_queue_({"encode", options.max_batch_size, options.max_queue_delay_us,
-                     options.max_queue_size}),
-      decode_queue_({"decode", options.max_batch_size, options.max_queue_delay_us,
-                     options.max_queue_size}) {}
+      encode_queue_(
+          {"encode", options.max_batch_size, options.max_queue_delay_us, options.max_queue_size}),
+      decode_queue_(
+          {"decode", options.max_batch_size, options.max_queue_delay_us, options.max_queue_size}) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -95,11 +95,15 @@ absl::Status Scheduler::Warmup() {
   clip.rgb.assign(clip.NumBytes(), 128);
   const VideoClip* clips[] = {&clip};
   absl::StatusOr<std::vector<Latent>> latents = model_->Encode(clips);
-  if (!latents.ok()) return absl::Status(latents.status().code(), absl::StrCat("warm-up encode: ", latents.status().message()));
+  if (!latents.ok())
+    return absl::Status(latents.status().code(),
+                        absl::StrCat("warm-up encode: ", latents.status().message()));
   const Latent* latent_ptrs[] = {&latents->front()};
   for (DecoderKind decoder : {DecoderKind::kFull, DecoderKind::kThin}) {
     absl::StatusOr<std::vector<VideoClip>> video = model_->Decode(latent_ptrs, decoder, 24.0);
-    if (!video.ok()) return absl::Status(video.status().code(), absl::StrCat("warm-up decode: ", video.status().message()));
+    if (!video.ok())
+      return absl::Status(video.status().code(),
+                          absl::StrCat("warm-up decode: ", video.status().message()));
   }
   GenerationParams params;
   params.prompt = "warm-up";
@@ -109,7 +113,9 @@ absl::Status Scheduler::Warmup() {
   params.steps = 1;
   params.seed = 0;
   absl::StatusOr<std::unique_ptr<Generation>> generation = model_->StartGeneration(params);
-  if (!generation.ok()) return absl::Status(generation.status().code(), absl::StrCat("warm-up generation: ", generation.status().message()));
+  if (!generation.ok())
+    return absl::Status(generation.status().code(),
+                        absl::StrCat("warm-up generation: ", generation.status().message()));
   Generation* batch[] = {generation->get()};
   if (absl::Status s = model_->DenoiseStep(batch); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("warm-up denoise step: ", s.message()));
@@ -126,7 +132,8 @@ absl::Status Scheduler::SubmitEncode(EncodeTask task) {
   absl::MutexLock lock(&mu_);
   if (!accepting_) return absl::UnavailableError("server is draining");
   task.enqueue_time = absl::Now();
-  const std::string key = absl::StrCat(task.clip.frames, "x", task.clip.height, "x", task.clip.width);
+  const std::string key =
+      absl::StrCat(task.clip.frames, "x", task.clip.height, "x", task.clip.width);
   const absl::Time now = task.enqueue_time;
   if (absl::Status s = encode_queue_.Push(key, std::move(task), now); !s.ok()) return s;
   ++outstanding_;
@@ -153,8 +160,8 @@ absl::Status Scheduler::SubmitGenerate(GenerateTask task) {
   absl::MutexLock lock(&mu_);
   if (!accepting_) return absl::UnavailableError("server is draining");
   if (static_cast<int>(pending_generations_.size()) >= options_.max_queue_size) {
-    return absl::ResourceExhaustedError(absl::StrCat("generate queue is full (max_queue_size ",
-                                                     options_.max_queue_size, ")"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("generate queue is full (max_queue_size ", options_.max_queue_size, ")"));
   }
   task.enqueue_time = absl::Now();
   task.observer->OnQueued(static_cast<int>(pending_generations_.size()));
@@ -196,7 +203,8 @@ void Scheduler::Stop() {
     pending.swap(pending_generations_);
     UpdateQueueDepths();
   }
-  const absl::Status stopped = absl::UnavailableError("server shut down before the request finished");
+  const absl::Status stopped =
+      absl::UnavailableError("server shut down before the request finished");
   for (EncodeTask& task : encodes) {
     task.done(stopped, TaskTimings{});
     TaskFinished();
@@ -375,7 +383,8 @@ void Scheduler::AdmitGenerations() {
       error = absl::CancelledError("generation cancelled by the client before it started");
     }
     absl::StatusOr<std::unique_ptr<Generation>> generation =
-        error.ok() ? model_->StartGeneration(task.params) : absl::StatusOr<std::unique_ptr<Generation>>(error);
+        error.ok() ? model_->StartGeneration(task.params)
+                   : absl::StatusOr<std::unique_ptr<Generation>>(error);
     if (!generation.ok()) {
       task.observer->OnDone(generation.status());
       absl::MutexLock lock(&mu_);
@@ -398,9 +407,9 @@ void Scheduler::DropStoppedGenerations() {
     // client should learn the real reason.
     absl::Status error;
     if (active.task.deadline < now) {
-      error = absl::DeadlineExceededError(absl::StrCat(
-          "deadline expired after ", active.generation->steps_done(), " of ",
-          active.task.params.steps, " denoise steps"));
+      error = absl::DeadlineExceededError(absl::StrCat("deadline expired after ",
+                                                       active.generation->steps_done(), " of ",
+                                                       active.task.params.steps, " denoise steps"));
     } else if (active.task.observer->IsCancelled()) {
       error = absl::CancelledError(absl::StrCat("generation cancelled by the client after ",
                                                 active.generation->steps_done(), " steps"));
@@ -472,8 +481,8 @@ void Scheduler::RunGenerationRound() {
     const bool ok = step_status[i].ok();
     if (ok) {
       ++steps_run;
-      active->task.observer->OnProgress(active->generation->steps_done(),
-                                        active->task.params.steps, size);
+      active->task.observer->OnProgress(active->generation->steps_done(), active->task.params.steps,
+                                        size);
     }
     if (!ok || active->generation->finished()) {
       auto it = std::find_if(active_.begin(), active_.end(),

@@ -70,11 +70,11 @@ struct DecodeTask {
 
 struct GenerationResult {
   VideoClip video;
-  Latent latent;                 // the final latent (float32)
-  double queue_seconds = 0;      // submission until its first denoise step started
-  double denoise_seconds = 0;    // first step start until last step end
-  double decode_seconds = 0;     // VAE decode of the final latent
-  int max_batch_size = 0;        // largest denoise batch it ran in
+  Latent latent;               // the final latent (float32)
+  double queue_seconds = 0;    // submission until its first denoise step started
+  double denoise_seconds = 0;  // first step start until last step end
+  double decode_seconds = 0;   // VAE decode of the final latent
+  int max_batch_size = 0;      // largest denoise batch it ran in
 };
 
 // Receives the events of one generation, in order, OnDone last. OnQueued is called from

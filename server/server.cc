@@ -132,8 +132,8 @@ absl::Status VidServer::Start() {
     }
     metrics_http_ = std::move(*http);
     metrics_port_ = metrics_http_->port();
-    LOG_INFO << "metrics listening address=" << config_.metrics_listen
-             << " port=" << metrics_port_ << " paths=/metrics,/healthz";
+    LOG_INFO << "metrics listening address=" << config_.metrics_listen << " port=" << metrics_port_
+             << " paths=/metrics,/healthz";
   }
 
   if (config_.warmup) {

@@ -17,10 +17,10 @@
 #ifndef VIDSERVE_SERVER_SERVER_H_
 #define VIDSERVE_SERVER_SERVER_H_
 
+#include <grpcpp/server.h>
+
 #include <atomic>
 #include <memory>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

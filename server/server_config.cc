@@ -59,7 +59,8 @@ absl::Status ReadIntTo(const YAML::Node& node, const std::string& key, T* out) {
   int64_t value = 0;
   if (absl::Status s = ReadInt(node, key, &value); !s.ok()) return s;
   if (value < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-      (value > 0 && static_cast<uint64_t>(value) > static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+      (value > 0 &&
+       static_cast<uint64_t>(value) > static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
     return KeyError(key, absl::StrCat("out of range, got ", value));
   }
   *out = static_cast<T>(value);
@@ -87,6 +88,27 @@ absl::Status ReadMap(const YAML::Node& node, const std::string& prefix,
     if (absl::Status s = it->second(item.second, key); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+FieldReader StringField(std::string* out) {
+  return
+      [out](const YAML::Node& node, const std::string& key) { return ReadString(node, key, out); };
+}
+
+template <typename T>
+FieldReader IntField(T* out) {
+  return
+      [out](const YAML::Node& node, const std::string& key) { return ReadIntTo(node, key, out); };
+}
+
+FieldReader BoolField(bool* out) {
+  return [out](const YAML::Node& node, const std::string& key) { return ReadBool(node, key, out); };
+}
+
+FieldReader MapField(const std::map<std::string, FieldReader>* fields) {
+  return [fields](const YAML::Node& node, const std::string& key) {
+    return ReadMap(node, key, *fields);
+  };
 }
 
 absl::Status CheckRange(const std::string& key, int64_t value, int64_t lo, int64_t hi) {
@@ -139,18 +161,18 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (absl::Status s = CheckRange("model.num_threads", c.model.num_threads, 0, 1024); !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRange("scheduler.max_batch_size", c.scheduler.max_batch_size, 1,
-                                  kMaxBatchSizeLimit);
+  if (absl::Status s =
+          CheckRange("scheduler.max_batch_size", c.scheduler.max_batch_size, 1, kMaxBatchSizeLimit);
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRange("scheduler.max_queue_delay_us", c.scheduler.max_queue_delay_us,
-                                  0, kMaxQueueDelayUsLimit);
+  if (absl::Status s = CheckRange("scheduler.max_queue_delay_us", c.scheduler.max_queue_delay_us, 0,
+                                  kMaxQueueDelayUsLimit);
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRange("scheduler.max_queue_size", c.scheduler.max_queue_size, 1,
-                                  kMaxQueueSizeLimit);
+  if (absl::Status s =
+          CheckRange("scheduler.max_queue_size", c.scheduler.max_queue_size, 1, kMaxQueueSizeLimit);
       !s.ok()) {
     return s;
   }
@@ -164,8 +186,7 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRange("drain_timeout_ms", c.drain_timeout_ms, 0, 3'600'000);
-      !s.ok()) {
+  if (absl::Status s = CheckRange("drain_timeout_ms", c.drain_timeout_ms, 0, 3'600'000); !s.ok()) {
     return s;
   }
   return absl::OkStatus();
@@ -181,30 +202,27 @@ absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text)
   ServerConfig c;
   absl::Status status;
   try {
-    auto model_fields = std::map<std::string, FieldReader>{
-        {"dir", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &c.model.dir); }},
-        {"preset", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &c.model.preset); }},
-        {"device", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &c.model.device); }},
-        {"num_threads", [&](const YAML::Node& n, const std::string& k) { return ReadIntTo(n, k, &c.model.num_threads); }},
-        {"init_seed", [&](const YAML::Node& n, const std::string& k) { return ReadIntTo(n, k, &c.model.init_seed); }},
+    const std::map<std::string, FieldReader> model_fields = {
+        {"dir", StringField(&c.model.dir)},
+        {"preset", StringField(&c.model.preset)},
+        {"device", StringField(&c.model.device)},
+        {"num_threads", IntField(&c.model.num_threads)},
+        {"init_seed", IntField(&c.model.init_seed)},
     };
-    auto scheduler_fields = std::map<std::string, FieldReader>{
-        {"max_batch_size", [&](const YAML::Node& n, const std::string& k) { return ReadIntTo(n, k, &c.scheduler.max_batch_size); }},
-        {"max_queue_delay_us", [&](const YAML::Node& n, const std::string& k) { return ReadIntTo(n, k, &c.scheduler.max_queue_delay_us); }},
-        {"max_queue_size", [&](const YAML::Node& n, const std::string& k) { return ReadIntTo(n, k, &c.scheduler.max_queue_size); }},
-        {"max_active_generations", [&](const YAML::Node& n, const std::string& k) { return ReadIntTo(n, k, &c.scheduler.max_active_generations); }},
+    const std::map<std::string, FieldReader> scheduler_fields = {
+        {"max_batch_size", IntField(&c.scheduler.max_batch_size)},
+        {"max_queue_delay_us", IntField(&c.scheduler.max_queue_delay_us)},
+        {"max_queue_size", IntField(&c.scheduler.max_queue_size)},
+        {"max_active_generations", IntField(&c.scheduler.max_active_generations)},
     };
-    auto limits_fields = std::map<std::string, FieldReader>{
-        {"max_message_bytes", [&](const YAML::Node& n, const std::string& k) { return ReadIntTo(n, k, &c.limits.max_message_bytes); }},
+    const std::map<std::string, FieldReader> limits_fields = {
+        {"max_message_bytes", IntField(&c.limits.max_message_bytes)},
     };
-    auto top_fields = std::map<std::string, FieldReader>{
-        {"listen", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &c.listen); }},
-        {"metrics_listen", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &c.metrics_listen); }},
-        {"model", [&](const YAML::Node& n, const std::string& k) { return ReadMap(n, k, model_fields); }},
-        {"scheduler", [&](const YAML::Node& n, const std::string& k) { return ReadMap(n, k, scheduler_fields); }},
-        {"limits", [&](const YAML::Node& n, const std::string& k) { return ReadMap(n, k, limits_fields); }},
-        {"drain_timeout_ms", [&](const YAML::Node& n, const std::string& k) { return ReadIntTo(n, k, &c.drain_timeout_ms); }},
-        {"warmup", [&](const YAML::Node& n, const std::string& k) { return ReadBool(n, k, &c.warmup); }},
+    const std::map<std::string, FieldReader> top_fields = {
+        {"listen", StringField(&c.listen)},   {"metrics_listen", StringField(&c.metrics_listen)},
+        {"model", MapField(&model_fields)},   {"scheduler", MapField(&scheduler_fields)},
+        {"limits", MapField(&limits_fields)}, {"drain_timeout_ms", IntField(&c.drain_timeout_ms)},
+        {"warmup", BoolField(&c.warmup)},
     };
     status = ReadMap(root, "", top_fields);
   } catch (const YAML::Exception& e) {

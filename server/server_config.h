@@ -24,18 +24,18 @@ struct ServerConfig {
   std::string metrics_listen = "127.0.0.1:8002";
 
   struct Model {
-    std::string dir;               // checkpoint file or directory; empty = random weights
-    std::string preset = "tiny";   // architecture used when dir is empty
-    std::string device = "auto";   // auto | cpu | cuda | cuda:N
-    int num_threads = 0;           // CPU intra-op threads; 0 = LibTorch's default
-    uint64_t init_seed = 0;        // seed of the random weights when dir is empty
+    std::string dir;              // checkpoint file or directory; empty = random weights
+    std::string preset = "tiny";  // architecture used when dir is empty
+    std::string device = "auto";  // auto | cpu | cuda | cuda:N
+    int num_threads = 0;          // CPU intra-op threads; 0 = LibTorch's default
+    uint64_t init_seed = 0;       // seed of the random weights when dir is empty
   } model;
 
   struct Scheduler {
-    int max_batch_size = 8;            // requests merged into one forward pass, [1, 256]
-    int64_t max_queue_delay_us = 2000; // wait for batch mates after the oldest arrived, [0, 10 s]
-    int max_queue_size = 64;           // waiting requests per method before RESOURCE_EXHAUSTED
-    int max_active_generations = 8;    // generations holding denoising state at once
+    int max_batch_size = 8;             // requests merged into one forward pass, [1, 256]
+    int64_t max_queue_delay_us = 2000;  // wait for batch mates after the oldest arrived, [0, 10 s]
+    int max_queue_size = 64;            // waiting requests per method before RESOURCE_EXHAUSTED
+    int max_active_generations = 8;     // generations holding denoising state at once
   } scheduler;
 
   struct Limits {
@@ -71,8 +71,8 @@ absl::StatusOr<ServerConfig> ApplyServerConfigOverrides(ServerConfig config,
                                                         const ServerConfigOverrides& overrides);
 
 // Splits "host:port" ("[::1]:50051" too). Errors name `key`.
-absl::Status ParseHostPort(const std::string& key, const std::string& address,
-                           std::string* host, int* port);
+absl::Status ParseHostPort(const std::string& key, const std::string& address, std::string* host,
+                           int* port);
 
 }  // namespace vidserve
 

@@ -16,8 +16,7 @@ namespace vidserve {
 namespace {
 
 grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 absl::Time Deadline(const grpc::CallbackServerContext* context) {
@@ -109,7 +108,8 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
       v1::GenerateResponse event;
       v1::VideoChunk* chunk = event.mutable_chunk();
       chunk->set_first_frame(static_cast<uint32_t>(first));
-      VideoClipToProto(video, first, std::min<int64_t>(input_.frames_per_chunk, video.frames - first),
+      VideoClipToProto(video, first,
+                       std::min<int64_t>(input_.frames_per_chunk, video.frames - first),
                        chunk->mutable_video());
       events.push_back(std::move(event));
     }
@@ -167,8 +167,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
   void OnCancel() override { cancelled_.store(true, std::memory_order_relaxed); }
 
   void OnDone() override {
-    service_->metrics()->RecordRequest(Method::kGenerate,
-                                       absl::StatusCodeToString(final_code_),
+    service_->metrics()->RecordRequest(Method::kGenerate, absl::StatusCodeToString(final_code_),
                                        absl::ToDoubleSeconds(absl::Now() - start_));
     service_->metrics()->AddInflight(Method::kGenerate, -1);
     delete this;

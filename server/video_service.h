@@ -29,7 +29,7 @@ class VideoService final : public v1::VideoService::CallbackService {
  public:
   struct Options {
     RequestLimits limits;
-    int max_batch_size = 8;     // reported in GetModelInfo.limits
+    int max_batch_size = 8;  // reported in GetModelInfo.limits
     std::string version = "unknown";
   };
 

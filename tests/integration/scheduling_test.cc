@@ -48,7 +48,8 @@ TEST(Batching, ConcurrentSameShapeEncodesShareOneForwardPass) {
 
   const std::string text = Scrape(server->metrics_port());
   const double count = MetricValue(text, "vidserve_batch_size_count{method=\"encode\"}");
-  const double singles = MetricValue(text, "vidserve_batch_size_bucket{method=\"encode\",le=\"1\"}");
+  const double singles =
+      MetricValue(text, "vidserve_batch_size_bucket{method=\"encode\",le=\"1\"}");
   ASSERT_GT(count, 0);
   EXPECT_LT(singles, count) << "no encode batch held more than one request:\n" << text;
   EXPECT_LT(count, kRequests);  // fewer forward passes than requests
@@ -170,7 +171,8 @@ TEST(Cancellation, CancelMidGenerateStopsItsDenoiseSteps) {
   // And the worker moved on.
   EXPECT_TRUE(RunGenerate(stub.get(), SmallGenerate(1)).status.ok());
   const std::string text = Scrape(server->metrics_port());
-  EXPECT_GE(MetricValue(text, "vidserve_requests_total{code=\"CANCELLED\",method=\"generate\"}"), 1);
+  EXPECT_GE(MetricValue(text, "vidserve_requests_total{code=\"CANCELLED\",method=\"generate\"}"),
+            1);
   server->Shutdown(absl::Seconds(5));
 }
 
@@ -200,7 +202,9 @@ TEST(Deadlines, EncodeWhoseDeadlinePassesInTheQueueIsNotComputed) {
   // The server learns of it when the batch forms and reports it without computing.
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   const std::string text = Scrape(server->metrics_port());
-  EXPECT_EQ(MetricValue(text, "vidserve_requests_total{code=\"DEADLINE_EXCEEDED\",method=\"encode\"}"), 1);
+  EXPECT_EQ(
+      MetricValue(text, "vidserve_requests_total{code=\"DEADLINE_EXCEEDED\",method=\"encode\"}"),
+      1);
   EXPECT_EQ(MetricValue(text, "vidserve_compute_duration_seconds_count{method=\"encode\"}"), 0);
   server->Shutdown(absl::Seconds(5));
 }
@@ -238,7 +242,9 @@ TEST(Backpressure, FullGenerateQueueAnswersResourceExhaustedNamingTheQueue) {
   waiting->Finish();
   // The client sees CANCELLED at once; the server frees the slots at its next step boundary.
   for (int i = 0; i < 500; ++i) {
-    if (MetricValue(Scrape(server->metrics_port()), "vidserve_inflight_requests{method=\"generate\"}") == 0) break;
+    if (MetricValue(Scrape(server->metrics_port()),
+                    "vidserve_inflight_requests{method=\"generate\"}") == 0)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(RunGenerate(stub.get(), SmallGenerate(1)).status.ok());
@@ -259,7 +265,8 @@ TEST(Backpressure, FullEncodeQueueAnswersResourceExhausted) {
   });
   // Wait until the first request sits in the queue.
   for (int i = 0; i < 100; ++i) {
-    if (MetricValue(Scrape(server->metrics_port()), "vidserve_queue_depth{method=\"encode\"}") == 1) break;
+    if (MetricValue(Scrape(server->metrics_port()), "vidserve_queue_depth{method=\"encode\"}") == 1)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   grpc::ClientContext context;

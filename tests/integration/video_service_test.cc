@@ -208,7 +208,8 @@ TEST_F(VideoServiceTest, MetricsEndpointCountsRequestsByMethodAndCode) {
   }
   const std::string text = Scrape(server_->metrics_port());
   EXPECT_GE(MetricValue(text, "vidserve_requests_total{code=\"OK\",method=\"get_model_info\"}"), 1);
-  EXPECT_GE(MetricValue(text, "vidserve_requests_total{code=\"INVALID_ARGUMENT\",method=\"encode\"}"), 1);
+  EXPECT_GE(
+      MetricValue(text, "vidserve_requests_total{code=\"INVALID_ARGUMENT\",method=\"encode\"}"), 1);
   for (const char* name : {"vidserve_request_duration_seconds_bucket", "vidserve_queue_depth",
                            "vidserve_inflight_requests", "vidserve_process_resident_memory_bytes",
                            "vidserve_build_info", "vidserve_denoise_steps_total"}) {
@@ -350,7 +351,8 @@ TEST_F(VideoServiceTest, ServerReflectionListsTheService) {
   grpc::ClientContext context;
   SetTimeout(&context, std::chrono::seconds(5));
   grpc::CompletionQueue cq;
-  auto call = stub.PrepareCall(&context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   void* tag;
   bool ok;
   call->StartCall(reinterpret_cast<void*>(1));
@@ -367,7 +369,8 @@ TEST_F(VideoServiceTest, ServerReflectionListsTheService) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_THAT(bytes, HasSubstr("vidserve.v1.VideoService"));
   context.TryCancel();
   grpc::Status status;

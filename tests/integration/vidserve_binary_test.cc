@@ -77,11 +77,13 @@ TEST(VidserveBinary, MissingPresetOrCheckpointExitsWith2NamingTheKey) {
   if (!BinaryBuilt()) GTEST_SKIP() << kBinary << " not built";
   std::string output;
   EXPECT_EQ(RunBinary("--preset no_such_preset --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0",
-                      &output), 2);
+                      &output),
+            2);
   EXPECT_THAT(output, HasSubstr("model.preset"));
   output.clear();
   EXPECT_EQ(RunBinary("--model /nonexistent/ckpt --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0",
-                      &output), 2);
+                      &output),
+            2);
   EXPECT_THAT(output, HasSubstr("model.dir"));
 }
 

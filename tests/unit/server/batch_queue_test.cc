@@ -8,7 +8,8 @@ namespace {
 
 using ::testing::ElementsAre;
 
-BatchQueue<int>::Options MakeOptions(int max_batch_size, int64_t delay_us, int max_queue_size = 64) {
+BatchQueue<int>::Options MakeOptions(int max_batch_size, int64_t delay_us,
+                                     int max_queue_size = 64) {
   BatchQueue<int>::Options options;
   options.name = "encode";
   options.max_batch_size = max_batch_size;

@@ -12,8 +12,13 @@ TEST(HalfFloat, ConvertsExactValuesBothWays) {
   const struct {
     float value;
     uint16_t half;
-  } cases[] = {{0.0f, 0x0000}, {-0.0f, 0x8000}, {1.0f, 0x3c00},     {-2.0f, 0xc000},
-               {0.5f, 0x3800}, {65504.0f, 0x7bff}, {6.103515625e-05f, 0x0400},
+  } cases[] = {{0.0f, 0x0000},
+               {-0.0f, 0x8000},
+               {1.0f, 0x3c00},
+               {-2.0f, 0xc000},
+               {0.5f, 0x3800},
+               {65504.0f, 0x7bff},
+               {6.103515625e-05f, 0x0400},
                {5.9604644775390625e-08f, 0x0001}};  // smallest normal, smallest subnormal
   for (const auto& c : cases) {
     EXPECT_EQ(FloatToHalf(c.value), c.half) << c.value;

@@ -132,8 +132,9 @@ TEST(ValidateDecodeRequest, MissingLatentIsNamed) {
 TEST(ValidateDecodeRequest, ShapeRankChannelsAndSizesAreChecked) {
   EXPECT_THAT(ErrorOf(ValidateDecodeRequest(ValidDecode({8, 5, 8}), Limits())),
               HasSubstr("latent.shape: must have 4 dimensions"));
-  EXPECT_THAT(ErrorOf(ValidateDecodeRequest(ValidDecode({4, 5, 8, 8}), Limits())),
-              HasSubstr("latent.shape[0]: channels must equal the model's latent_channels 8, got 4"));
+  EXPECT_THAT(
+      ErrorOf(ValidateDecodeRequest(ValidDecode({4, 5, 8, 8}), Limits())),
+      HasSubstr("latent.shape[0]: channels must equal the model's latent_channels 8, got 4"));
   EXPECT_THAT(ErrorOf(ValidateDecodeRequest(ValidDecode({8, 0, 8, 8}), Limits())),
               HasSubstr("latent.shape[1]: must be in [1, 17], got 0"));
   EXPECT_THAT(ErrorOf(ValidateDecodeRequest(ValidDecode({8, 5, 33, 8}), Limits())),
@@ -166,7 +167,8 @@ TEST(ValidateDecodeRequest, NonFiniteValuesAreRejected) {
 TEST(ValidateDecodeRequest, DecoderDtypeAndFpsAreChecked) {
   v1::DecodeRequest request = ValidDecode();
   request.set_decoder(static_cast<v1::Decoder>(7));
-  EXPECT_THAT(ErrorOf(ValidateDecodeRequest(request, Limits())), HasSubstr("decoder: unknown value 7"));
+  EXPECT_THAT(ErrorOf(ValidateDecodeRequest(request, Limits())),
+              HasSubstr("decoder: unknown value 7"));
   request = ValidDecode();
   request.mutable_latent()->set_dtype(static_cast<v1::DType>(5));
   EXPECT_THAT(ErrorOf(ValidateDecodeRequest(request, Limits())),
@@ -226,7 +228,8 @@ TEST(ValidateGenerateRequest, ExplicitValuesArePassedThrough) {
 TEST(ValidateGenerateRequest, PromptMustBe1To256Bytes) {
   v1::GenerateRequest request = ValidGenerate();
   request.set_prompt("");
-  EXPECT_EQ(ErrorOf(ValidateGenerateRequest(request, Limits())), "prompt: must be 1..256 bytes, got 0");
+  EXPECT_EQ(ErrorOf(ValidateGenerateRequest(request, Limits())),
+            "prompt: must be 1..256 bytes, got 0");
   request.set_prompt(std::string(257, 'x'));
   EXPECT_THAT(ErrorOf(ValidateGenerateRequest(request, Limits())), HasSubstr("got 257"));
 }
@@ -240,13 +243,15 @@ TEST(ValidateGenerateRequest, EveryOutOfRangeFieldIsNamed) {
       {[](auto* r) { r->set_frames(16); }, "frames: must be 4k+1 in [1, 65], got 16"},
       {[](auto* r) { r->set_frames(1001); }, "frames: must be 4k+1 in [1, 65], got 1001"},
       {[](auto* r) { r->set_height(24); }, "height: must be a multiple of 16 in [16, 256], got 24"},
-      {[](auto* r) { r->set_width(4096); }, "width: must be a multiple of 16 in [16, 256], got 4096"},
+      {[](auto* r) { r->set_width(4096); },
+       "width: must be a multiple of 16 in [16, 256], got 4096"},
       {[](auto* r) { r->set_steps(101); }, "steps: must be in [1, 100] (0 = default 20), got 101"},
       {[](auto* r) { r->set_guidance(-1); }, "guidance: must be in [0, 20], got -1"},
       {[](auto* r) { r->set_guidance(21); }, "guidance: must be in [0, 20], got 21"},
       {[](auto* r) { r->set_decoder(static_cast<v1::Decoder>(7)); }, "decoder: unknown value 7"},
       {[](auto* r) { r->set_fps(241); }, "fps: must be 0 (= 24) or in (0, 240], got 241"},
-      {[](auto* r) { r->set_frames_per_chunk(100); }, "frames_per_chunk: must be in [0, 65], got 100"},
+      {[](auto* r) { r->set_frames_per_chunk(100); },
+       "frames_per_chunk: must be in [0, 65], got 100"},
   };
   for (const Case& c : cases) {
     v1::GenerateRequest request = ValidGenerate();

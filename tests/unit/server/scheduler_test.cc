@@ -150,8 +150,8 @@ TEST_F(SchedulerTest, DecodesWithDifferentDecodersAreNotMerged) {
   const int64_t channels = scheduler->model_info().config.vae.latent_channels;
   scheduler->Start();
   Completion full, thin;
-  for (auto [decoder, completion] : {std::pair{DecoderKind::kFull, &full},
-                                     std::pair{DecoderKind::kThin, &thin}}) {
+  for (auto [decoder, completion] :
+       {std::pair{DecoderKind::kFull, &full}, std::pair{DecoderKind::kThin, &thin}}) {
     DecodeTask task;
     task.latent.shape = {channels, 1, 2, 2};
     task.latent.data.assign(channels * 4, 0.1f);
@@ -216,10 +216,14 @@ TEST_F(SchedulerTest, ConcurrentGenerationsShareDenoiseSteps) {
 TEST_F(SchedulerTest, DifferentShapesRunInSeparateDenoiseBatches) {
   auto scheduler = Make({.max_batch_size = 8});
   RecordingObserver a, b;
-  ASSERT_TRUE(scheduler->SubmitGenerate({Params(2, 16), DecoderKind::kFull, 24.0,
-                                         absl::InfiniteFuture(), &a}).ok());
-  ASSERT_TRUE(scheduler->SubmitGenerate({Params(2, 32), DecoderKind::kFull, 24.0,
-                                         absl::InfiniteFuture(), &b}).ok());
+  ASSERT_TRUE(
+      scheduler
+          ->SubmitGenerate({Params(2, 16), DecoderKind::kFull, 24.0, absl::InfiniteFuture(), &a})
+          .ok());
+  ASSERT_TRUE(
+      scheduler
+          ->SubmitGenerate({Params(2, 32), DecoderKind::kFull, 24.0, absl::InfiniteFuture(), &b})
+          .ok());
   scheduler->Start();
   a.done.WaitForNotification();
   b.done.WaitForNotification();
@@ -230,10 +234,12 @@ TEST_F(SchedulerTest, DifferentShapesRunInSeparateDenoiseBatches) {
 TEST_F(SchedulerTest, MaxActiveGenerationsBoundsTheDenoiseBatch) {
   auto scheduler = Make({.max_batch_size = 8, .max_active_generations = 1});
   RecordingObserver a, b;
-  ASSERT_TRUE(scheduler->SubmitGenerate({Params(2), DecoderKind::kFull, 24.0,
-                                         absl::InfiniteFuture(), &a}).ok());
-  ASSERT_TRUE(scheduler->SubmitGenerate({Params(2), DecoderKind::kFull, 24.0,
-                                         absl::InfiniteFuture(), &b}).ok());
+  ASSERT_TRUE(
+      scheduler->SubmitGenerate({Params(2), DecoderKind::kFull, 24.0, absl::InfiniteFuture(), &a})
+          .ok());
+  ASSERT_TRUE(
+      scheduler->SubmitGenerate({Params(2), DecoderKind::kFull, 24.0, absl::InfiniteFuture(), &b})
+          .ok());
   scheduler->Start();
   a.done.WaitForNotification();
   b.done.WaitForNotification();
@@ -244,8 +250,10 @@ TEST_F(SchedulerTest, MaxActiveGenerationsBoundsTheDenoiseBatch) {
 TEST_F(SchedulerTest, CancelledGenerationLeavesAtTheNextStepBoundary) {
   auto scheduler = Make({});
   RecordingObserver observer;
-  ASSERT_TRUE(scheduler->SubmitGenerate({Params(100, 64), DecoderKind::kFull, 24.0,
-                                         absl::InfiniteFuture(), &observer}).ok());
+  ASSERT_TRUE(scheduler
+                  ->SubmitGenerate({Params(100, 64), DecoderKind::kFull, 24.0,
+                                    absl::InfiniteFuture(), &observer})
+                  .ok());
   scheduler->Start();
   while (observer.steps.load() < 2) absl::SleepFor(absl::Milliseconds(1));
   observer.cancelled.store(true);
@@ -257,8 +265,10 @@ TEST_F(SchedulerTest, CancelledGenerationLeavesAtTheNextStepBoundary) {
 TEST_F(SchedulerTest, EncodeIsServedWhileALongGenerationRuns) {
   auto scheduler = Make({.max_queue_delay_us = 0});
   RecordingObserver observer;
-  ASSERT_TRUE(scheduler->SubmitGenerate({Params(100, 64), DecoderKind::kFull, 24.0,
-                                         absl::InfiniteFuture(), &observer}).ok());
+  ASSERT_TRUE(scheduler
+                  ->SubmitGenerate({Params(100, 64), DecoderKind::kFull, 24.0,
+                                    absl::InfiniteFuture(), &observer})
+                  .ok());
   scheduler->Start();
   while (observer.steps.load() < 1) absl::SleepFor(absl::Milliseconds(1));
   Completion c;
@@ -275,10 +285,11 @@ TEST_F(SchedulerTest, EncodeIsServedWhileALongGenerationRuns) {
 TEST_F(SchedulerTest, FullGenerateQueueIsResourceExhausted) {
   auto scheduler = Make({.max_queue_size = 1});
   RecordingObserver a, b;
-  ASSERT_TRUE(scheduler->SubmitGenerate({Params(1), DecoderKind::kFull, 24.0,
-                                         absl::InfiniteFuture(), &a}).ok());
-  absl::Status status = scheduler->SubmitGenerate({Params(1), DecoderKind::kFull, 24.0,
-                                                   absl::InfiniteFuture(), &b});
+  ASSERT_TRUE(
+      scheduler->SubmitGenerate({Params(1), DecoderKind::kFull, 24.0, absl::InfiniteFuture(), &a})
+          .ok());
+  absl::Status status =
+      scheduler->SubmitGenerate({Params(1), DecoderKind::kFull, 24.0, absl::InfiniteFuture(), &b});
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(status.message(), "generate queue is full (max_queue_size 1)");
   scheduler->Start();
@@ -312,8 +323,10 @@ TEST_F(SchedulerTest, StopFailsWorkThatNeverRanWithUnavailable) {
   Completion c;
   RecordingObserver observer;
   ASSERT_TRUE(scheduler->SubmitEncode(Encode(Clip(1, 16, 16), &c)).ok());
-  ASSERT_TRUE(scheduler->SubmitGenerate({Params(1), DecoderKind::kFull, 24.0,
-                                         absl::InfiniteFuture(), &observer}).ok());
+  ASSERT_TRUE(
+      scheduler
+          ->SubmitGenerate({Params(1), DecoderKind::kFull, 24.0, absl::InfiniteFuture(), &observer})
+          .ok());
   EXPECT_FALSE(scheduler->WaitIdle(absl::Now() + absl::Milliseconds(10)));
   scheduler->Stop();
   ASSERT_TRUE(c.done.HasBeenNotified());
