@@ -18,13 +18,28 @@ void CausalConv3dImpl::reset() {
                       .padding({0, ks / 2, ks / 2})));
 }
 
-torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x) {
+torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
+  TORCH_CHECK(cache == nullptr || options.temporal_stride() == 1,
+              "CausalConv3d: chunked (cached) processing needs temporal_stride 1");
   const int64_t front = options.temporal_kernel() - 1;
   auto padded = x;
   if (front > 0) {
-    // Replicating the first frame (rather than zeros) makes a still first frame look like a
-    // static past, which is what an image looks like to a video model.
-    padded = torch::cat({x.narrow(2, 0, 1).expand({-1, -1, front, -1, -1}), x}, 2);
+    const torch::Tensor* past = nullptr;
+    if (cache != nullptr) {
+      auto it = cache->past_frames.find(this);
+      if (it != cache->past_frames.end()) past = &it->second;
+    }
+    if (past != nullptr) {
+      padded = torch::cat({*past, x}, 2);
+    } else {
+      // Replicating the first frame (rather than zeros) makes a still first frame look
+      // like a static past, which is what an image looks like to a video model.
+      padded = torch::cat({x.narrow(2, 0, 1).expand({-1, -1, front, -1, -1}), x}, 2);
+    }
+    if (cache != nullptr) {
+      // A copy, so the cache does not pin this chunk's whole input.
+      cache->past_frames[this] = padded.narrow(2, padded.size(2) - front, front).clone();
+    }
   }
   // LibTorch's CPU dispatcher (aten/src/ATen/native/Convolution.cpp, use_mkldnn) sends a
   // batch-1 conv3d to oneDNN only when B*C*T*H > 20480; below that its unblocked fallback

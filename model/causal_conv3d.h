@@ -9,9 +9,20 @@
 #ifndef VIDSERVE_MODEL_CAUSAL_CONV3D_H_
 #define VIDSERVE_MODEL_CAUSAL_CONV3D_H_
 
+#include <unordered_map>
+
 #include <torch/torch.h>
 
 namespace vidserve {
+
+// State carried between consecutive time chunks when a long video is processed chunk by
+// chunk (streaming decode): for each stride-1 CausalConv3d, the last temporal_kernel-1
+// frames of its padded input. Chunked output then equals the one-shot output.
+// Not thread-safe; one cache per video being processed.
+struct CausalConvCache {
+  std::unordered_map<const void*, torch::Tensor> past_frames;  // keyed by the conv module
+  bool empty() const { return past_frames.empty(); }
+};
 
 struct CausalConv3dOptions {
   CausalConv3dOptions(int64_t in_channels, int64_t out_channels)
@@ -30,8 +41,9 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
  public:
   explicit CausalConv3dImpl(const CausalConv3dOptions& options);
   void reset() override;
-  // x: [B, C_in, T, H, W] -> [B, C_out, T_out, H_out, W_out].
-  torch::Tensor forward(const torch::Tensor& x);
+  // x: [B, C_in, T, H, W] -> [B, C_out, T_out, H_out, W_out]. With a cache, x continues
+  // the frames of the previous call (REQUIRES: temporal_stride 1).
+  torch::Tensor forward(const torch::Tensor& x, CausalConvCache* cache = nullptr);
 
   CausalConv3dOptions options;
   torch::nn::Conv3d conv{nullptr};

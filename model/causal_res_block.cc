@@ -33,9 +33,9 @@ void CausalResBlockImpl::reset() {
   }
 }
 
-torch::Tensor CausalResBlockImpl::forward(const torch::Tensor& x) {
-  auto h = conv1->forward(torch::silu(GroupNormPerFrame(norm1, x)));
-  h = conv2->forward(torch::silu(GroupNormPerFrame(norm2, h)));
+torch::Tensor CausalResBlockImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
+  auto h = conv1->forward(torch::silu(GroupNormPerFrame(norm1, x)), cache);
+  h = conv2->forward(torch::silu(GroupNormPerFrame(norm2, h)), cache);
   return (skip ? skip->forward(x) : x) + h;
 }
 

@@ -31,7 +31,8 @@ class CausalResBlockImpl : public torch::nn::Cloneable<CausalResBlockImpl> {
  public:
   explicit CausalResBlockImpl(const CausalResBlockOptions& options);
   void reset() override;
-  torch::Tensor forward(const torch::Tensor& x);  // [B, C_in, T, H, W] -> [B, C_out, T, H, W]
+  // [B, C_in, T, H, W] -> [B, C_out, T, H, W]; `cache` as in CausalConv3d.
+  torch::Tensor forward(const torch::Tensor& x, CausalConvCache* cache = nullptr);
 
   CausalResBlockOptions options;
   torch::nn::GroupNorm norm1{nullptr};

@@ -18,12 +18,15 @@ torch::Tensor SpatialUpsample2x(const torch::Tensor& x) {
   return x.unsqueeze(4).unsqueeze(6).expand({b, c, t, h, 2, w, 2}).reshape({b, c, t, 2 * h, 2 * w});
 }
 
+torch::Tensor RepeatFramesTwice(const torch::Tensor& x) {
+  const int64_t b = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
+  return x.unsqueeze(3).expand({b, c, t, 2, h, w}).reshape({b, c, 2 * t, h, w});
+}
+
 }  // namespace
 
 torch::Tensor CausalTemporalUpsample(const torch::Tensor& x) {
-  const int64_t b = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
-  auto repeated = x.unsqueeze(3).expand({b, c, t, 2, h, w}).reshape({b, c, 2 * t, h, w});
-  return repeated.narrow(2, 1, 2 * t - 1);
+  return RepeatFramesTwice(x).narrow(2, 1, 2 * x.size(2) - 1);
 }
 
 VaeEncoderImpl::VaeEncoderImpl(const VaeEncoderOptions& options_) : options(options_) { reset(); }
@@ -106,15 +109,37 @@ void VaeDecoderImpl::reset() {
 }
 
 torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& latents) {
-  auto h = mid_->forward(conv_in_->forward(latents));
+  return DecodeChunk(latents, nullptr);
+}
+
+torch::Tensor VaeDecoderImpl::DecodeInChunks(const torch::Tensor& latents,
+                                             int64_t chunk_latent_frames) {
+  const int64_t frames = latents.size(2);
+  if (chunk_latent_frames <= 0 || chunk_latent_frames >= frames) return forward(latents);
+  CausalConvCache cache;
+  std::vector<torch::Tensor> outputs;
+  for (int64_t start = 0; start < frames; start += chunk_latent_frames) {
+    const int64_t length = std::min(chunk_latent_frames, frames - start);
+    outputs.push_back(DecodeChunk(latents.narrow(2, start, length), &cache));
+  }
+  return torch::cat(outputs, 2);
+}
+
+torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalConvCache* cache) {
+  // Only the video's first latent frame maps to a single pixel frame; later chunks
+  // upsample every frame to two.
+  const bool first_chunk = cache == nullptr || cache->empty();
+  auto h = mid_->forward(conv_in_->forward(latents, cache), cache);
   size_t block = 0;
   for (int64_t s = kNumStages - 1, i = 0; s >= 0; --s, ++i) {
-    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) h = blocks_[block++]->forward(h);
+    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
+      h = blocks_[block++]->forward(h, cache);
+    }
     h = SpatialUpsample2x(h);
-    if (HalvesTime(s)) h = CausalTemporalUpsample(h);
-    h = upsample_convs_[i]->forward(h);
+    if (HalvesTime(s)) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);
+    h = upsample_convs_[i]->forward(h, cache);
   }
-  return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)));
+  return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)), cache);
 }
 
 }  // namespace vidserve

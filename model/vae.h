@@ -71,12 +71,19 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   explicit VaeDecoderImpl(const VaeDecoderOptions& options = {});
   void reset() override;
   torch::Tensor forward(const torch::Tensor& latents);
+  // The same output, computed `chunk_latent_frames` latent frames at a time with the
+  // causal convolutions' state carried over: peak activation memory scales with the chunk
+  // instead of the whole video (equal to forward() up to float rounding).
+  torch::Tensor DecodeInChunks(const torch::Tensor& latents, int64_t chunk_latent_frames);
   // Width of decoder stage i (0 = pixel level) after the multiplier.
   int64_t StageWidth(int64_t stage) const;
 
   VaeDecoderOptions options;
 
  private:
+  // One chunk; the first chunk of a video is the one that finds `cache` empty (or null).
+  torch::Tensor DecodeChunk(const torch::Tensor& latents, CausalConvCache* cache);
+
   CausalConv3d conv_in_{nullptr};
   CausalResBlock mid_{nullptr};
   std::vector<CausalResBlock> blocks_;  // deepest stage first

@@ -38,6 +38,11 @@ absl::Status TorchErrorToStatus(const char* where, const std::exception& e) {
   return absl::InternalError(absl::StrCat(where, ": LibTorch error: ", first_line));
 }
 
+// Decode runs the causal decoder over time chunks of at most this many latent voxels
+// (batch x frames x height x width), e.g. 4 latent frames of one 256x256 video, so peak
+// activation memory stays bounded for long videos while small requests take one chunk.
+constexpr int64_t kDecodeChunkLatentVoxels = 4 * 32 * 32;
+
 bool IsValidFrameCount(int64_t frames) { return frames >= 1 && (frames - 1) % 4 == 0; }
 
 torch::Tensor LatentToTensor(const Latent& latent) {
@@ -268,8 +273,10 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     for (const Latent* latent : latents) parts.push_back(LatentToTensor(*latent));
     auto z = torch::stack(parts, 0).to(impl_->device);
     auto& net = impl_->network;
-    auto pixels = decoder == DecoderKind::kThin ? net->thin_decoder->forward(z)
-                                                : net->decoder->forward(z);
+    const int64_t chunk_frames =
+        std::max<int64_t>(1, kDecodeChunkLatentVoxels / (z.size(0) * z.size(3) * z.size(4)));
+    auto pixels = decoder == DecoderKind::kThin ? net->thin_decoder->DecodeInChunks(z, chunk_frames)
+                                                : net->decoder->DecodeInChunks(z, chunk_frames);
     // [-1, 1] -> uint8, channels last: [B, T, H, W, 3].
     auto rgb = pixels.clamp(-1.0, 1.0)
                    .add(1.0)

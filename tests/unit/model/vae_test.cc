@@ -104,6 +104,19 @@ TEST(Vae, DecoderIsCausalInTime) {
   EXPECT_FALSE(torch::equal(base.narrow(2, 5, 1), frames.narrow(2, 5, 1)));
 }
 
+TEST(Vae, ChunkedDecodeEqualsOneShotDecode) {
+  torch::manual_seed(2);
+  VaeDecoder decoder(VaeDecoderOptions().latent_channels(8).channels({32, 64, 128}));
+  torch::NoGradGuard no_grad;
+  auto z = torch::randn({2, 8, 6, 2, 3});
+  auto whole = decoder->forward(z);
+  for (int64_t chunk : {1, 2, 4, 6}) {
+    auto chunked = decoder->DecodeInChunks(z, chunk);
+    ASSERT_EQ(chunked.sizes(), whole.sizes()) << "chunk " << chunk;
+    EXPECT_TRUE(torch::allclose(chunked, whole, 1e-4, 1e-5)) << "chunk " << chunk;
+  }
+}
+
 TEST(Vae, CausalTemporalUpsampleGivesTwoTMinusOneFrames) {
   auto x = torch::arange(3, torch::kFloat).view({1, 1, 3, 1, 1});
   auto y = CausalTemporalUpsample(x).flatten();
