@@ -19,8 +19,6 @@ void CausalConv3dImpl::reset() {
 }
 
 torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
-  TORCH_CHECK(cache == nullptr || options.temporal_stride() == 1,
-              "CausalConv3d: chunked (cached) processing needs temporal_stride 1");
   const int64_t front = options.temporal_kernel() - 1;
   auto padded = x;
   if (front > 0) {
@@ -37,8 +35,12 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache*
       padded = torch::cat({x.narrow(2, 0, 1).expand({-1, -1, front, -1, -1}), x}, 2);
     }
     if (cache != nullptr) {
-      // A copy, so the cache does not pin this chunk's whole input.
-      cache->past_frames[this] = padded.narrow(2, padded.size(2) - front, front).clone();
+      // Frames from the next output's first tap on; a copy, so the cache does not pin
+      // this chunk's whole input.
+      const int64_t st = options.temporal_stride();
+      const int64_t consumed = st * ((padded.size(2) - options.temporal_kernel()) / st + 1);
+      cache->past_frames[this] =
+          padded.narrow(2, consumed, padded.size(2) - consumed).clone();
     }
   }
   // LibTorch's CPU dispatcher (aten/src/ATen/native/Convolution.cpp, use_mkldnn) sends a

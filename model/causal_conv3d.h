@@ -16,8 +16,9 @@
 namespace vidserve {
 
 // State carried between consecutive time chunks when a long video is processed chunk by
-// chunk (streaming decode): for each stride-1 CausalConv3d, the last temporal_kernel-1
-// frames of its padded input. Chunked output then equals the one-shot output.
+// chunk: for each CausalConv3d, the frames of its padded input that the next output frame
+// still needs (temporal_kernel-1 at stride 1; 1 at stride 2 with kernel 3). Chunked output
+// then equals the one-shot output.
 // Not thread-safe; one cache per video being processed.
 struct CausalConvCache {
   std::unordered_map<const void*, torch::Tensor> past_frames;  // keyed by the conv module
@@ -42,7 +43,7 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   explicit CausalConv3dImpl(const CausalConv3dOptions& options);
   void reset() override;
   // x: [B, C_in, T, H, W] -> [B, C_out, T_out, H_out, W_out]. With a cache, x continues
-  // the frames of the previous call (REQUIRES: temporal_stride 1).
+  // the frames of the previous call (REQUIRES: cached + new frames >= temporal_kernel).
   torch::Tensor forward(const torch::Tensor& x, CausalConvCache* cache = nullptr);
 
   CausalConv3dOptions options;

@@ -60,18 +60,42 @@ void VaeEncoderImpl::reset() {
 }
 
 torch::Tensor VaeEncoderImpl::forward(const torch::Tensor& pixels) {
-  auto h = conv_in_->forward(pixels);
-  size_t block = 0;
-  for (int64_t s = 0; s < kNumStages; ++s) {
-    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) h = blocks_[block++]->forward(h);
-    h = downsamples_[s]->forward(h);
-  }
-  h = mid_->forward(h);
-  return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)));
+  return ForwardChunk(pixels, nullptr);
 }
 
-torch::Tensor VaeEncoderImpl::EncodeMean(const torch::Tensor& pixels) {
-  return forward(pixels).narrow(1, 0, options.latent_channels());
+torch::Tensor VaeEncoderImpl::ForwardInChunks(const torch::Tensor& pixels,
+                                              int64_t chunk_latent_frames) {
+  const int64_t frames = pixels.size(2);
+  const int64_t chunk = 4 * chunk_latent_frames;
+  if (chunk_latent_frames <= 0 || 1 + chunk >= frames) return forward(pixels);
+  // Chunks of 1 + 4a, then 4a pixel frames keep every stride-2 convolution aligned: each
+  // chunk yields exactly a latent frames (the first one a + 1).
+  CausalConvCache cache;
+  std::vector<torch::Tensor> outputs;
+  for (int64_t start = 0; start < frames;) {
+    const int64_t length = std::min(start == 0 ? 1 + chunk : chunk, frames - start);
+    outputs.push_back(ForwardChunk(pixels.narrow(2, start, length), &cache));
+    start += length;
+  }
+  return torch::cat(outputs, 2);
+}
+
+torch::Tensor VaeEncoderImpl::ForwardChunk(const torch::Tensor& pixels, CausalConvCache* cache) {
+  auto h = conv_in_->forward(pixels, cache);
+  size_t block = 0;
+  for (int64_t s = 0; s < kNumStages; ++s) {
+    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
+      h = blocks_[block++]->forward(h, cache);
+    }
+    h = downsamples_[s]->forward(h, cache);
+  }
+  h = mid_->forward(h, cache);
+  return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)), cache);
+}
+
+torch::Tensor VaeEncoderImpl::EncodeMean(const torch::Tensor& pixels,
+                                         int64_t chunk_latent_frames) {
+  return ForwardInChunks(pixels, chunk_latent_frames).narrow(1, 0, options.latent_channels());
 }
 
 VaeDecoderImpl::VaeDecoderImpl(const VaeDecoderOptions& options_) : options(options_) { reset(); }

@@ -37,12 +37,19 @@ class VaeEncoderImpl : public torch::nn::Cloneable<VaeEncoderImpl> {
   void reset() override;
   // Returns [mean, logvar] concatenated on channels: [B, 2*Clat, T', H', W'].
   torch::Tensor forward(const torch::Tensor& pixels);
+  // The same output computed in time chunks of `chunk_latent_frames` latent frames (the
+  // first frame, then 4*chunk_latent_frames pixel frames at a time) with the causal
+  // convolutions' state carried over: peak activation memory scales with the chunk.
+  // Equal to forward() up to float rounding; <= 0 means one chunk.
+  torch::Tensor ForwardInChunks(const torch::Tensor& pixels, int64_t chunk_latent_frames);
   // Only the mean: what serving and the denoiser's training data use.
-  torch::Tensor EncodeMean(const torch::Tensor& pixels);
+  torch::Tensor EncodeMean(const torch::Tensor& pixels, int64_t chunk_latent_frames = 0);
 
   VaeEncoderOptions options;
 
  private:
+  torch::Tensor ForwardChunk(const torch::Tensor& pixels, CausalConvCache* cache);
+
   CausalConv3d conv_in_{nullptr};
   std::vector<CausalResBlock> blocks_;  // blocks_per_stage per stage, stage-major
   std::vector<CausalConv3d> downsamples_;

@@ -38,10 +38,16 @@ absl::Status TorchErrorToStatus(const char* where, const std::exception& e) {
   return absl::InternalError(absl::StrCat(where, ": LibTorch error: ", first_line));
 }
 
-// Decode runs the causal decoder over time chunks of at most this many latent voxels
-// (batch x frames x height x width), e.g. 4 latent frames of one 256x256 video, so peak
-// activation memory stays bounded for long videos while small requests take one chunk.
-constexpr int64_t kDecodeChunkLatentVoxels = 4 * 32 * 32;
+// Encode and Decode run the causal VAE over time chunks of at most this many latent
+// voxels (batch x frames x height x width), e.g. 4 latent frames of one 256x256 video, so
+// peak activation memory stays bounded for long videos while small requests take one
+// chunk. Measured on 2 CPU cores, 65x256x256 full decode: 18.6 s / 3.3 GB one-shot,
+// 12.3 s / 1.4 GB chunked.
+constexpr int64_t kChunkLatentVoxels = 4 * 32 * 32;
+
+int64_t ChunkLatentFrames(int64_t batch, int64_t latent_height, int64_t latent_width) {
+  return std::max<int64_t>(1, kChunkLatentVoxels / (batch * latent_height * latent_width));
+}
 
 bool IsValidFrameCount(int64_t frames) { return frames >= 1 && (frames - 1) % 4 == 0; }
 
@@ -203,7 +209,8 @@ absl::StatusOr<std::vector<Latent>> VideoModel::Encode(absl::Span<const VideoCli
                       .to(torch::kFloat)
                       .div(127.5)
                       .sub(1.0);
-    auto mean = impl_->network->encoder->EncodeMean(pixels);
+    auto mean = impl_->network->encoder->EncodeMean(
+        pixels, ChunkLatentFrames(pixels.size(0), h / 8, w / 8));
     std::vector<Latent> latents;
     for (int64_t i = 0; i < mean.size(0); ++i) latents.push_back(TensorToLatent(mean[i]));
     return latents;
@@ -273,8 +280,7 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     for (const Latent* latent : latents) parts.push_back(LatentToTensor(*latent));
     auto z = torch::stack(parts, 0).to(impl_->device);
     auto& net = impl_->network;
-    const int64_t chunk_frames =
-        std::max<int64_t>(1, kDecodeChunkLatentVoxels / (z.size(0) * z.size(3) * z.size(4)));
+    const int64_t chunk_frames = ChunkLatentFrames(z.size(0), z.size(3), z.size(4));
     auto pixels = decoder == DecoderKind::kThin ? net->thin_decoder->DecodeInChunks(z, chunk_frames)
                                                 : net->decoder->DecodeInChunks(z, chunk_frames);
     // [-1, 1] -> uint8, channels last: [B, T, H, W, 3].

@@ -104,6 +104,18 @@ TEST(Vae, DecoderIsCausalInTime) {
   EXPECT_FALSE(torch::equal(base.narrow(2, 5, 1), frames.narrow(2, 5, 1)));
 }
 
+TEST(Vae, ChunkedEncodeEqualsOneShotEncode) {
+  auto encoder = TinyEncoder();
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({2, 3, 21, 16, 16}) * 2 - 1;  // 6 latent frames
+  auto whole = encoder->forward(x);
+  for (int64_t chunk : {1, 2, 4, 5}) {
+    auto chunked = encoder->ForwardInChunks(x, chunk);
+    ASSERT_EQ(chunked.sizes(), whole.sizes()) << "chunk " << chunk;
+    EXPECT_TRUE(torch::allclose(chunked, whole, 1e-4, 1e-5)) << "chunk " << chunk;
+  }
+}
+
 TEST(Vae, ChunkedDecodeEqualsOneShotDecode) {
   torch::manual_seed(2);
   VaeDecoder decoder(VaeDecoderOptions().latent_channels(8).channels({32, 64, 128}));
