@@ -30,6 +30,7 @@ std::vector<absl::StatusOr<Output>> RunWithSplitRetry(const std::vector<const In
   absl::Status error =
       batched.ok() ? absl::InternalError("model returned a wrong result count") : batched.status();
   if (inputs.size() == 1) {
+    LOG_WARNING << "model error on one request: " << error;
     results.emplace_back(error);
     return results;
   }
@@ -41,6 +42,7 @@ std::vector<absl::StatusOr<Output>> RunWithSplitRetry(const std::vector<const In
     } else {
       results.emplace_back(single.ok() ? absl::InternalError("model returned no result")
                                        : single.status());
+      LOG_WARNING << "model error on one request of the split batch: " << results.back().status();
     }
   }
   return results;
@@ -492,6 +494,7 @@ void Scheduler::RunGenerationRound() {
       if (ok) {
         finished.push_back(std::move(owned));
       } else {
+        LOG_WARNING << "denoise step failed for one generation: " << step_status[i];
         CompleteGeneration(*owned, step_status[i]);
       }
     }
