@@ -39,8 +39,7 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache*
       // this chunk's whole input.
       const int64_t st = options.temporal_stride();
       const int64_t consumed = st * ((padded.size(2) - options.temporal_kernel()) / st + 1);
-      cache->past_frames[this] =
-          padded.narrow(2, consumed, padded.size(2) - consumed).clone();
+      cache->past_frames[this] = padded.narrow(2, consumed, padded.size(2) - consumed).clone();
     }
   }
   // LibTorch's CPU dispatcher (aten/src/ATen/native/Convolution.cpp, use_mkldnn) sends a
@@ -48,7 +47,8 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache*
   // is 2-8x slower (measured) than the same convolution done as a 2D oneDNN one over
   // folded frames. Narrow layers (the thin decoder's) live below that threshold.
   constexpr int64_t kMkldnnMinWork = 20480;
-  if (x.is_cpu() && padded.size(0) * padded.size(1) * padded.size(2) * padded.size(3) <= kMkldnnMinWork) {
+  if (x.is_cpu() &&
+      padded.size(0) * padded.size(1) * padded.size(2) * padded.size(3) <= kMkldnnMinWork) {
     return ForwardAsConv2d(padded);
   }
   return conv->forward(padded);

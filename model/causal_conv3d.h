@@ -9,9 +9,9 @@
 #ifndef VIDSERVE_MODEL_CAUSAL_CONV3D_H_
 #define VIDSERVE_MODEL_CAUSAL_CONV3D_H_
 
-#include <unordered_map>
-
 #include <torch/torch.h>
+
+#include <unordered_map>
 
 namespace vidserve {
 

@@ -15,8 +15,7 @@ torch::Tensor GroupNormPerFrame(torch::nn::GroupNorm& norm, const torch::Tensor&
   return norm->forward(frames).view({b, t, c, h, w}).transpose(1, 2);
 }
 
-CausalResBlockImpl::CausalResBlockImpl(const CausalResBlockOptions& options_)
-    : options(options_) {
+CausalResBlockImpl::CausalResBlockImpl(const CausalResBlockOptions& options_) : options(options_) {
   reset();
 }
 

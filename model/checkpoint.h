@@ -11,12 +11,12 @@
 #ifndef VIDSERVE_MODEL_CHECKPOINT_H_
 #define VIDSERVE_MODEL_CHECKPOINT_H_
 
+#include <torch/torch.h>
+
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

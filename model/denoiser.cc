@@ -32,8 +32,8 @@ torch::Tensor Modulate(const torch::Tensor& x, const torch::Tensor& shift,
 
 torch::Tensor AxisEmbedding(const torch::Tensor& positions, int64_t dim) {
   const int64_t half = dim / 2;
-  auto freqs = torch::exp(-std::log(10000.0) *
-                          torch::arange(half, positions.options()) / static_cast<double>(half));
+  auto freqs = torch::exp(-std::log(10000.0) * torch::arange(half, positions.options()) /
+                          static_cast<double>(half));
   auto args = positions.unsqueeze(1) * freqs.unsqueeze(0);
   return torch::cat({torch::sin(args), torch::cos(args)}, 1);
 }
@@ -42,8 +42,8 @@ torch::Tensor AxisEmbedding(const torch::Tensor& positions, int64_t dim) {
 
 torch::Tensor TimestepEmbedding(const torch::Tensor& t, int64_t dim) {
   const int64_t half = dim / 2;
-  auto freqs = torch::exp(-std::log(10000.0) * torch::arange(half, t.options()) /
-                          static_cast<double>(half));
+  auto freqs =
+      torch::exp(-std::log(10000.0) * torch::arange(half, t.options()) / static_cast<double>(half));
   auto args = (t * 1000.0).unsqueeze(1) * freqs.unsqueeze(0);
   return torch::cat({torch::cos(args), torch::sin(args)}, 1);
 }
@@ -51,9 +51,8 @@ torch::Tensor TimestepEmbedding(const torch::Tensor& t, int64_t dim) {
 torch::Tensor SinCosPositionEmbedding3d(int64_t t, int64_t h, int64_t w, int64_t dim,
                                         const torch::TensorOptions& options) {
   const int64_t axis_dim = (dim / 6) * 2;  // even, and three of them fit in dim
-  auto grid = torch::meshgrid({torch::arange(t, options), torch::arange(h, options),
-                               torch::arange(w, options)},
-                              "ij");
+  auto grid = torch::meshgrid(
+      {torch::arange(t, options), torch::arange(h, options), torch::arange(w, options)}, "ij");
   std::vector<torch::Tensor> parts;
   for (const auto& g : grid) parts.push_back(AxisEmbedding(g.reshape({-1}), axis_dim));
   if (3 * axis_dim < dim) parts.push_back(torch::zeros({t * h * w, dim - 3 * axis_dim}, options));
@@ -79,9 +78,8 @@ torch::Tensor DiTBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
                                     const TextEmbedding& text) {
   auto m = modulation->forward(torch::silu(cond)).chunk(9, 1);
   auto h = x + m[2].unsqueeze(1) * mixer->forward(Modulate(norm1->forward(x), m[0], m[1]));
-  h = h + m[5].unsqueeze(1) *
-              cross_attention->forward(Modulate(norm2->forward(h), m[3], m[4]), text.tokens,
-                                       text.mask);
+  h = h + m[5].unsqueeze(1) * cross_attention->forward(Modulate(norm2->forward(h), m[3], m[4]),
+                                                       text.tokens, text.mask);
   auto mlp_in = Modulate(norm3->forward(h), m[6], m[7]);
   return h + m[8].unsqueeze(1) * fc2->forward(torch::gelu(fc1->forward(mlp_in)));
 }
@@ -115,12 +113,12 @@ torch::Tensor DenoiserImpl::forward(const torch::Tensor& latents, const torch::T
   auto patches = latents.reshape({b, c, t, hp, p, wp, p})
                      .permute({0, 2, 3, 5, 1, 4, 6})
                      .reshape({b, t * hp * wp, c * p * p});
-  auto x = patch_embed_->forward(patches) +
-           SinCosPositionEmbedding3d(t, hp, wp, options_.hidden_dim, latents.options())
-               .unsqueeze(0);
+  auto x =
+      patch_embed_->forward(patches) +
+      SinCosPositionEmbedding3d(t, hp, wp, options_.hidden_dim, latents.options()).unsqueeze(0);
   auto temb = TimestepEmbedding(timesteps.to(latents.scalar_type()), kTimestepFrequencyDim);
-  auto cond = time_fc2_->forward(torch::silu(time_fc1_->forward(temb))) +
-              text_proj_->forward(text.pooled);
+  auto cond =
+      time_fc2_->forward(torch::silu(time_fc1_->forward(temb))) + text_proj_->forward(text.pooled);
   for (auto& block : blocks_) x = block->forward(x, cond, text);
   auto fm = final_modulation_->forward(torch::silu(cond)).chunk(2, 1);
   auto out = final_proj_->forward(Modulate(norm_out_->forward(x), fm[0], fm[1]));
@@ -147,8 +145,8 @@ absl::StatusOr<Denoiser> BuildDenoiser(const DenoiserOptions& options) {
     mixer_options.mesa_cg_steps = options.mesa_cg_steps;
     auto mixer = MakeTokenMixer(mixer_options);
     if (!mixer.ok()) {
-      return absl::Status(mixer.status().code(), absl::StrCat("denoiser layer ", i, ": ",
-                                                              mixer.status().message()));
+      return absl::Status(mixer.status().code(),
+                          absl::StrCat("denoiser layer ", i, ": ", mixer.status().message()));
     }
     mixers.push_back(*std::move(mixer));
   }

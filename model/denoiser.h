@@ -10,11 +10,11 @@
 #ifndef VIDSERVE_MODEL_DENOISER_H_
 #define VIDSERVE_MODEL_DENOISER_H_
 
+#include <torch/torch.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "absl/status/statusor.h"
 #include "model/masked_attention.h"
@@ -47,7 +47,8 @@ class DiTBlockImpl : public torch::nn::Module {
  public:
   DiTBlockImpl(const DenoiserOptions& options, std::shared_ptr<TokenMixer> mixer);
   // x [B, N, D], cond [B, D], text tokens [B, L, text_dim] with mask [B, L].
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cond, const TextEmbedding& text);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cond,
+                        const TextEmbedding& text);
 
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
   std::shared_ptr<TokenMixer> mixer;

@@ -18,7 +18,8 @@ bool CudaAvailable() { return torch::cuda::is_available(); }
 std::string TorchVersion() { return TORCH_VERSION; }
 
 absl::StatusOr<torch::Device> ResolveDevice(const std::string& spec) {
-  if (spec == "auto") return CudaAvailable() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (spec == "auto")
+    return CudaAvailable() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (spec == "cpu") return torch::Device(torch::kCPU);
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
     if (!CudaAvailable()) {
@@ -32,8 +33,8 @@ absl::StatusOr<torch::Device> ResolveDevice(const std::string& spec) {
     }
     const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
     if (index < 0 || index >= count) {
-      return absl::InvalidArgumentError(absl::StrCat("device: '", spec, "' out of range; ", count,
-                                                     " CUDA device(s) visible"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("device: '", spec, "' out of range; ", count, " CUDA device(s) visible"));
     }
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
@@ -56,7 +57,8 @@ DeviceMemoryBytes QueryDeviceMemory(const torch::Device& device) {
   int previous = 0;
   cudaGetDevice(&previous);
   cudaSetDevice(device.index());
-  if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) bytes.total = static_cast<int64_t>(total_bytes);
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess)
+    bytes.total = static_cast<int64_t>(total_bytes);
   cudaSetDevice(previous);
 #else
   (void)device;

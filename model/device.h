@@ -5,9 +5,9 @@
 #ifndef VIDSERVE_MODEL_DEVICE_H_
 #define VIDSERVE_MODEL_DEVICE_H_
 
-#include <string>
-
 #include <torch/torch.h>
+
+#include <string>
 
 #include "absl/status/statusor.h"
 

@@ -7,10 +7,10 @@
 #ifndef VIDSERVE_MODEL_FLOW_SAMPLER_H_
 #define VIDSERVE_MODEL_FLOW_SAMPLER_H_
 
+#include <torch/torch.h>
+
 #include <functional>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "model/text_encoder.h"
 

@@ -1,9 +1,9 @@
 #include "model/masked_attention.h"
 
+#include <torch/version.h>
+
 #include <cmath>
 #include <limits>
-
-#include <torch/version.h>
 
 namespace vidserve {
 

@@ -14,7 +14,7 @@ namespace vidserve {
 
 struct MaskedAttentionOptions {
   MaskedAttentionOptions(int64_t dim, int64_t num_heads) : dim_(dim), num_heads_(num_heads) {}
-  TORCH_ARG(int64_t, dim);        // query and output width; divisible by num_heads
+  TORCH_ARG(int64_t, dim);  // query and output width; divisible by num_heads
   TORCH_ARG(int64_t, num_heads);
   TORCH_ARG(int64_t, context_dim) = 0;  // key/value input width; 0 = dim (self-attention)
 };

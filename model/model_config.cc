@@ -1,15 +1,15 @@
 #include "model/model_config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -81,9 +81,8 @@ class MappingReader {
       try {
         out->push_back(value[i].as<int64_t>());
       } catch (const YAML::Exception&) {
-        return absl::InvalidArgumentError(absl::StrCat(Path(key), "[", i,
-                                                       "]: expected an integer, got '",
-                                                       Scalar(value[i]), "'"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            Path(key), "[", i, "]: expected an integer, got '", Scalar(value[i]), "'"));
       }
     }
     return absl::OkStatus();
@@ -122,8 +121,8 @@ class MappingReader {
     for (const auto& entry : node_) {
       const std::string key = entry.first.Scalar();
       if (consumed_.count(key) == 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(Path(key), ": unknown key (check the spelling; see models/presets/tiny.yaml)"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            Path(key), ": unknown key (check the spelling; see models/presets/tiny.yaml)"));
       }
     }
     return absl::OkStatus();
@@ -283,9 +282,9 @@ absl::StatusOr<ModelConfig> LoadPreset(const std::string& name) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(path, ec)) return LoadModelConfigFile(path.string());
   }
-  return absl::NotFoundError(absl::StrCat("preset: '", name, "' not found; searched ",
-                                          absl::StrJoin(dirs, ", "), "; known presets: ",
-                                          absl::StrJoin(KnownPresets(), ", ")));
+  return absl::NotFoundError(
+      absl::StrCat("preset: '", name, "' not found; searched ", absl::StrJoin(dirs, ", "),
+                   "; known presets: ", absl::StrJoin(KnownPresets(), ", ")));
 }
 
 std::vector<std::string> KnownPresets() {
@@ -324,14 +323,11 @@ std::string ModelConfigToJson(const ModelConfig& c) {
   j["sampler"] = {{"default_steps", c.sampler.default_steps},
                   {"default_guidance", c.sampler.default_guidance},
                   {"timestep_shift", c.sampler.timestep_shift}};
-  j["limits"] = {{"max_frames", c.limits.max_frames},
-                 {"max_height", c.limits.max_height},
-                 {"max_width", c.limits.max_width},
-                 {"max_steps", c.limits.max_steps},
-                 {"max_guidance", c.limits.max_guidance},
-                 {"default_frames", c.limits.default_frames},
-                 {"default_height", c.limits.default_height},
-                 {"default_width", c.limits.default_width}};
+  j["limits"] = {
+      {"max_frames", c.limits.max_frames},         {"max_height", c.limits.max_height},
+      {"max_width", c.limits.max_width},           {"max_steps", c.limits.max_steps},
+      {"max_guidance", c.limits.max_guidance},     {"default_frames", c.limits.default_frames},
+      {"default_height", c.limits.default_height}, {"default_width", c.limits.default_width}};
   return j.dump();
 }
 
@@ -366,8 +362,8 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
                    absl::StrCat("must be in (0, 1], got ", v.thin_width_multiplier));
   }
   if (v.thin_stages < 0 || v.thin_stages > static_cast<int64_t>(v.channels.size())) {
-    return Invalid("vae.thin_stages", absl::StrCat("must be in [0, ", v.channels.size(),
-                                                   "], got ", v.thin_stages));
+    return Invalid("vae.thin_stages",
+                   absl::StrCat("must be in [0, ", v.channels.size(), "], got ", v.thin_stages));
   }
 
   const DenoiserConfig& d = c.denoiser;
@@ -375,12 +371,13 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
   VIDSERVE_RETURN_IF_ERROR(CheckPositive("denoiser.num_layers", d.num_layers));
   VIDSERVE_RETURN_IF_ERROR(CheckPositive("denoiser.num_heads", d.num_heads));
   if (d.hidden_dim % d.num_heads != 0) {
-    return Invalid("denoiser.num_heads", absl::StrCat("must divide hidden_dim ", d.hidden_dim,
-                                                      ", got ", d.num_heads));
+    return Invalid("denoiser.num_heads",
+                   absl::StrCat("must divide hidden_dim ", d.hidden_dim, ", got ", d.num_heads));
   }
   if (d.hidden_dim < 6) {
-    return Invalid("denoiser.hidden_dim",
-                   absl::StrCat("must be >= 6 (3D sin-cos position embedding), got ", d.hidden_dim));
+    return Invalid(
+        "denoiser.hidden_dim",
+        absl::StrCat("must be >= 6 (3D sin-cos position embedding), got ", d.hidden_dim));
   }
   VIDSERVE_RETURN_IF_ERROR(CheckPositive("denoiser.mlp_ratio", d.mlp_ratio));
   VIDSERVE_RETURN_IF_ERROR(CheckPositive("denoiser.patch_size", d.patch_size));
@@ -392,9 +389,9 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
   for (size_t i = 0; i < d.mixers.size(); ++i) {
     if (std::find(std::begin(kKnownMixers), std::end(kKnownMixers), d.mixers[i]) ==
         std::end(kKnownMixers)) {
-      return Invalid(absl::StrCat("denoiser.mixers[", i, "]"),
-                     absl::StrCat("unknown mixer '", d.mixers[i],
-                                  "'; allowed: softmax, loglinear, mesa"));
+      return Invalid(
+          absl::StrCat("denoiser.mixers[", i, "]"),
+          absl::StrCat("unknown mixer '", d.mixers[i], "'; allowed: softmax, loglinear, mesa"));
     }
   }
   if (d.loglinear_chunk_size <= 0 || (d.loglinear_chunk_size & (d.loglinear_chunk_size - 1)) != 0) {
@@ -421,8 +418,9 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
   if ((l.max_frames - 1) % 4 != 0) {
     return Invalid("limits.max_frames", absl::StrCat("must be 4k+1, got ", l.max_frames));
   }
-  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"limits.max_height", l.max_height},
-                                   {"limits.max_width", l.max_width}}) {
+  for (const auto& [key, value] :
+       {std::pair<const char*, int64_t>{"limits.max_height", l.max_height},
+        {"limits.max_width", l.max_width}}) {
     if (value <= 0 || value % spatial_multiple != 0) {
       return Invalid(key, absl::StrCat("must be a positive multiple of ", spatial_multiple,
                                        " (8 x patch_size), got ", value));
@@ -430,7 +428,8 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
   }
   VIDSERVE_RETURN_IF_ERROR(CheckPositive("limits.max_steps", l.max_steps));
   if (!(l.max_guidance >= 1.0) || !std::isfinite(l.max_guidance)) {
-    return Invalid("limits.max_guidance", absl::StrCat("must be finite and >= 1, got ", l.max_guidance));
+    return Invalid("limits.max_guidance",
+                   absl::StrCat("must be finite and >= 1, got ", l.max_guidance));
   }
   if (l.default_frames <= 0 || (l.default_frames - 1) % 4 != 0 || l.default_frames > l.max_frames) {
     return Invalid("limits.default_frames", absl::StrCat("must be 4k+1 and <= max_frames ",

@@ -31,7 +31,8 @@ TextEmbedding SelectTextRows(const TextEmbedding& text, const torch::Tensor& ind
 }
 
 std::vector<int64_t> TokenizePrompt(const std::string& prompt, int64_t max_bytes) {
-  size_t end = std::min<size_t>(prompt.size(), static_cast<size_t>(std::max<int64_t>(0, max_bytes)));
+  size_t end =
+      std::min<size_t>(prompt.size(), static_cast<size_t>(std::max<int64_t>(0, max_bytes)));
   // Never split a multi-byte character: back up over continuation bytes (10xxxxxx).
   if (end < prompt.size()) {
     while (end > 0 && (static_cast<unsigned char>(prompt[end]) & 0xC0) == 0x80) --end;
@@ -43,16 +44,15 @@ std::vector<int64_t> TokenizePrompt(const std::string& prompt, int64_t max_bytes
   return ids;
 }
 
-TextEncoderLayerImpl::TextEncoderLayerImpl(const TextEncoderOptions& options_)
-    : options(options_) {
+TextEncoderLayerImpl::TextEncoderLayerImpl(const TextEncoderOptions& options_) : options(options_) {
   reset();
 }
 
 void TextEncoderLayerImpl::reset() {
   const int64_t d = options.dim();
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
-  attention = register_module("attention",
-                              MaskedAttention(MaskedAttentionOptions(d, options.num_heads())));
+  attention =
+      register_module("attention", MaskedAttention(MaskedAttentionOptions(d, options.num_heads())));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
   fc1 = register_module("fc1", torch::nn::Linear(d, options.mlp_ratio() * d));
   fc2 = register_module("fc2", torch::nn::Linear(options.mlp_ratio() * d, d));

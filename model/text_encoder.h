@@ -7,10 +7,10 @@
 #ifndef VIDSERVE_MODEL_TEXT_ENCODER_H_
 #define VIDSERVE_MODEL_TEXT_ENCODER_H_
 
+#include <torch/torch.h>
+
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "model/masked_attention.h"
 

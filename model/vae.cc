@@ -37,8 +37,8 @@ void VaeEncoderImpl::reset() {
               kNumStages, " entries");
   blocks_.clear();
   downsamples_.clear();
-  conv_in_ = register_module("conv_in",
-                             CausalConv3d(CausalConv3dOptions(options.in_channels(), ch[0])));
+  conv_in_ =
+      register_module("conv_in", CausalConv3d(CausalConv3dOptions(options.in_channels(), ch[0])));
   int64_t width = ch[0];
   for (int64_t s = 0; s < kNumStages; ++s) {
     for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
@@ -46,11 +46,11 @@ void VaeEncoderImpl::reset() {
                                         CausalResBlock(CausalResBlockOptions(width, ch[s]))));
       width = ch[s];
     }
-    downsamples_.push_back(register_module(
-        "stage" + std::to_string(s) + "_down",
-        CausalConv3d(CausalConv3dOptions(width, width)
-                         .spatial_stride(2)
-                         .temporal_stride(HalvesTime(s) ? 2 : 1))));
+    downsamples_.push_back(
+        register_module("stage" + std::to_string(s) + "_down",
+                        CausalConv3d(CausalConv3dOptions(width, width)
+                                         .spatial_stride(2)
+                                         .temporal_stride(HalvesTime(s) ? 2 : 1))));
   }
   mid_ = register_module("mid", CausalResBlock(CausalResBlockOptions(width, width)));
   norm_out_ = register_module(
@@ -93,8 +93,7 @@ torch::Tensor VaeEncoderImpl::ForwardChunk(const torch::Tensor& pixels, CausalCo
   return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)), cache);
 }
 
-torch::Tensor VaeEncoderImpl::EncodeMean(const torch::Tensor& pixels,
-                                         int64_t chunk_latent_frames) {
+torch::Tensor VaeEncoderImpl::EncodeMean(const torch::Tensor& pixels, int64_t chunk_latent_frames) {
   return ForwardInChunks(pixels, chunk_latent_frames).narrow(1, 0, options.latent_channels());
 }
 
@@ -113,8 +112,8 @@ void VaeDecoderImpl::reset() {
   blocks_.clear();
   upsample_convs_.clear();
   int64_t width = StageWidth(kNumStages - 1);
-  conv_in_ = register_module(
-      "conv_in", CausalConv3d(CausalConv3dOptions(options.latent_channels(), width)));
+  conv_in_ = register_module("conv_in",
+                             CausalConv3d(CausalConv3dOptions(options.latent_channels(), width)));
   mid_ = register_module("mid", CausalResBlock(CausalResBlockOptions(width, width)));
   for (int64_t s = kNumStages - 1; s >= 0; --s) {
     const int64_t stage_width = StageWidth(s);
@@ -128,8 +127,8 @@ void VaeDecoderImpl::reset() {
   }
   norm_out_ = register_module(
       "norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(GroupNormGroups(width), width)));
-  conv_out_ = register_module(
-      "conv_out", CausalConv3d(CausalConv3dOptions(width, options.out_channels())));
+  conv_out_ =
+      register_module("conv_out", CausalConv3d(CausalConv3dOptions(width, options.out_channels())));
 }
 
 torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& latents) {

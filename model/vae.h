@@ -11,9 +11,9 @@
 #ifndef VIDSERVE_MODEL_VAE_H_
 #define VIDSERVE_MODEL_VAE_H_
 
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 #include "model/causal_conv3d.h"
 #include "model/causal_res_block.h"
@@ -93,7 +93,7 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
 
   CausalConv3d conv_in_{nullptr};
   CausalResBlock mid_{nullptr};
-  std::vector<CausalResBlock> blocks_;  // deepest stage first
+  std::vector<CausalResBlock> blocks_;        // deepest stage first
   std::vector<CausalConv3d> upsample_convs_;  // deepest stage first
   torch::nn::GroupNorm norm_out_{nullptr};
   CausalConv3d conv_out_{nullptr};

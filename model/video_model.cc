@@ -96,17 +96,19 @@ absl::Status VideoModel::Impl::ValidatePixelShape(const std::string& field, int6
                                                   int64_t height, int64_t width) const {
   const ModelLimits& limits = info.config.limits;
   if (!IsValidFrameCount(frames) || frames > limits.max_frames) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".frames: must be 4k+1 in [1, ",
-                                                   limits.max_frames, "], got ", frames));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".frames: must be 4k+1 in [1, ", limits.max_frames, "], got ", frames));
   }
   const int64_t m = SpatialMultiple();
   if (height <= 0 || height % m != 0 || height > limits.max_height) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".height: must be a positive multiple of ",
-                                                   m, " and <= ", limits.max_height, ", got ", height));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".height: must be a positive multiple of ", m,
+                     " and <= ", limits.max_height, ", got ", height));
   }
   if (width <= 0 || width % m != 0 || width > limits.max_width) {
     return absl::InvalidArgumentError(absl::StrCat(field, ".width: must be a positive multiple of ",
-                                                   m, " and <= ", limits.max_width, ", got ", width));
+                                                   m, " and <= ", limits.max_width, ", got ",
+                                                   width));
   }
   return absl::OkStatus();
 }
@@ -119,8 +121,8 @@ const ModelInfo& VideoModel::info() const { return impl_->info; }
 absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& options) {
   try {
     if (options.num_threads < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("num_threads: must be >= 0 (0 = LibTorch default), got ", options.num_threads));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "num_threads: must be >= 0 (0 = LibTorch default), got ", options.num_threads));
     }
     if (options.num_threads > 0) at::set_num_threads(options.num_threads);
     VIDSERVE_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
@@ -138,7 +140,8 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
                   << " initialised from init_seed=" << options.init_seed
                   << "; outputs are noise, trained=false";
     } else {
-      VIDSERVE_ASSIGN_OR_RETURN(LoadedVideoNetwork loaded, LoadVideoNetwork(options.checkpoint_path));
+      VIDSERVE_ASSIGN_OR_RETURN(LoadedVideoNetwork loaded,
+                                LoadVideoNetwork(options.checkpoint_path));
       impl->network = loaded.network;
       impl->info.config = loaded.config;
       impl->info.trained = loaded.info.trained;
@@ -167,8 +170,8 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
              << " checkpoint=" << (impl->info.checkpoint.empty() ? "none" : impl->info.checkpoint)
              << " vae_params=" << impl->info.vae_parameters
              << " thin_decoder_params=" << impl->info.thin_decoder_parameters
-             << " denoiser_params=" << impl->info.denoiser_parameters
-             << " torch=" << TorchVersion() << " threads=" << at::get_num_threads();
+             << " denoiser_params=" << impl->info.denoiser_parameters << " torch=" << TorchVersion()
+             << " threads=" << at::get_num_threads();
     return std::unique_ptr<VideoModel>(new VideoModel(std::move(impl)));
   } catch (const std::exception& e) {
     return TorchErrorToStatus("VideoModel::Create", e);
@@ -181,18 +184,19 @@ absl::StatusOr<std::vector<Latent>> VideoModel::Encode(absl::Span<const VideoCli
     const VideoClip* clip = clips[i];
     const std::string field = absl::StrCat("clips[", i, "]");
     if (clip == nullptr) return absl::InvalidArgumentError(absl::StrCat(field, ": null"));
-    VIDSERVE_RETURN_IF_ERROR(impl_->ValidatePixelShape(field, clip->frames, clip->height, clip->width));
+    VIDSERVE_RETURN_IF_ERROR(
+        impl_->ValidatePixelShape(field, clip->frames, clip->height, clip->width));
     if (static_cast<int64_t>(clip->rgb.size()) != clip->NumBytes()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".rgb: expected frames*height*width*3 = ", clip->NumBytes(), " bytes, got ",
-          clip->rgb.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".rgb: expected frames*height*width*3 = ", clip->NumBytes(),
+                       " bytes, got ", clip->rgb.size()));
     }
     if (clip->frames != clips[0]->frames || clip->height != clips[0]->height ||
         clip->width != clips[0]->width) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": shape ", clip->frames, "x", clip->height, "x", clip->width,
-          " differs from clips[0] ", clips[0]->frames, "x", clips[0]->height, "x", clips[0]->width,
-          "; a batch must share one shape"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": shape ", clip->frames, "x", clip->height, "x", clip->width,
+                       " differs from clips[0] ", clips[0]->frames, "x", clips[0]->height, "x",
+                       clips[0]->width, "; a batch must share one shape"));
     }
   }
   try {
@@ -200,8 +204,8 @@ absl::StatusOr<std::vector<Latent>> VideoModel::Encode(absl::Span<const VideoCli
     const int64_t t = clips[0]->frames, h = clips[0]->height, w = clips[0]->width;
     std::vector<torch::Tensor> frames;
     for (const VideoClip* clip : clips) {
-      frames.push_back(torch::from_blob(const_cast<uint8_t*>(clip->rgb.data()), {t, h, w, 3},
-                                        torch::kUInt8));
+      frames.push_back(
+          torch::from_blob(const_cast<uint8_t*>(clip->rgb.data()), {t, h, w, 3}, torch::kUInt8));
     }
     auto pixels = torch::stack(frames, 0)
                       .to(impl_->device)
@@ -255,23 +259,21 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
           impl_->info.config.limits.max_height, "x", impl_->info.config.limits.max_width));
     }
     if (static_cast<int64_t>(latent->data.size()) != latent->NumElements()) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ".data: expected ",
-                                                     latent->NumElements(), " floats for shape ",
-                                                     ShapeString(latent->shape), ", got ",
-                                                     latent->data.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".data: expected ", latent->NumElements(), " floats for shape ",
+                       ShapeString(latent->shape), ", got ", latent->data.size()));
     }
     // NaN/Inf would survive the clamp and turn into arbitrary bytes after the uint8 cast.
     const auto bad = std::find_if(latent->data.begin(), latent->data.end(),
                                   [](float v) { return !std::isfinite(v); });
     if (bad != latent->data.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ".data[", bad - latent->data.begin(),
-                                                     "]: not a finite number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".data[", bad - latent->data.begin(), "]: not a finite number"));
     }
     if (latent->shape != latents[0]->shape) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ": shape ", ShapeString(latent->shape),
-                                                     " differs from latents[0] ",
-                                                     ShapeString(latents[0]->shape),
-                                                     "; a batch must share one shape"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": shape ", ShapeString(latent->shape), " differs from latents[0] ",
+                       ShapeString(latents[0]->shape), "; a batch must share one shape"));
     }
   }
   try {
@@ -300,7 +302,8 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
       clip.width = rgb.size(3);
       clip.fps = fps;
       clip.rgb.resize(clip.NumBytes());
-      std::memcpy(clip.rgb.data(), rgb[static_cast<int64_t>(i)].data_ptr<uint8_t>(), clip.rgb.size());
+      std::memcpy(clip.rgb.data(), rgb[static_cast<int64_t>(i)].data_ptr<uint8_t>(),
+                  clip.rgb.size());
     }
     return clips;
   } catch (const std::exception& e) {
@@ -311,10 +314,11 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
 absl::StatusOr<std::unique_ptr<Generation>> VideoModel::StartGeneration(
     const GenerationParams& params) {
   const ModelConfig& config = impl_->info.config;
-  VIDSERVE_RETURN_IF_ERROR(impl_->ValidatePixelShape("params", params.frames, params.height, params.width));
+  VIDSERVE_RETURN_IF_ERROR(
+      impl_->ValidatePixelShape("params", params.frames, params.height, params.width));
   if (params.steps < 1 || params.steps > config.limits.max_steps) {
-    return absl::InvalidArgumentError(absl::StrCat("params.steps: must be in [1, ",
-                                                   config.limits.max_steps, "], got ", params.steps));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "params.steps: must be in [1, ", config.limits.max_steps, "], got ", params.steps));
   }
   if (!std::isfinite(params.guidance) || params.guidance < 0.0f ||
       params.guidance > config.limits.max_guidance) {
@@ -359,9 +363,8 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
       return absl::InvalidArgumentError(absl::StrCat(field, ": the same generation appears twice"));
     }
     if (g->finished()) {
-      return absl::FailedPreconditionError(absl::StrCat(field, ": already finished (",
-                                                        g->steps_done(), " of ", g->params().steps,
-                                                        " steps)"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          field, ": already finished (", g->steps_done(), " of ", g->params().steps, " steps)"));
     }
     if (g->latent_shape() != batch[0]->latent_shape()) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -123,25 +123,28 @@ absl::StatusOr<LoadedVideoNetwork> LoadVideoNetwork(const std::string& path) {
   VIDSERVE_ASSIGN_OR_RETURN(CheckpointContents contents, ReadSafetensors(file));
   auto config_it = contents.metadata.find(kConfigKey);
   if (config_it == contents.metadata.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("checkpoint ", file, ": __metadata__.", kConfigKey,
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint ", file, ": __metadata__.",
+                                                   kConfigKey,
                                                    " missing; not a vidserve checkpoint?"));
   }
   auto config = ModelConfigFromJson(config_it->second);
   if (!config.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("checkpoint ", file, ": __metadata__.", kConfigKey,
-                                                   ": ", config.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint ", file, ": __metadata__.",
+                                                   kConfigKey, ": ", config.status().message()));
   }
   LoadedVideoNetwork loaded;
   loaded.config = *config;
   loaded.path = file;
-  loaded.info.trained = contents.metadata.count(kTrainedKey) > 0 && contents.metadata[kTrainedKey] == "true";
+  loaded.info.trained =
+      contents.metadata.count(kTrainedKey) > 0 && contents.metadata[kTrainedKey] == "true";
   for (const auto& [key, value] : contents.metadata) {
     if (key.rfind(kMetricPrefix, 0) != 0) continue;
     double number = 0;
-    if (absl::SimpleAtod(value, &number)) loaded.info.metrics[key.substr(sizeof(kMetricPrefix) - 1)] = number;
+    if (absl::SimpleAtod(value, &number))
+      loaded.info.metrics[key.substr(sizeof(kMetricPrefix) - 1)] = number;
   }
   VIDSERVE_ASSIGN_OR_RETURN(loaded.network, BuildVideoNetwork(loaded.config, /*init_seed=*/0,
-                                                               /*adaln_zero_init=*/true));
+                                                              /*adaln_zero_init=*/true));
   VIDSERVE_RETURN_IF_ERROR(LoadModuleState(*loaded.network, contents.tensors, file));
   return loaded;
 }

@@ -10,10 +10,10 @@
 #ifndef VIDSERVE_MODEL_VIDEO_NETWORK_H_
 #define VIDSERVE_MODEL_VIDEO_NETWORK_H_
 
+#include <torch/torch.h>
+
 #include <map>
 #include <string>
-
-#include <torch/torch.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

@@ -1,13 +1,12 @@
 #include "model/checkpoint.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "model/video_model.h"
 #include "model/video_network.h"
@@ -80,7 +79,7 @@ TEST(Checkpoint, RoundTripThroughTheFacadeGivesIdenticalOutputs) {
 
   auto random_model = *VideoModel::Create(options);
   auto loaded_options = TinyOptions();
-  loaded_options.init_seed = 12345;  // must not matter: weights come from the file
+  loaded_options.init_seed = 12345;      // must not matter: weights come from the file
   loaded_options.checkpoint_path = dir;  // a directory holding model.safetensors
   auto loaded = VideoModel::Create(loaded_options);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -131,7 +130,8 @@ TEST(Checkpoint, Float16CheckpointServes) {
 
 TEST(Checkpoint, TruncatedFileIsDataLoss) {
   const std::string path = TempPath("truncated.safetensors");
-  ASSERT_TRUE(WriteSafetensors(path, {{"w", torch::ones({100})}}, {}, CheckpointDtype::kFloat32).ok());
+  ASSERT_TRUE(
+      WriteSafetensors(path, {{"w", torch::ones({100})}}, {}, CheckpointDtype::kFloat32).ok());
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 10);
   auto result = ReadSafetensors(path);
   ASSERT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
@@ -204,7 +204,8 @@ TEST_F(ModuleStateTest, UnexpectedTensorIsNamed) {
   state["extra.weight"] = torch::zeros({1});
   auto status = LoadModuleState(*linear_, state, "x.safetensors");
   ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("unexpected tensor(s) (model/config mismatch?): 'extra.weight'"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("unexpected tensor(s) (model/config mismatch?): 'extra.weight'"));
 }
 
 TEST_F(ModuleStateTest, ShapeMismatchNamesExpectedAndFound) {
@@ -213,7 +214,8 @@ TEST_F(ModuleStateTest, ShapeMismatchNamesExpectedAndFound) {
   const auto before = linear_->weight.clone();
   auto status = LoadModuleState(*linear_, state, "x.safetensors");
   ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("'weight': shape mismatch: expected [2, 3], found [2, 4]"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("'weight': shape mismatch: expected [2, 3], found [2, 4]"));
   EXPECT_TRUE(torch::equal(linear_->weight, before));  // nothing changed
 }
 
@@ -231,7 +233,8 @@ TEST(Checkpoint, FacadeReportsAMismatchedCheckpointByTensorName) {
   auto state = ModuleStateDict(*network);
   state.erase(state.begin());
   const std::string path = TempPath("incomplete.safetensors");
-  ASSERT_TRUE(WriteSafetensors(path, state, {{"vidserve_config", ModelConfigToJson(options.config)}},
+  ASSERT_TRUE(WriteSafetensors(path, state,
+                               {{"vidserve_config", ModelConfigToJson(options.config)}},
                                CheckpointDtype::kFloat32)
                   .ok());
   options.checkpoint_path = path;

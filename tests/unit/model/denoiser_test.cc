@@ -159,7 +159,9 @@ TEST(FlowSampler, SampleIsDeterministic) {
   auto cond = text_encoder->Encode({"x"}, torch::kCPU);
   auto uncond = text_encoder->Encode({""}, torch::kCPU);
   FlowSampler::VelocityFn fn = [&](const torch::Tensor& x, const torch::Tensor& t,
-                                   const TextEmbedding& txt) { return denoiser->forward(x, t, txt); };
+                                   const TextEmbedding& txt) {
+    return denoiser->forward(x, t, txt);
+  };
   FlowSampler sampler;
   auto noise = torch::randn({1, 4, 1, 2, 2});
   auto a = sampler.Sample(fn, noise, cond, uncond, 3, {2.0});

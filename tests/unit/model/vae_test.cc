@@ -33,14 +33,15 @@ TEST(CausalConv3d, StrideTwoKeepsTheFirstFrameAlone) {
 TEST(CausalConv3d, EqualsConv3dOverTheFrontPaddedInput) {
   torch::NoGradGuard no_grad;
   // Small and large inputs take different CPU code paths; both must be this convolution.
-  for (int64_t size : {8, 128}) for (int64_t stride : {1, 2}) {
-    CausalConv3d conv(CausalConv3dOptions(3, 5).temporal_stride(stride).spatial_stride(stride));
-    auto x = torch::randn({2, 3, 5, size, size});
-    auto padded = torch::cat({x.narrow(2, 0, 1), x.narrow(2, 0, 1), x}, 2);
-    auto expected = conv->conv->forward(padded);
-    EXPECT_TRUE(torch::allclose(conv->forward(x), expected, 1e-4, 1e-5))
-        << "size " << size << " stride " << stride;
-  }
+  for (int64_t size : {8, 128})
+    for (int64_t stride : {1, 2}) {
+      CausalConv3d conv(CausalConv3dOptions(3, 5).temporal_stride(stride).spatial_stride(stride));
+      auto x = torch::randn({2, 3, 5, size, size});
+      auto padded = torch::cat({x.narrow(2, 0, 1), x.narrow(2, 0, 1), x}, 2);
+      auto expected = conv->conv->forward(padded);
+      EXPECT_TRUE(torch::allclose(conv->forward(x), expected, 1e-4, 1e-5))
+          << "size " << size << " stride " << stride;
+    }
 }
 
 TEST(CausalConv3d, OutputFrameIgnoresLaterInputFrames) {

@@ -1,12 +1,12 @@
 // Facade tests: the contract the server relies on. Small shapes keep them fast on 2 cores.
 #include "model/video_model.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace vidserve {
 namespace {
@@ -39,7 +39,8 @@ VideoClip MakeClip(int64_t frames, int64_t height, int64_t width, int seed = 0) 
   clip.height = height;
   clip.width = width;
   clip.rgb.resize(clip.NumBytes());
-  for (size_t i = 0; i < clip.rgb.size(); ++i) clip.rgb[i] = static_cast<uint8_t>((i * 31 + seed * 17) % 251);
+  for (size_t i = 0; i < clip.rgb.size(); ++i)
+    clip.rgb[i] = static_cast<uint8_t>((i * 31 + seed * 17) % 251);
   return clip;
 }
 
