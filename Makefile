@@ -27,8 +27,10 @@ run: build
 
 # Every suite: unit, integration (in-process server) and e2e (real binary, Python and Node
 # clients, Prometheus). Tests run two at a time; each test prints its own log on failure.
+# OMP_WAIT_POLICY=passive: LibTorch's OpenMP threads otherwise spin while waiting, and two
+# test processes spinning on two cores slow each other ~10x.
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 900
+	cd $(BUILD_DIR) && OMP_WAIT_POLICY=passive ctest --output-on-failure -j 2 --timeout 900
 
 bench: build
 	./$(BUILD_DIR)/vidserve-bench serve --json $(BUILD_DIR)/bench-serve.json
