@@ -10,8 +10,11 @@
 // (VmHWM, reset through /proc/self/clear_refs before each measured call) above the RSS
 // before it, with glibc told to serve every block over 256 KiB by mmap during that call so
 // freed tensors leave the RSS and new ones enter it; where the reset is refused the CPU
-// column is empty. Timed calls run with glibc's steady-state thresholds (mmap 32 MiB, trim
-// 64 MiB), so they do not page-fault fresh memory on every call.
+// column is empty. Timed calls run with glibc's mmap and trim thresholds at
+// --cpu-mmap-threshold-mib (default 1024), so freed tensors stay in the heap for the next
+// call: at glibc's dynamic ceiling of 32 MiB every larger tensor is fresh, page-faulted
+// memory on each call, which made MesaNet at T = 16K 3.7x slower here (8.5 s vs 2.3 s;
+// its CG temporaries are 33 MB). A CPU server wants the same setting.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <nlohmann/json.hpp>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -51,6 +54,7 @@ struct Settings {
   int64_t heads = 8, head_dim = 64, repeats = 5, warmup = 1;
   int64_t loglinear_chunk = 64, mesa_chunk = 64, mesa_cg_steps = 16;
   double max_softmax_gib = 12;
+  int64_t timed_mmap_threshold_mib = 1024;
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat;
 };
@@ -95,6 +99,17 @@ bool ResetCpuPeak() {
   return static_cast<bool>(clear_refs);
 }
 
+// Returns false when glibc refuses the values.
+bool SetTimedMallocThresholds(const Settings& settings) {
+#ifdef __GLIBC__
+  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(settings.timed_mmap_threshold_mib << 20)) ==
+             1 &&
+         mallopt(M_TRIM_THRESHOLD, static_cast<int>(settings.timed_mmap_threshold_mib << 20)) == 1;
+#else
+  return true;
+#endif
+}
+
 // Peak bytes one call adds on top of what was held before it; -1 if not measurable.
 int64_t MeasurePeak(const std::function<void()>& call, const Settings& settings) {
   if (settings.device.is_cuda()) {
@@ -127,9 +142,8 @@ int64_t MeasurePeak(const std::function<void()>& call, const Settings& settings)
     call();
   }
 #ifdef __GLIBC__
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
+  SetTimedMallocThresholds(settings);
   return peak;
 }
 
@@ -277,6 +291,7 @@ int RunMixersBench(int argc, char** argv) {
   settings.mesa_chunk = flags.Int("mesa-chunk", 64);
   settings.mesa_cg_steps = flags.Int("cg-steps", 16);
   settings.max_softmax_gib = flags.Double("max-softmax-gib", 12);
+  settings.timed_mmap_threshold_mib = flags.Int("cpu-mmap-threshold-mib", 1024);
   const int64_t threads = flags.Int("threads", 0);
   const bool op_table = flags.Int("op-table", 1) != 0;
   const std::string json_path = flags.String("json", "");
@@ -319,6 +334,14 @@ int RunMixersBench(int argc, char** argv) {
   }
   settings.device = torch::Device(device);
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+  if (settings.timed_mmap_threshold_mib <= 0 || settings.timed_mmap_threshold_mib > 1024 ||
+      !SetTimedMallocThresholds(settings)) {
+    std::fprintf(stderr,
+                 "vidserve-bench mixers: bad --cpu-mmap-threshold-mib %ld "
+                 "(allowed 1..1024)\n",
+                 settings.timed_mmap_threshold_mib);
+    return 2;
+  }
   std::string machine = DescribeCpuMachine();
   if (settings.device.is_cuda()) {
     machine = device;
