@@ -66,4 +66,12 @@ DeviceMemoryBytes QueryDeviceMemory(const torch::Device& device) {
   return bytes;
 }
 
+void ResetPeakDeviceMemory(const torch::Device& device) {
+#ifdef VIDSERVE_HAVE_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#else
+  (void)device;
+#endif
+}
+
 }  // namespace vidserve

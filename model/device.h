@@ -25,6 +25,9 @@ struct DeviceMemoryBytes {
 };
 // Caching-allocator statistics of a CUDA device; zeros on CPU or CPU-only builds.
 DeviceMemoryBytes QueryDeviceMemory(const torch::Device& device);
+// Restarts the peak statistic of a CUDA device (no-op on CPU), so a benchmark can attribute
+// a peak to one operation.
+void ResetPeakDeviceMemory(const torch::Device& device);
 
 }  // namespace vidserve
 

@@ -429,6 +429,8 @@ absl::StatusOr<Latent> VideoModel::FinalLatent(const Generation& generation) con
   }
 }
 
+void VideoModel::ResetPeakDeviceMemory() { vidserve::ResetPeakDeviceMemory(impl_->device); }
+
 VideoModel::MemoryStats VideoModel::DeviceMemory() const {
   const DeviceMemoryBytes bytes = QueryDeviceMemory(impl_->device);
   MemoryStats stats;

@@ -101,6 +101,8 @@ class VideoModel {
     int64_t total_bytes = 0;
   };
   MemoryStats DeviceMemory() const;
+  // Restarts peak_bytes from the current allocation (benchmarks; no-op on CPU).
+  void ResetPeakDeviceMemory();
 
  private:
   struct Impl;

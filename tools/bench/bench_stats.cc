@@ -40,6 +40,7 @@ double Quantile(std::vector<double> values, double q) {
 
 int64_t ResidentBytes() { return StatusFieldKiB("VmRSS") * 1024; }
 int64_t PeakResidentBytes() { return StatusFieldKiB("VmHWM") * 1024; }
+void ResetPeakResidentBytes() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 std::string DescribeCpuMachine() {
   std::string model = "unknown CPU";
