@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -290,10 +291,12 @@ Scheduler::Work Scheduler::NextWork() {
   }
 }
 
-void Scheduler::RunEncodeBatch(std::vector<EncodeTask> batch) {
+template <typename Output, typename Task, typename InputOf, typename RunFn>
+void Scheduler::RunUnaryBatch(Method method, std::vector<Task>& batch, InputOf input_of,
+                              RunFn run) {
   const absl::Time start = absl::Now();
-  std::vector<EncodeTask*> live;
-  for (EncodeTask& task : batch) {
+  std::vector<Task*> live;
+  for (Task& task : batch) {
     if (task.deadline < start) {
       task.done(DeadlineError(task.deadline), TaskTimings{});
       TaskFinished();
@@ -302,52 +305,44 @@ void Scheduler::RunEncodeBatch(std::vector<EncodeTask> batch) {
     }
   }
   if (live.empty()) return;
-  std::vector<const VideoClip*> clips;
-  for (EncodeTask* task : live) clips.push_back(&task->clip);
-  auto results = RunWithSplitRetry<Latent, VideoClip>(
-      clips, [this](const std::vector<const VideoClip*>& in) { return model_->Encode(in); });
+  using Input = std::remove_const_t<std::remove_pointer_t<decltype(input_of(*live.front()))>>;
+  std::vector<const Input*> inputs;
+  for (Task* task : live) inputs.push_back(input_of(*task));
+  auto results = RunWithSplitRetry<Output, Input>(inputs, run);
   const absl::Time end = absl::Now();
   const int size = static_cast<int>(live.size());
-  metrics_->RecordCompute(Method::kEncode, Seconds(end - start), size);
+  metrics_->RecordCompute(method, Seconds(end - start), size);
   for (size_t i = 0; i < live.size(); ++i) {
     TaskTimings timings{Seconds(start - live[i]->enqueue_time), Seconds(end - start),
                         Seconds(end - live[i]->enqueue_time), size};
-    metrics_->RecordQueueTime(Method::kEncode, timings.queue_seconds);
+    metrics_->RecordQueueTime(method, timings.queue_seconds);
     live[i]->done(std::move(results[i]), timings);
   }
   TaskFinished(size);
 }
 
+void Scheduler::RunEncodeBatch(std::vector<EncodeTask> batch) {
+  RunUnaryBatch<Latent>(
+      Method::kEncode, batch, [](EncodeTask& task) { return &task.clip; },
+      [this](const std::vector<const VideoClip*>& in) { return model_->Encode(in); });
+}
+
 void Scheduler::RunDecodeBatch(std::vector<DecodeTask> batch) {
-  const absl::Time start = absl::Now();
-  std::vector<DecodeTask*> live;
+  // The batch key includes the decoder; the fps is per request, so each task's completion
+  // stamps its own (the model only carries it through).
+  const DecoderKind decoder = batch.front().decoder;
   for (DecodeTask& task : batch) {
-    if (task.deadline < start) {
-      task.done(DeadlineError(task.deadline), TaskTimings{});
-      TaskFinished();
-    } else {
-      live.push_back(&task);
-    }
+    task.done = [done = std::move(task.done), fps = task.fps](absl::StatusOr<VideoClip> clip,
+                                                             const TaskTimings& timings) {
+      if (clip.ok()) clip->fps = fps;
+      done(std::move(clip), timings);
+    };
   }
-  if (live.empty()) return;
-  std::vector<const Latent*> latents;
-  for (DecodeTask* task : live) latents.push_back(&task->latent);
-  const DecoderKind decoder = live.front()->decoder;  // the batch key includes the decoder
-  auto results = RunWithSplitRetry<VideoClip, Latent>(
-      latents, [this, decoder](const std::vector<const Latent*>& in) {
+  RunUnaryBatch<VideoClip>(
+      Method::kDecode, batch, [](DecodeTask& task) { return &task.latent; },
+      [this, decoder](const std::vector<const Latent*>& in) {
         return model_->Decode(in, decoder, 24.0);
       });
-  const absl::Time end = absl::Now();
-  const int size = static_cast<int>(live.size());
-  metrics_->RecordCompute(Method::kDecode, Seconds(end - start), size);
-  for (size_t i = 0; i < live.size(); ++i) {
-    if (results[i].ok()) results[i]->fps = live[i]->fps;
-    TaskTimings timings{Seconds(start - live[i]->enqueue_time), Seconds(end - start),
-                        Seconds(end - live[i]->enqueue_time), size};
-    metrics_->RecordQueueTime(Method::kDecode, timings.queue_seconds);
-    live[i]->done(std::move(results[i]), timings);
-  }
-  TaskFinished(size);
 }
 
 void Scheduler::FailGeneration(GenerateTask& task, absl::Status status) {

@@ -159,6 +159,11 @@ class Scheduler {
   Work NextWork();
   void RunEncodeBatch(std::vector<EncodeTask> batch);
   void RunDecodeBatch(std::vector<DecodeTask> batch);
+  // Shared by Encode and Decode: fails expired tasks, runs the rest as one batch through
+  // `run` (split and retried one by one on failure), records metrics, completes each task
+  // exactly once. `input_of(task)` points at the task's model input.
+  template <typename Output, typename Task, typename InputOf, typename RunFn>
+  void RunUnaryBatch(Method method, std::vector<Task>& batch, InputOf input_of, RunFn run);
   void RunGenerationRound();
   void AdmitGenerations();
   void DropStoppedGenerations();

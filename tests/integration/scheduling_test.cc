@@ -156,15 +156,16 @@ TEST(Cancellation, CancelMidGenerateStopsItsDenoiseSteps) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 
-  // The worker drops it at the next step boundary: the step counter stops moving well
-  // before the 100 steps were done.
-  double settled = DenoiseSteps(*server);
-  for (int i = 0; i < 100; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const double now = DenoiseSteps(*server);
-    if (now == settled) break;
-    settled = now;
+  // The worker drops it at the next step boundary. The server records the CANCELLED
+  // request only once the worker has let go of it (the reactor finishes after the
+  // scheduler's last callback), so wait for that event, not for a quiet period that a slow
+  // step on a loaded machine could outlast.
+  const std::string cancelled = "vidserve_requests_total{code=\"CANCELLED\",method=\"generate\"}";
+  for (int i = 0; i < 600 && MetricValue(Scrape(server->metrics_port()), cancelled) < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ASSERT_GE(MetricValue(Scrape(server->metrics_port()), cancelled), 1);
+  const double settled = DenoiseSteps(*server);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(DenoiseSteps(*server), settled);
   EXPECT_LT(settled - steps_before, 100);
