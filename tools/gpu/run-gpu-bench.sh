@@ -25,7 +25,9 @@ if has build; then
   echo "build ok in $(( $(date +%s) - start )) s"
 fi
 if has test; then
-  (cd build-gpu && ctest -j 8 --timeout 300 -E 'e2e_(node|prometheus|promtool)' --output-on-failure) > "$OUT/ctest.log" 2>&1
+  # Unit + integration suites with the model on the GPU (VIDSERVE_TEST_DEVICE); the e2e
+  # suites need Debian's python3-grpcio, Node and Prometheus, which that machine lacks.
+  (cd build-gpu && VIDSERVE_TEST_DEVICE=cuda ctest -j 4 --timeout 300 -E '^e2e_' --output-on-failure) > "$OUT/ctest.log" 2>&1
   tail -15 "$OUT/ctest.log"
 fi
 if has bench; then
