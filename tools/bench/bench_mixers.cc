@@ -15,6 +15,16 @@
 // call: at glibc's dynamic ceiling of 32 MiB every larger tensor is fresh, page-faulted
 // memory on each call, which made MesaNet at T = 16K 3.7x slower here (8.5 s vs 2.3 s;
 // its CG temporaries are 33 MB). A CPU server wants the same setting.
+//
+// --cuda-graph 1 (CUDA builds, --device cuda only; ignored with a note elsewhere): after the
+// eager timing of each mixer and T (whose warm-up also fills the log-linear level-index
+// cache), one forward call on the same static inputs is captured into an at::cuda::CUDAGraph
+// on a side stream and graph.replay() + synchronize is timed over the same repeats. This
+// removes the host-side dispatch of the mixers' many small ops, which is what bounds
+// log-linear attention and MesaNet at short T on a GPU. A capture that fails (a host sync
+// inside the call, an uncapturable library call) is reported as "graph: n/a (reason)" and
+// the run goes on. Eager and graph times get their own exponent fits and break-even T vs
+// softmax (the first measured T at which the mixer is faster than softmax).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -33,7 +43,12 @@
 
 #ifdef VIDSERVE_HAVE_CUDA
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #endif
 
 #include "model/mixers/loglinear_attention.h"
@@ -57,6 +72,7 @@ struct Settings {
   int64_t timed_mmap_threshold_mib = 1024;
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat;
+  bool cuda_graph = false;  // also time CUDA-graph replay (CUDA only)
 };
 
 struct Measurement {
@@ -67,6 +83,12 @@ struct Measurement {
   double median_ms = 0;
   std::vector<double> times_ms;
   int64_t peak_bytes = -1;  // -1: not measured
+  // CUDA-graph replay of one captured call (--cuda-graph 1).
+  bool graph_tried = false, graph_ran = false;
+  std::string graph_failure;  // why capture or replay failed
+  double graph_median_ms = 0;
+  std::vector<double> graph_times_ms;
+  double graph_max_abs_diff = std::nan("");  // replayed output vs an eager call
 };
 
 MixerInputs MakeInputs(int64_t seq, const Settings& settings) {
@@ -166,6 +188,97 @@ Measurement Measure(const std::string& mixer, int64_t seq, const Settings& setti
   return m;
 }
 
+// First line of an exception message (c10::Error appends a backtrace), at most 200 chars.
+std::string ShortReason(const char* what) {
+  std::string text = what == nullptr ? "" : what;
+  const size_t end = text.find('\n');
+  if (end != std::string::npos) text.resize(end);
+  if (text.size() > 200) text = text.substr(0, 197) + "...";
+  return text.empty() ? "unknown error" : text;
+}
+
+#ifdef VIDSERVE_HAVE_CUDA
+// Ends a capture that an exception interrupted, so that the stream, the caching allocator
+// and the CUDA error state are usable again. graph.capture_end() ends the allocator's
+// routing to the graph's pool (and throws for the invalidated capture); if the stream
+// still captures after that, the capture is ended here directly.
+void AbandonCapture(at::cuda::CUDAGraph& graph, const c10::cuda::CUDAStream& stream) {
+  try {
+    graph.capture_end();
+  } catch (const std::exception&) {
+  }
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream.stream(), &status) == cudaSuccess &&
+      status != cudaStreamCaptureStatusNone) {
+    cudaGraph_t partial = nullptr;
+    if (cudaStreamEndCapture(stream.stream(), &partial) == cudaSuccess && partial != nullptr) {
+      cudaGraphDestroy(partial);
+    }
+  }
+  (void)cudaGetLastError();  // capture errors are not sticky; clear the last-error slot
+}
+#endif
+
+// Captures one call of `run` into a CUDA graph on a side stream (static inputs: `run`
+// reads the same tensors every time) and times replay + synchronize over `repeats`. Runs
+// after Measure, so the warm-up there has filled every lazily built cache. Never throws:
+// a failure is recorded in m->graph_failure.
+void MeasureGraph(Measurement* m, const Settings& settings,
+                  const std::function<torch::Tensor()>& run, int64_t repeats) {
+  m->graph_tried = true;
+#ifdef VIDSERVE_HAVE_CUDA
+  try {
+    const auto index = static_cast<c10::DeviceIndex>(
+        settings.device.has_index() ? settings.device.index() : c10::cuda::current_device());
+    torch::Tensor eager = run();
+    Synchronize(settings);
+    // Declared before `out`, so the output (a block of the graph's private pool) is freed
+    // before the graph releases that pool.
+    at::cuda::CUDAGraph graph;
+    torch::Tensor out;
+    {
+      c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, index);
+      c10::cuda::CUDAStreamGuard guard(stream);
+      // One call on the capture stream first: per-stream library handles and workspaces
+      // (cuBLAS) are created outside the capture.
+      run();
+      stream.synchronize();
+      graph.capture_begin();
+      try {
+        out = run();
+        graph.capture_end();
+      } catch (const std::exception& e) {
+        out = torch::Tensor();
+        AbandonCapture(graph, stream);
+        m->graph_failure = "capture failed: " + ShortReason(e.what());
+        return;
+      }
+    }
+    graph.replay();
+    Synchronize(settings);
+    m->graph_max_abs_diff =
+        (out.to(torch::kFloat) - eager.to(torch::kFloat)).abs().max().item<double>();
+    for (int64_t i = 0; i < repeats; ++i) {
+      const double start = NowSeconds();
+      graph.replay();
+      Synchronize(settings);
+      m->graph_times_ms.push_back((NowSeconds() - start) * 1e3);
+    }
+    m->graph_median_ms = Median(m->graph_times_ms);
+    m->graph_ran = true;
+  } catch (const std::exception& e) {
+    (void)cudaGetLastError();
+    m->graph_failure = ShortReason(e.what());
+    m->graph_times_ms.clear();
+  }
+#else
+  (void)settings;
+  (void)run;
+  (void)repeats;
+  m->graph_failure = "built without CUDA";
+#endif
+}
+
 std::vector<Measurement> MeasureAll(int64_t seq, const Settings& settings,
                                     const std::vector<std::string>& mixers, int64_t repeats) {
   torch::NoGradGuard no_grad;
@@ -187,26 +300,25 @@ std::vector<Measurement> MeasureAll(int64_t seq, const Settings& settings,
         out.push_back(skipped);
         continue;
       }
-      out.push_back(Measure(
-          mixer, seq, settings,
-          [&] { return ScaledDotProductAttention(in.q, in.k, in.v, /*causal=*/true); }, repeats));
-    } else if (mixer == "loglinear") {
-      out.push_back(Measure(
-          mixer, seq, settings,
-          [&] {
-            return LogLinearAttentionChunkwise(in.q, in.k, in.v, in.lambda,
-                                               settings.loglinear_chunk);
-          },
-          repeats));
-    } else if (mixer == "mesa") {
-      out.push_back(Measure(
-          mixer, seq, settings,
-          [&] {
-            return MesaNetChunkwise(in.q, in.k, in.v, in.log_forget, in.input_gate, in.mesa_lambda,
-                                    settings.mesa_chunk, settings.mesa_cg_steps);
-          },
-          repeats));
     }
+    std::function<torch::Tensor()> run;
+    if (mixer == "softmax") {
+      run = [&] { return ScaledDotProductAttention(in.q, in.k, in.v, /*causal=*/true); };
+    } else if (mixer == "loglinear") {
+      run = [&] {
+        return LogLinearAttentionChunkwise(in.q, in.k, in.v, in.lambda, settings.loglinear_chunk);
+      };
+    } else if (mixer == "mesa") {
+      run = [&] {
+        return MesaNetChunkwise(in.q, in.k, in.v, in.log_forget, in.input_gate, in.mesa_lambda,
+                                settings.mesa_chunk, settings.mesa_cg_steps);
+      };
+    } else {
+      continue;
+    }
+    Measurement m = Measure(mixer, seq, settings, run, repeats);
+    if (settings.cuda_graph) MeasureGraph(&m, settings, run, repeats);
+    out.push_back(std::move(m));
   }
   return out;
 }
@@ -217,10 +329,17 @@ struct ExponentFit {
   int64_t from_seq = 0, to_seq = 0, points = 0;
 };
 
-ExponentFit FitExponent(const std::vector<Measurement>& all, const std::string& mixer) {
+// `graph`: fit the CUDA-graph replay times instead of the eager ones.
+ExponentFit FitExponent(const std::vector<Measurement>& all, const std::string& mixer,
+                        bool graph = false) {
   std::vector<std::pair<double, double>> points;
   for (const auto& m : all) {
-    if (m.mixer == mixer && m.ran) points.emplace_back(m.seq, m.median_ms);
+    if (m.mixer != mixer || !m.ran) continue;
+    if (!graph) {
+      points.emplace_back(m.seq, m.median_ms);
+    } else if (m.graph_ran) {
+      points.emplace_back(m.seq, m.graph_median_ms);
+    }
   }
   std::sort(points.begin(), points.end());
   ExponentFit fit;
@@ -240,6 +359,46 @@ ExponentFit FitExponent(const std::vector<Measurement>& all, const std::string& 
   fit.to_seq = static_cast<int64_t>(points.back().first);
   fit.points = static_cast<int64_t>(n);
   return fit;
+}
+
+// Break-even vs softmax: the first measured T at which `mixer` is faster than softmax
+// (both measured at that T, eager or graph times); -1 if at none. `stays_faster`: faster
+// at every measured T from there on.
+struct BreakEven {
+  int64_t seq = -1;
+  bool stays_faster = false;
+  int64_t compared = 0;  // lengths at which both were measured
+};
+
+BreakEven FindBreakEven(const std::vector<Measurement>& all, const std::string& mixer,
+                        bool graph) {
+  auto time_of = [&](const Measurement& m, double* ms) {
+    if (!m.ran || (graph && !m.graph_ran)) return false;
+    *ms = graph ? m.graph_median_ms : m.median_ms;
+    return true;
+  };
+  std::vector<std::pair<int64_t, bool>> faster;  // (T, mixer faster than softmax)
+  for (const auto& m : all) {
+    double mixer_ms = 0, softmax_ms = 0;
+    if (m.mixer != mixer || !time_of(m, &mixer_ms)) continue;
+    for (const auto& s : all) {
+      if (s.mixer == "softmax" && s.seq == m.seq && time_of(s, &softmax_ms)) {
+        faster.emplace_back(m.seq, mixer_ms < softmax_ms);
+        break;
+      }
+    }
+  }
+  std::sort(faster.begin(), faster.end());
+  BreakEven result;
+  result.compared = static_cast<int64_t>(faster.size());
+  for (size_t i = 0; i < faster.size(); ++i) {
+    if (!faster[i].second) continue;
+    result.seq = faster[i].first;
+    result.stays_faster = std::all_of(faster.begin() + i, faster.end(),
+                                      [](const std::pair<int64_t, bool>& f) { return f.second; });
+    break;
+  }
+  return result;
 }
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -263,13 +422,24 @@ nlohmann::json ToJson(const Measurement& m) {
   j["median_ms"] = m.median_ms;
   j["times_ms"] = m.times_ms;
   j["peak_bytes"] = m.peak_bytes < 0 ? nlohmann::json(nullptr) : nlohmann::json(m.peak_bytes);
+  if (m.graph_tried) {
+    j["graph_ran"] = m.graph_ran;
+    if (m.graph_ran) {
+      j["graph_median_ms"] = m.graph_median_ms;
+      j["graph_times_ms"] = m.graph_times_ms;
+      j["graph_max_abs_diff_vs_eager"] = m.graph_max_abs_diff;
+    } else {
+      j["graph_median_ms"] = nullptr;
+      j["graph_failure"] = m.graph_failure;
+    }
+  }
   return j;
 }
 
-std::string FormatMs(const Measurement* m) {
-  if (m == nullptr || !m->ran) return "-";
+std::string FormatMs(const Measurement* m, bool graph = false) {
+  if (m == nullptr || !m->ran || (graph && !m->graph_ran)) return graph ? "n/a" : "-";
   char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%.3f", m->median_ms);
+  std::snprintf(buffer, sizeof(buffer), "%.3f", graph ? m->graph_median_ms : m->median_ms);
   return buffer;
 }
 
@@ -294,6 +464,7 @@ int RunMixersBench(int argc, char** argv) {
   settings.timed_mmap_threshold_mib = flags.Int("cpu-mmap-threshold-mib", 1024);
   const int64_t threads = flags.Int("threads", 0);
   const bool op_table = flags.Int("op-table", 1) != 0;
+  const bool cuda_graph_asked = flags.Int("cuda-graph", 0) != 0;
   const std::string json_path = flags.String("json", "");
   if (!flags.CheckAllUsed("mixers")) return 2;
 
@@ -333,6 +504,17 @@ int RunMixersBench(int argc, char** argv) {
     return 2;
   }
   settings.device = torch::Device(device);
+  if (cuda_graph_asked) {
+#ifdef VIDSERVE_HAVE_CUDA
+    settings.cuda_graph = settings.device.is_cuda();
+    if (!settings.cuda_graph) {
+      std::printf("note: --cuda-graph 1 ignored on --device %s (CUDA graphs need a CUDA device)\n",
+                  device.c_str());
+    }
+#else
+    std::printf("note: --cuda-graph 1 ignored (this build has no CUDA: VIDSERVE_HAVE_CUDA unset)\n");
+#endif
+  }
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   if (settings.timed_mmap_threshold_mib <= 0 || settings.timed_mmap_threshold_mib > 1024 ||
       !SetTimedMallocThresholds(settings)) {
@@ -359,39 +541,88 @@ int RunMixersBench(int argc, char** argv) {
       machine.c_str(), dtype.c_str(), settings.heads, settings.head_dim, settings.loglinear_chunk,
       settings.mesa_chunk, settings.mesa_cg_steps, static_cast<int64_t>(at::get_num_threads()),
       TORCH_VERSION);
-  std::printf("%-10s %8s %12s %12s\n", "mixer", "T", "median_ms", "peak_MiB");
+  if (settings.cuda_graph) {
+    std::printf("%-10s %8s %12s %12s %8s %12s\n", "mixer", "T", "median_ms", "graph_ms", "speedup",
+                "peak_MiB");
+  } else {
+    std::printf("%-10s %8s %12s %12s\n", "mixer", "T", "median_ms", "peak_MiB");
+  }
   std::vector<Measurement> results;
   for (int64_t seq : seqs) {
     for (auto& m : MeasureAll(seq, settings, mixers, settings.repeats)) {
+      char peak[32] = "n/a";
+      if (m.peak_bytes >= 0) std::snprintf(peak, sizeof(peak), "%.1f", m.peak_bytes / 1048576.0);
       if (!m.ran) {
-        std::printf("%-10s %8ld %12s %12s  (skipped: %s)\n", m.mixer.c_str(), m.seq, "-", "-",
-                    m.skipped_because.c_str());
-      } else if (m.peak_bytes < 0) {
-        std::printf("%-10s %8ld %12.3f %12s\n", m.mixer.c_str(), m.seq, m.median_ms, "n/a");
+        std::printf("%-10s %8ld %12s", m.mixer.c_str(), m.seq, "-");
+        if (settings.cuda_graph) std::printf(" %12s %8s", "-", "-");
+        std::printf(" %12s  (skipped: %s)\n", "-", m.skipped_because.c_str());
+      } else if (!settings.cuda_graph) {
+        std::printf("%-10s %8ld %12.3f %12s\n", m.mixer.c_str(), m.seq, m.median_ms, peak);
+      } else if (m.graph_ran) {
+        std::printf("%-10s %8ld %12.3f %12.3f %7.2fx %12s\n", m.mixer.c_str(), m.seq, m.median_ms,
+                    m.graph_median_ms, m.median_ms / m.graph_median_ms, peak);
       } else {
-        std::printf("%-10s %8ld %12.3f %12.1f\n", m.mixer.c_str(), m.seq, m.median_ms,
-                    m.peak_bytes / 1048576.0);
+        std::printf("%-10s %8ld %12.3f %12s %8s %12s  (graph: n/a (%s))\n", m.mixer.c_str(), m.seq,
+                    m.median_ms, "n/a", "-", peak, m.graph_failure.c_str());
       }
       std::fflush(stdout);
       results.push_back(std::move(m));
     }
   }
 
-  nlohmann::json exponents = nlohmann::json::object();
-  std::printf("\nscaling exponent (time ~ T^p, least squares over the upper half of T):\n");
-  for (const auto& mixer : mixers) {
-    const ExponentFit fit = FitExponent(results, mixer);
-    if (fit.points < 2) {
-      std::printf("  %-10s n/a (fewer than 2 lengths measured)\n", mixer.c_str());
-      exponents[mixer] = nullptr;
-      continue;
+  auto fit_all = [&](bool graph) {
+    nlohmann::json exponents = nlohmann::json::object();
+    std::printf("\nscaling exponent%s (time ~ T^p, least squares over the upper half of T):\n",
+                graph ? ", CUDA-graph replay" : (settings.cuda_graph ? ", eager" : ""));
+    for (const auto& mixer : mixers) {
+      const ExponentFit fit = FitExponent(results, mixer, graph);
+      if (fit.points < 2) {
+        std::printf("  %-10s n/a (fewer than 2 lengths measured)\n", mixer.c_str());
+        exponents[mixer] = nullptr;
+        continue;
+      }
+      std::printf("  %-10s p = %.3f over T = %ld..%ld (%ld points)\n", mixer.c_str(), fit.exponent,
+                  fit.from_seq, fit.to_seq, fit.points);
+      exponents[mixer] = {{"exponent", fit.exponent},
+                          {"from_seq", fit.from_seq},
+                          {"to_seq", fit.to_seq},
+                          {"points", fit.points}};
     }
-    std::printf("  %-10s p = %.3f over T = %ld..%ld (%ld points)\n", mixer.c_str(), fit.exponent,
-                fit.from_seq, fit.to_seq, fit.points);
-    exponents[mixer] = {{"exponent", fit.exponent},
-                        {"from_seq", fit.from_seq},
-                        {"to_seq", fit.to_seq},
-                        {"points", fit.points}};
+    return exponents;
+  };
+  const nlohmann::json exponents = fit_all(false);
+  const nlohmann::json graph_exponents =
+      settings.cuda_graph ? fit_all(true) : nlohmann::json(nullptr);
+
+  // Break-even T vs softmax, eager and (in graph mode) graph replay.
+  nlohmann::json break_even = nlohmann::json::object();
+  const bool have_softmax = std::find(mixers.begin(), mixers.end(), "softmax") != mixers.end();
+  if (have_softmax && mixers.size() > 1) {
+    std::printf("\nbreak-even vs softmax (first measured T at which the mixer is faster):\n");
+    for (bool graph : {false, true}) {
+      if (graph && !settings.cuda_graph) continue;
+      nlohmann::json per_mixer = nlohmann::json::object();
+      for (const auto& mixer : mixers) {
+        if (mixer == "softmax") continue;
+        const BreakEven be = FindBreakEven(results, mixer, graph);
+        const char* mode = graph ? "graph" : "eager";
+        if (be.compared == 0) {
+          std::printf("  %-5s %-10s n/a (no length with both timed)\n", mode, mixer.c_str());
+          per_mixer[mixer] = nullptr;
+        } else if (be.seq < 0) {
+          std::printf("  %-5s %-10s none: slower than softmax at every measured T\n", mode,
+                      mixer.c_str());
+          per_mixer[mixer] = {{"seq", nullptr}, {"compared", be.compared}};
+        } else {
+          std::printf("  %-5s %-10s T = %ld%s\n", mode, mixer.c_str(), be.seq,
+                      be.stays_faster ? " (faster at every longer T measured)"
+                                      : " (but slower again at some longer T)");
+          per_mixer[mixer] = {
+              {"seq", be.seq}, {"stays_faster", be.stays_faster}, {"compared", be.compared}};
+        }
+      }
+      break_even[graph ? "graph" : "eager"] = per_mixer;
+    }
   }
 
   // Pair counts: softmax scores every causal (t, s) pair; log-linear's recurrent form reads
@@ -401,6 +632,9 @@ int RunMixersBench(int argc, char** argv) {
     std::printf("\noperation counts vs measured (repeats %ld):\n", settings.repeats * 4);
     std::printf("%6s %10s %12s %10s", "T", "T^2", "T*log2(T)", "ratio");
     for (const auto& mixer : mixers) std::printf(" %14s", (mixer + "_ms").c_str());
+    if (settings.cuda_graph) {
+      for (const auto& mixer : mixers) std::printf(" %16s", (mixer + "_graph_ms").c_str());
+    }
     std::printf("\n");
     for (int64_t seq : {16, 32, 64, 128}) {
       const double quadratic = static_cast<double>(seq) * seq;
@@ -411,6 +645,13 @@ int RunMixersBench(int argc, char** argv) {
       for (const auto& m : small) {
         std::printf(" %14s", FormatMs(&m).c_str());
         row[m.mixer + "_ms"] = m.ran ? nlohmann::json(m.median_ms) : nlohmann::json(nullptr);
+      }
+      if (settings.cuda_graph) {
+        for (const auto& m : small) {
+          std::printf(" %16s", FormatMs(&m, /*graph=*/true).c_str());
+          row[m.mixer + "_graph_ms"] =
+              m.graph_ran ? nlohmann::json(m.graph_median_ms) : nlohmann::json(nullptr);
+        }
       }
       std::printf("\n");
       op_rows.push_back(row);
@@ -441,6 +682,14 @@ int RunMixersBench(int argc, char** argv) {
         {"peak_memory_kind", peak_kind},
         {"results", results_json},
         {"scaling_exponents", exponents},
+        {"cuda_graph", settings.cuda_graph},
+        {"graph_timed",
+         settings.cuda_graph
+             ? nlohmann::json("one call captured into an at::cuda::CUDAGraph on a side stream "
+                              "after the eager timing; median of replay + synchronize")
+             : nlohmann::json(nullptr)},
+        {"scaling_exponents_graph", graph_exponents},
+        {"break_even_vs_softmax", break_even},
         {"operation_counts", op_rows}};
     std::ofstream out(json_path);
     if (!out) {
