@@ -1,6 +1,8 @@
 #include "data/clip_detector.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -12,6 +14,42 @@
 namespace vidserve::data {
 namespace {
 
+void Y4m420RoundTrip(media::VideoFrames& video) {
+  absl::StatusOr<std::string> bytes = media::SerializeY4m(video, {.chroma = media::Y4mChroma::k420});
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  absl::StatusOr<media::VideoFrames> decoded = media::ParseY4m(*bytes, "clip");
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  video = *std::move(decoded);
+}
+
+// What a generator's output may look like: 3x3 box blur, then uniform noise of +-`noise`
+// per channel from a fixed-seed LCG.
+void BlurAndNoise(media::VideoFrames& video, int noise) {
+  media::VideoFrames src = video;
+  uint32_t state = 12345;
+  for (int t = 0; t < video.frames; ++t) {
+    for (int y = 0; y < video.height; ++y) {
+      for (int x = 0; x < video.width; ++x) {
+        for (int c = 0; c < 3; ++c) {
+          int sum = 0, n = 0;
+          for (int dy = -1; dy <= 1; ++dy) {
+            for (int dx = -1; dx <= 1; ++dx) {
+              const int yy = y + dy, xx = x + dx;
+              if (yy < 0 || xx < 0 || yy >= video.height || xx >= video.width) continue;
+              sum += src.Frame(t)[(static_cast<size_t>(yy) * video.width + xx) * 3 + c];
+              ++n;
+            }
+          }
+          state = state * 1664525u + 1013904223u;
+          const int jitter = static_cast<int>(state >> 16) % (2 * noise + 1) - noise;
+          video.Frame(t)[(static_cast<size_t>(y) * video.width + x) * 3 + c] =
+              static_cast<uint8_t>(std::clamp(sum / n + jitter, 0, 255));
+        }
+      }
+    }
+  }
+}
+
 struct Accuracy {
   int clips = 0, colour = 0, shape = 0, motion = 0;
   double Colour() const { return double(colour) / clips; }
@@ -22,7 +60,7 @@ struct Accuracy {
 // Detects `count` single-object ground-truth clips and counts correct attributes; each
 // miss is printed with the features behind it, which is how the thresholds were tuned.
 Accuracy MeasureOnGroundTruth(int count, double textured_probability, uint64_t first_seed,
-                              bool through_y4m_420 = false) {
+                              const std::function<void(media::VideoFrames&)>& degrade = {}) {
   SyntheticClipOptions options;
   options.max_objects = 1;
   options.textured_background_probability = textured_probability;
@@ -30,14 +68,7 @@ Accuracy MeasureOnGroundTruth(int count, double textured_probability, uint64_t f
   for (uint64_t seed = first_seed; acc.clips < count; ++seed) {
     const ClipSpec spec = SampleSpec(seed, options);
     media::VideoFrames video = Render(spec);
-    if (through_y4m_420) {
-      absl::StatusOr<std::string> bytes =
-          media::SerializeY4m(video, {.chroma = media::Y4mChroma::k420});
-      EXPECT_TRUE(bytes.ok()) << bytes.status();
-      absl::StatusOr<media::VideoFrames> decoded = media::ParseY4m(*bytes, "clip");
-      EXPECT_TRUE(decoded.ok()) << decoded.status();
-      video = *decoded;
-    }
+    if (degrade) degrade(video);
     absl::StatusOr<ClipDetection> d = DetectClip(video);
     EXPECT_TRUE(d.ok()) << d.status();
     const ClipScore s = Score(*d, ParseCaption(Caption(spec)));
@@ -61,25 +92,96 @@ Accuracy MeasureOnGroundTruth(int count, double textured_probability, uint64_t f
   return acc;
 }
 
+// Thresholds sit a little under the accuracies measured when they were set (Nov 2026):
+// solid 500 clips and textured 500 clips 100% on every attribute; y4m 4:2:0 300 clips
+// colour 100%, shape 99.7%, motion 100%; blurred and noisy 300 clips 100%.
 TEST(ClipDetector, IsAccurateOnSolidBackgroundGroundTruth) {
-  const Accuracy acc = MeasureOnGroundTruth(200, /*textured_probability=*/0.0, 1000);
-  EXPECT_GE(acc.Colour(), 0.95);
-  EXPECT_GE(acc.Shape(), 0.90);
-  EXPECT_GE(acc.Motion(), 0.90);
+  const Accuracy acc = MeasureOnGroundTruth(500, /*textured_probability=*/0.0, 1000);
+  EXPECT_GE(acc.Colour(), 0.98);
+  EXPECT_GE(acc.Shape(), 0.97);
+  EXPECT_GE(acc.Motion(), 0.97);
 }
 
 TEST(ClipDetector, IsAccurateOnTexturedBackgroundGroundTruth) {
-  const Accuracy acc = MeasureOnGroundTruth(200, /*textured_probability=*/1.0, 2000);
-  EXPECT_GE(acc.Colour(), 0.95);
-  EXPECT_GE(acc.Shape(), 0.90);
-  EXPECT_GE(acc.Motion(), 0.90);
+  const Accuracy acc = MeasureOnGroundTruth(500, /*textured_probability=*/1.0, 2000);
+  EXPECT_GE(acc.Colour(), 0.98);
+  EXPECT_GE(acc.Shape(), 0.97);
+  EXPECT_GE(acc.Motion(), 0.97);
 }
 
 TEST(ClipDetector, IsAccurateAfterY4m420RoundTrip) {
-  const Accuracy acc = MeasureOnGroundTruth(100, 0.5, 3000, /*through_y4m_420=*/true);
+  const Accuracy acc = MeasureOnGroundTruth(300, 0.5, 3000, Y4m420RoundTrip);
+  EXPECT_GE(acc.Colour(), 0.97);
+  EXPECT_GE(acc.Shape(), 0.95);
+  EXPECT_GE(acc.Motion(), 0.95);
+}
+
+TEST(ClipDetector, IsAccurateOnBlurredNoisyGroundTruth) {
+  const Accuracy acc = MeasureOnGroundTruth(
+      300, 0.5, 4000, [](media::VideoFrames& v) { BlurAndNoise(v, /*noise=*/10); });
   EXPECT_GE(acc.Colour(), 0.95);
-  EXPECT_GE(acc.Shape(), 0.90);
-  EXPECT_GE(acc.Motion(), 0.90);
+  EXPECT_GE(acc.Shape(), 0.93);
+  EXPECT_GE(acc.Motion(), 0.93);
+}
+
+ObjectSpec Object(Colour colour, Shape shape, double radius_px, Motion motion, double x,
+                  double y, double end_x) {
+  ObjectSpec o;
+  o.colour = colour;
+  o.shape = shape;
+  o.radius_px = radius_px;
+  o.motion = motion;
+  o.start_x_px = x;
+  o.end_x_px = end_x;
+  o.start_y_px = o.end_y_px = y;
+  return o;
+}
+
+TEST(ClipDetector, ReportsTheLargerOfTwoObjects) {
+  ClipSpec spec;
+  spec.objects = {Object(Colour::kRed, Shape::kCircle, 5, Motion::kRight, 14, 14, 40),
+                  Object(Colour::kGreen, Shape::kSquare, 11, Motion::kStill, 40, 44, 40)};
+  spec.background.colour = Colour::kBlack;
+  absl::StatusOr<ClipDetection> d = DetectClip(Render(spec));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->found);
+  EXPECT_EQ(d->colour, Colour::kGreen);
+  EXPECT_EQ(d->shape, Shape::kSquare);
+  EXPECT_EQ(d->motion, Motion::kStill);
+}
+
+TEST(ClipDetector, BlankClipHasNoObjectAndScoresWrongOnEveryNamedAttribute) {
+  ClipSpec spec;
+  spec.background.colour = Colour::kBlue;
+  spec.background.texture = Texture::kChecker;
+  absl::StatusOr<ClipDetection> d = DetectClip(Render(spec));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->found);
+  const ClipScore s = Score(*d, ParseCaption("a red circle moving left"));
+  EXPECT_EQ(s.colour_correct, false);
+  EXPECT_EQ(s.shape_correct, false);
+  EXPECT_EQ(s.motion_correct, false);
+}
+
+TEST(ClipDetector, ScoresOnlyTheAttributesThePromptNames) {
+  ClipDetection d;
+  d.found = true;
+  d.colour = Colour::kRed;
+  d.shape = Shape::kTriangle;
+  const ClipScore s = Score(d, ParseCaption("something red"));
+  EXPECT_EQ(s.colour_correct, true);
+  EXPECT_FALSE(s.shape_correct.has_value());
+  EXPECT_FALSE(s.motion_correct.has_value());
+  EXPECT_EQ(Score(d, ParseCaption("a circle")).shape_correct, false);
+}
+
+TEST(ClipDetector, RejectsEmptyAndInconsistentVideo) {
+  EXPECT_EQ(DetectClip(media::VideoFrames{}).status().code(), absl::StatusCode::kInvalidArgument);
+  media::VideoFrames v = Render(SampleSpec(1));
+  v.rgb.resize(v.rgb.size() - 1);
+  const absl::Status s = DetectClip(v).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find(std::to_string(v.rgb.size())), std::string::npos) << s;
 }
 
 }  // namespace
