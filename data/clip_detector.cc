@@ -11,12 +11,9 @@
 namespace vidserve::data {
 namespace {
 
-// Border samples are drawn from this many frames (first, middle, last) and at most this
-// many per frame, which bounds the quadratic mode search.
+// Border samples come from the first, middle and last frames, at most this many per
+// frame, which bounds the quadratic mode search.
 constexpr int kMaxBorderSamplesPerFrame = 400;
-// Palette colours with at least this share of the foreground count as other objects
-// when the subject's mask is cut out.
-constexpr double kOtherObjectVoteFraction = 0.15;
 
 Rgb PixelAt(const media::VideoFrames& v, int t, int y, int x) {
   const uint8_t* p = v.Frame(t) + (static_cast<size_t>(y) * v.width + x) * 3;
@@ -109,11 +106,43 @@ int NearestModeDistanceSquared(Rgb p, const std::vector<Rgb>& modes) {
   return best;
 }
 
+Rgb NearestMode(Rgb p, const std::vector<Rgb>& modes) {
+  Rgb best = modes[0];
+  for (const Rgb& m : modes) {
+    if (RgbDistanceSquared(p, m) < RgbDistanceSquared(p, best)) best = m;
+  }
+  return best;
+}
+
+// True when p lies within sqrt(blend2) of the segment from `other` to `colour`, on the
+// `colour` half: what an anti-aliased edge of a `colour` object over `other` looks like.
+bool OnBlendTowards(Rgb p, Rgb colour, Rgb other, double blend2) {
+  const double ex = colour.r - other.r, ey = colour.g - other.g, ez = colour.b - other.b;
+  const double px = p.r - other.r, py = p.g - other.g, pz = p.b - other.b;
+  const double len2 = ex * ex + ey * ey + ez * ez;
+  if (len2 == 0) return false;
+  const double a = std::clamp((px * ex + py * ey + pz * ez) / len2, 0.0, 1.0);
+  const double dx = px - a * ex, dy = py - a * ey, dz = pz - a * ez;
+  return a >= 0.5 && dx * dx + dy * dy + dz * dz <= blend2;
+}
+
+// Whether p is explained as `colour` blended with the background or with another object.
+// Nearest-colour alone is not enough: the blended edge of one object can lie nearest a
+// third palette colour and would paint a stray ring into that colour's mask.
+bool MostlyColour(Rgb p, Rgb colour, Rgb background, const std::vector<Rgb>& others,
+                  double blend2) {
+  if (OnBlendTowards(p, colour, background, blend2)) return true;
+  for (const Rgb& o : others) {
+    if (OnBlendTowards(p, colour, o, blend2)) return true;
+  }
+  return false;
+}
+
 struct FrameStats {
-  int t = 0;
   int area = 0;
   double cx = 0, cy = 0;  // centroid, pixel-centre coordinates
   bool touches_border = false;
+  bool has_core = false;
   double elongation = 1;
   double radial_cv = 0;
   std::vector<uint8_t> mask;
@@ -124,7 +153,8 @@ void ComputeShapeFeatures(int width, FrameStats& f) {
   const int height = static_cast<int>(f.mask.size()) / width;
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
-      if (f.mask[static_cast<size_t>(y) * width + x]) pts.push_back({x + 0.5 - f.cx, y + 0.5 - f.cy});
+      if (f.mask[static_cast<size_t>(y) * width + x])
+        pts.push_back({x + 0.5 - f.cx, y + 0.5 - f.cy});
     }
   }
   double sxx = 0, syy = 0, sxy = 0;
@@ -168,7 +198,7 @@ double Median(std::vector<double> v) {
 }
 
 Shape ClassifyShape(const std::vector<FrameStats>& frames, const ClipDetectorOptions& opt,
-                    ClipDetection& out) {
+                    DetectedObject& out) {
   std::vector<const FrameStats*> use;
   for (const FrameStats& f : frames) {
     if (!f.touches_border) use.push_back(&f);
@@ -194,8 +224,8 @@ Shape ClassifyShape(const std::vector<FrameStats>& frames, const ClipDetectorOpt
 }
 
 // Intersection over union of two masks after shifting `b` by (dx, dy).
-double ShiftedIou(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, int width,
-                  int dx, int dy) {
+double ShiftedIou(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, int width, int dx,
+                  int dy) {
   const int height = static_cast<int>(a.size()) / width;
   int inter = 0, uni = 0;
   for (int y = 0; y < height; ++y) {
@@ -222,7 +252,7 @@ bool Reverses(const std::vector<double>& p, double min_leg) {
 }
 
 Motion ClassifyMotion(const std::vector<FrameStats>& frames, int width, int height,
-                      const ClipDetectorOptions& opt, ClipDetection& out) {
+                      const ClipDetectorOptions& opt, DetectedObject& out) {
   const double side = std::max(width, height);
   std::vector<double> xs, ys;
   for (const FrameStats& f : frames) {
@@ -241,7 +271,8 @@ Motion ClassifyMotion(const std::vector<FrameStats>& frames, int width, int heig
   for (const FrameStats& f : frames) {
     const int dx = static_cast<int>(std::lround(f.cx - first.cx));
     const int dy = static_cast<int>(std::lround(f.cy - first.cy));
-    out.min_aligned_iou = std::min(out.min_aligned_iou, ShiftedIou(first.mask, f.mask, width, dx, dy));
+    out.min_aligned_iou =
+        std::min(out.min_aligned_iou, ShiftedIou(first.mask, f.mask, width, dx, dy));
   }
 
   const double min_leg = std::max(2.0, opt.min_bounce_leg_fraction * side);
@@ -257,19 +288,64 @@ Motion ClassifyMotion(const std::vector<FrameStats>& frames, int width, int heig
   return Motion::kStill;
 }
 
+// The mask of the object of colour `colour` in every frame where it counts, as seen
+// against the background `modes` and the other candidate colours `others`.
+std::vector<FrameStats> ObjectFrames(const media::VideoFrames& video, const std::vector<Rgb>& modes,
+                                     Rgb colour, const std::vector<Rgb>& others,
+                                     const ClipDetectorOptions& opt) {
+  const int fg2 = static_cast<int>(opt.foreground_distance * opt.foreground_distance);
+  const double blend2 = opt.max_blend_distance * opt.max_blend_distance;
+  const int w = video.width, h = video.height;
+  std::vector<FrameStats> frames;
+  for (int t = 0; t < video.frames; ++t) {
+    FrameStats f;
+    f.mask.assign(static_cast<size_t>(h) * w, 0);
+    double sx = 0, sy = 0;
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        const Rgb p = PixelAt(video, t, y, x);
+        const int bg2 = NearestModeDistanceSquared(p, modes);
+        if (bg2 <= fg2) continue;
+        const int d2 = RgbDistanceSquared(p, colour);
+        if (d2 >= bg2) continue;
+        bool nearest = true;
+        for (const Rgb& o : others) nearest = nearest && d2 <= RgbDistanceSquared(p, o);
+        if (!nearest || !MostlyColour(p, colour, NearestMode(p, modes), others, blend2)) continue;
+        f.mask[static_cast<size_t>(y) * w + x] = 1;
+        ++f.area;
+        sx += x + 0.5;
+        sy += y + 0.5;
+        f.touches_border = f.touches_border || x == 0 || y == 0 || x == w - 1 || y == h - 1;
+      }
+    }
+    for (int y = 1; y + 1 < h && !f.has_core; ++y) {
+      for (int x = 1; x + 1 < w && !f.has_core; ++x) {
+        const uint8_t* m = &f.mask[static_cast<size_t>(y) * w + x];
+        f.has_core = m[0] && m[-1] && m[1] && m[-w] && m[w];
+      }
+    }
+    if (f.area < opt.min_object_pixels || !f.has_core) continue;
+    f.cx = sx / f.area;
+    f.cy = sy / f.area;
+    ComputeShapeFeatures(w, f);
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
 }  // namespace
 
 absl::StatusOr<ClipDetection> DetectClip(const media::VideoFrames& video,
                                          const ClipDetectorOptions& opt) {
   if (video.frames < 1 || video.height < 1 || video.width < 1) {
     return absl::InvalidArgumentError(absl::StrCat("DetectClip: empty video (frames=", video.frames,
-                                              " height=", video.height, " width=", video.width,
-                                              ")"));
+                                                   " height=", video.height, " width=", video.width,
+                                                   ")"));
   }
   if (video.rgb.size() != video.ExpectedBytes()) {
-    return absl::InvalidArgumentError(absl::StrCat("DetectClip: rgb holds ", video.rgb.size(),
-                                              " bytes, frames*height*width*3 = ",
-                                              video.ExpectedBytes()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("DetectClip: rgb holds ", video.rgb.size(),
+                     " bytes, frames*height*width*3 = ", video.ExpectedBytes()));
   }
   ClipDetection out;
   const std::vector<Rgb> modes = BackgroundModes(video, opt);
@@ -289,60 +365,48 @@ absl::StatusOr<ClipDetection> DetectClip(const media::VideoFrames& video,
     }
   }
   if (total == 0) return out;
-  const int subject = static_cast<int>(std::max_element(votes.begin(), votes.end()) - votes.begin());
-  out.colour = ColourFromIndex(subject);
-  out.colour_confidence = double(votes[subject]) / total;
-  const Rgb subject_rgb = PaletteRgb(out.colour);
-  std::vector<Rgb> others;
+  std::vector<int> candidates;
   for (int c = 0; c < kNumObjectColours; ++c) {
-    if (c != subject && votes[c] >= kOtherObjectVoteFraction * total) {
-      others.push_back(PaletteRgb(ColourFromIndex(c)));
-    }
+    if (votes[c] > 0 && votes[c] >= opt.min_object_pixel_fraction * total) candidates.push_back(c);
   }
-
-  std::vector<FrameStats> frames;
-  for (int t = 0; t < video.frames; ++t) {
-    FrameStats f;
-    f.t = t;
-    f.mask.assign(static_cast<size_t>(video.height) * video.width, 0);
-    double sx = 0, sy = 0;
-    for (int y = 0; y < video.height; ++y) {
-      for (int x = 0; x < video.width; ++x) {
-        const Rgb p = PixelAt(video, t, y, x);
-        const int bg2 = NearestModeDistanceSquared(p, modes);
-        if (bg2 <= fg2) continue;
-        const int d2 = RgbDistanceSquared(p, subject_rgb);
-        if (d2 >= bg2) continue;
-        bool nearest = true;
-        for (const Rgb& o : others) nearest = nearest && d2 <= RgbDistanceSquared(p, o);
-        if (!nearest) continue;
-        f.mask[static_cast<size_t>(y) * video.width + x] = 1;
-        ++f.area;
-        sx += x + 0.5;
-        sy += y + 0.5;
-        f.touches_border = f.touches_border || x == 0 || y == 0 || x == video.width - 1 ||
-                           y == video.height - 1;
-      }
+  std::sort(candidates.begin(), candidates.end(),
+            [&](int a, int b) { return votes[a] > votes[b]; });
+  for (int c : candidates) {
+    std::vector<Rgb> others;
+    for (int o : candidates) {
+      if (o != c) others.push_back(PaletteRgb(ColourFromIndex(o)));
     }
-    if (f.area < opt.min_object_pixels) continue;
-    f.cx = sx / f.area;
-    f.cy = sy / f.area;
-    ComputeShapeFeatures(video.width, f);
-    frames.push_back(std::move(f));
+    const std::vector<FrameStats> frames =
+        ObjectFrames(video, modes, PaletteRgb(ColourFromIndex(c)), others, opt);
+    if (frames.empty() || 2 * static_cast<int>(frames.size()) < video.frames) continue;
+    DetectedObject object;
+    object.colour = ColourFromIndex(c);
+    object.pixel_fraction = double(votes[c]) / total;
+    object.frames_with_object = static_cast<int>(frames.size());
+    object.shape = ClassifyShape(frames, opt, object);
+    object.motion = ClassifyMotion(frames, video.width, video.height, opt, object);
+    out.objects.push_back(object);
   }
-  if (frames.empty()) return out;
-  out.found = true;
-  out.frames_with_object = static_cast<int>(frames.size());
-  out.shape = ClassifyShape(frames, opt, out);
-  out.motion = ClassifyMotion(frames, video.width, video.height, opt, out);
   return out;
 }
 
 ClipScore Score(const ClipDetection& d, const ExpectedAttributes& expected) {
   ClipScore s;
-  if (expected.colour) s.colour_correct = d.found && d.colour == *expected.colour;
-  if (expected.shape) s.shape_correct = d.found && d.shape == *expected.shape;
-  if (expected.motion) s.motion_correct = d.found && d.motion == *expected.motion;
+  const DetectedObject* subject = d.found() ? &d.objects.front() : nullptr;
+  if (expected.colour) {
+    s.colour_correct = false;
+    for (const DetectedObject& o : d.objects) {
+      if (o.colour == *expected.colour) {
+        s.colour_correct = true;
+        subject = &o;
+        break;
+      }
+    }
+  }
+  if (expected.shape) s.shape_correct = subject != nullptr && subject->shape == *expected.shape;
+  if (expected.motion) {
+    s.motion_correct = subject != nullptr && subject->motion == *expected.motion;
+  }
   return s;
 }
 

@@ -1,14 +1,21 @@
 // An analytic detector for the quality metric: from decoded uint8 RGB frames it estimates
-// the colour, shape and motion of the most salient foreground object, so prompt following
-// can be scored without a learned model (which would need data we cannot download).
+// the colour, shape and motion of each foreground object (most salient first), so prompt
+// following can be scored without a learned model (which would need data we cannot
+// download).
 //
 // Method, in order:
 //  1. Background: the dominant colour of the border pixels (the border sample with the
 //     most neighbours within `background_radius`), plus a second mode when the border is
 //     two-toned (stripes, checker). Objects of generated clips never touch the border.
 //  2. Foreground: pixels farther than `foreground_distance` from every background mode.
-//  3. Colour: the palette colour most foreground pixels are nearest to (over all frames).
-//  4. Object mask: foreground pixels nearer that colour than the background.
+//  3. Colours: every palette colour that at least `min_object_pixel_fraction` of the
+//     foreground pixels are nearest to is a candidate object.
+//  4. Object mask, per frame: foreground pixels nearer the object's colour than the
+//     background and than the other candidates, and on the colour segment from the
+//     background (or another candidate) to it, at least half way. A candidate is an object when, in
+//     at least half the frames, its mask has `min_object_pixels` and a core (a pixel whose four
+//     neighbours are in the mask): anti-aliased edges between an object and the background blend to
+//     other palette colours, but only as thin rings without a core.
 //  5. Shape, from rotation- and scale-invariant mask features (median over the larger half
 //     of the frames): elongation (ratio of the second-moment eigenvalues) singles out the
 //     diamond, which is taller than wide; otherwise the radial CV (coefficient of
@@ -26,6 +33,9 @@
 #ifndef VIDSERVE_DATA_CLIP_DETECTOR_H_
 #define VIDSERVE_DATA_CLIP_DETECTOR_H_
 
+#include <optional>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "data/caption_parser.h"
 #include "data/clip_attributes.h"
@@ -35,10 +45,15 @@ namespace vidserve::data {
 
 struct ClipDetectorOptions {
   // RGB Euclidean distances (0..441).
-  double background_radius = 40;     // border pixels this close count as one mode
-  double foreground_distance = 60;   // a pixel this far from all modes is foreground
+  double background_radius = 40;           // border pixels this close count as one mode
+  double foreground_distance = 60;         // a pixel this far from all modes is foreground
   double min_second_mode_fraction = 0.15;  // of border pixels, to accept a second mode
-  int min_object_pixels = 6;         // per frame, for the frame to count
+  // A mask pixel must lie this close to the colour segment between the object's colour
+  // and the background (or another object): an anti-aliased edge, not a stray blend of
+  // two other colours.
+  double max_blend_distance = 48;
+  double min_object_pixel_fraction = 0.03;  // of all foreground pixels, per candidate
+  int min_object_pixels = 6;                // per frame, for the frame to count
   // Motion thresholds, as fractions of the frame's larger side unless stated.
   double min_translation_fraction = 0.08;
   double min_bounce_leg_fraction = 0.05;
@@ -57,21 +72,29 @@ struct ClipDetectorOptions {
   double square_max_radial_cv = 0.185;
 };
 
-struct ClipDetection {
-  bool found = false;  // false: no foreground object in any frame
+// One foreground object: the pixels nearest one palette colour.
+struct DetectedObject {
   Colour colour = Colour::kRed;
   Shape shape = Shape::kCircle;
   Motion motion = Motion::kStill;
-  // Fraction of foreground pixels whose nearest palette colour is `colour`.
-  double colour_confidence = 0;
-  Rgb background;  // the dominant background mode
+  // Share of all foreground pixels (over the clip) whose nearest palette colour is
+  // `colour`: 1 for a lone object with clean edges.
+  double pixel_fraction = 0;
+  int frames_with_object = 0;
   // The features behind the decisions, for debugging and threshold tuning.
   double elongation = 0;
   double radial_cv = 0;
   double displacement_x_px = 0, displacement_y_px = 0;  // last minus first centroid
   double area_ratio = 1;                                // last over first
   double min_aligned_iou = 1;
-  int frames_with_object = 0;
+};
+
+struct ClipDetection {
+  // Most salient (most pixels over the clip) first; empty when nothing stands out from
+  // the background.
+  std::vector<DetectedObject> objects;
+  Rgb background;  // the dominant background mode
+  bool found() const { return !objects.empty(); }
 };
 
 // InvalidArgument if `video` is inconsistent (no frames, or rgb size != frames*H*W*3).
@@ -84,7 +107,10 @@ struct ClipScore {
   std::optional<bool> shape_correct;
   std::optional<bool> motion_correct;
 };
-// A detection with found == false gets every named attribute wrong.
+// Colour is correct when some detected object has the expected colour; shape and motion
+// are judged on that object, or on the most salient one when the prompt names no colour
+// or no object has it. So "a red circle and a large blue square" is scored on the red
+// object even when the square is bigger. Nothing detected: every named attribute wrong.
 ClipScore Score(const ClipDetection& detection, const ExpectedAttributes& expected);
 
 }  // namespace vidserve::data

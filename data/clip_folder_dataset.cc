@@ -36,9 +36,9 @@ absl::StatusOr<std::unique_ptr<ClipFolderDataset>> ClipFolderDataset::Create(
         " target_width=", options.target_width, " max_frames=", options.max_frames, ")"));
   }
   if ((options.target_height == 0) != (options.target_width == 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ClipFolderDataset: set both target_height and target_width or neither (got ",
-        options.target_height, "x", options.target_width, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ClipFolderDataset: set both target_height and target_width or neither (got ",
+                     options.target_height, "x", options.target_width, ")"));
   }
   std::error_code ec;
   if (!fs::is_directory(directory, ec)) {
@@ -77,15 +77,15 @@ absl::StatusOr<CaptionedClip> ClipFolderDataset::Get(int index) const {
   const std::string caption_path = CaptionPathFor(out.path);
   std::ifstream in(caption_path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("ClipFolderDataset: cannot open caption ",
-                                            caption_path, " of clip ", out.path));
+    return absl::NotFoundError(absl::StrCat("ClipFolderDataset: cannot open caption ", caption_path,
+                                            " of clip ", out.path));
   }
   std::ostringstream text;
   text << in.rdbuf();
   out.caption = std::string(absl::StripAsciiWhitespace(text.str()));
   if (out.caption.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("ClipFolderDataset: caption ", caption_path,
-                                              " of clip ", out.path, " is empty"));
+                                                   " of clip ", out.path, " is empty"));
   }
 
   absl::StatusOr<media::VideoFrames> video = media::ReadVideoFile(out.path);

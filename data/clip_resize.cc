@@ -13,8 +13,8 @@ namespace {
 absl::Status CheckConsistent(const media::VideoFrames& v, const char* who) {
   if (v.frames < 1 || v.height < 1 || v.width < 1 || v.rgb.size() != v.ExpectedBytes()) {
     return absl::InvalidArgumentError(absl::StrCat(who, ": inconsistent clip (frames=", v.frames,
-                                              " height=", v.height, " width=", v.width,
-                                              " rgb bytes=", v.rgb.size(), ")"));
+                                                   " height=", v.height, " width=", v.width,
+                                                   " rgb bytes=", v.rgb.size(), ")"));
   }
   return absl::OkStatus();
 }

@@ -101,8 +101,7 @@ void SampleMotionPath(Prng& rng, int height, int width, ObjectSpec& o) {
   o.end_y_px = o.start_y_px;
   // A linear move of `travel` along one axis, in direction `sign`, starting where the end
   // stays inside [lo, hi].
-  auto linear = [&rng](double lo, double hi, double travel, int sign, double& start,
-                       double& end) {
+  auto linear = [&rng](double lo, double hi, double travel, int sign, double& start, double& end) {
     travel = std::min(travel, hi - lo);
     start = sign > 0 ? rng.Uniform(lo, hi - travel) : rng.Uniform(lo + travel, hi);
     end = start + sign * travel;
@@ -120,9 +119,7 @@ void SampleMotionPath(Prng& rng, int height, int width, ObjectSpec& o) {
     case Motion::kDown:
       linear(y_lo, y_hi, kTravelFraction * height, +1, o.start_y_px, o.end_y_px);
       break;
-    case Motion::kRotate:
-      o.end_angle_deg = rng.Index(2) == 0 ? kRotationDeg : -kRotationDeg;
-      break;
+    case Motion::kRotate: o.end_angle_deg = rng.Index(2) == 0 ? kRotationDeg : -kRotationDeg; break;
     case Motion::kBounce: {
       // Exactly one reflection, with both legs long enough to see: the first leg runs to
       // the wall, the second comes back part of the way.
@@ -140,8 +137,7 @@ void SampleMotionPath(Prng& rng, int height, int width, ObjectSpec& o) {
     }
     case Motion::kStill:
     case Motion::kGrow:
-    case Motion::kShrink:
-      break;
+    case Motion::kShrink: break;
   }
 }
 
@@ -172,8 +168,7 @@ Rgb BackgroundPixel(const BackgroundSpec& bg, Rgb base, Rgb shade, int x, int y)
   switch (bg.texture) {
     case Texture::kSolid: return base;
     case Texture::kStripes: return (x / bg.period_px) % 2 == 0 ? base : shade;
-    case Texture::kChecker:
-      return (x / bg.period_px + y / bg.period_px) % 2 == 0 ? base : shade;
+    case Texture::kChecker: return (x / bg.period_px + y / bg.period_px) % 2 == 0 ? base : shade;
     case Texture::kNoise: {
       const uint64_t h = SplitMix64(bg.noise_seed ^ (uint64_t(y) << 32 | uint32_t(x)));
       auto jitter = [](uint8_t v, uint64_t bits) {
@@ -187,8 +182,8 @@ Rgb BackgroundPixel(const BackgroundSpec& bg, Rgb base, Rgb shade, int x, int y)
 }
 
 std::string WithArticle(absl::string_view words) {
-  const bool vowel = !words.empty() && absl::string_view("aeiou").find(words[0]) !=
-                                           absl::string_view::npos;
+  const bool vowel =
+      !words.empty() && absl::string_view("aeiou").find(words[0]) != absl::string_view::npos;
   return absl::StrCat(vowel ? "an " : "a ", words);
 }
 

@@ -58,8 +58,8 @@ struct ObjectSpec {
 struct BackgroundSpec {
   Colour colour = Colour::kBlack;
   Texture texture = Texture::kSolid;
-  int period_px = 8;            // stripe width and checker cell size
-  uint64_t noise_seed = 0;      // kNoise: per-pixel noise, fixed over time
+  int period_px = 8;        // stripe width and checker cell size
+  uint64_t noise_seed = 0;  // kNoise: per-pixel noise, fixed over time
 };
 
 struct ClipSpec {

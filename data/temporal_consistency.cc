@@ -10,8 +10,8 @@ namespace vidserve::data {
 absl::StatusOr<TemporalConsistency> MeasureTemporalConsistency(const media::VideoFrames& video) {
   if (video.frames < 1 || video.FrameBytes() == 0 || video.rgb.size() != video.ExpectedBytes()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "MeasureTemporalConsistency: inconsistent clip (frames=", video.frames, " height=",
-        video.height, " width=", video.width, " rgb bytes=", video.rgb.size(), ")"));
+        "MeasureTemporalConsistency: inconsistent clip (frames=", video.frames,
+        " height=", video.height, " width=", video.width, " rgb bytes=", video.rgb.size(), ")"));
   }
   TemporalConsistency out;
   if (video.frames == 1) return out;

@@ -1,7 +1,7 @@
 #include "data/caption_parser.h"
 
-#include "gtest/gtest.h"
 #include "data/synthetic_clip_generator.h"
+#include "gtest/gtest.h"
 
 namespace vidserve::data {
 namespace {

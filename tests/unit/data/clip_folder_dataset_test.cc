@@ -4,9 +4,9 @@
 #include <fstream>
 #include <string>
 
+#include "data/synthetic_clip_generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "data/synthetic_clip_generator.h"
 #include "media/video_file.h"
 
 namespace vidserve::data {
@@ -18,8 +18,9 @@ using ::testing::HasSubstr;
 // A fresh, empty directory for the running test.
 std::string FreshDir() {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(::testing::TempDir()) /
-                       (std::string("vidserve_data_") + info->test_suite_name() + "_" + info->name());
+  const fs::path dir =
+      fs::path(::testing::TempDir()) /
+      (std::string("vidserve_data_") + info->test_suite_name() + "_" + info->name());
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

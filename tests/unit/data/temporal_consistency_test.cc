@@ -1,7 +1,7 @@
 #include "data/temporal_consistency.h"
 
-#include "gtest/gtest.h"
 #include "data/synthetic_clip_generator.h"
+#include "gtest/gtest.h"
 
 namespace vidserve::data {
 namespace {
@@ -38,7 +38,8 @@ TEST(TemporalConsistency, MovingObjectChangesFewPixelsAndBarelyFlickers) {
   SyntheticClipOptions options;
   options.max_objects = 1;
   options.motions = {Motion::kRight};
-  absl::StatusOr<TemporalConsistency> c = MeasureTemporalConsistency(Render(SampleSpec(1, options)));
+  absl::StatusOr<TemporalConsistency> c =
+      MeasureTemporalConsistency(Render(SampleSpec(1, options)));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_GT(c->mean_abs_frame_difference, 0);
   EXPECT_LT(c->mean_abs_frame_difference, 0.05);
