@@ -4,6 +4,8 @@
 #include <fstream>
 #include <string>
 
+#include "data/clip_detector.h"
+#include "data/synthetic_clip_folder.h"
 #include "data/synthetic_clip_generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -124,6 +126,36 @@ TEST(ClipFolderDataset, RejectsMissingEmptyFoldersAndHalfSetTargets) {
   half.target_height = 32;
   EXPECT_EQ(ClipFolderDataset::Create(dir, half).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// The whole path a training or evaluation run takes: generated clips written to disk,
+// loaded back, and their captions still describing what the detector sees.
+void ExpectSyntheticFolderRoundTrip(const std::string& dir, const std::string& extension) {
+  SyntheticClipFolderOptions write;
+  write.clip.max_objects = 1;
+  write.extension = extension;
+  const std::vector<uint64_t> seeds = HeldOutSeeds(8);
+  ASSERT_TRUE(WriteSyntheticClipFolder(dir, seeds, write).ok());
+  absl::StatusOr<std::unique_ptr<ClipFolderDataset>> ds = ClipFolderDataset::Create(dir, {});
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  ASSERT_EQ((*ds)->size(), 8);
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<CaptionedClip> clip = (*ds)->Get(i);
+    ASSERT_TRUE(clip.ok()) << clip.status();
+    EXPECT_EQ(clip->caption, Caption(SampleSpec(seeds[i], write.clip)));  // seed order
+    absl::StatusOr<ClipDetection> d = DetectClip(clip->video);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ(Score(*d, ParseCaption(clip->caption)).colour_correct, true) << clip->caption;
+  }
+}
+
+TEST(ClipFolderDataset, LoadsWrittenSyntheticY4mFolder) {
+  ExpectSyntheticFolderRoundTrip(FreshDir(), ".y4m");
+}
+
+TEST(ClipFolderDataset, LoadsWrittenSyntheticMp4FolderWhenBuiltWithLibav) {
+  if (!media::HaveMp4Support()) GTEST_SKIP() << "built without libav";
+  ExpectSyntheticFolderRoundTrip(FreshDir(), ".mp4");
 }
 
 TEST(ClipFolderDataset, CaptionPathReplacesTheExtension) {
