@@ -13,6 +13,7 @@ namespace vidserve::data {
 absl::Status WriteSyntheticClipFolder(const std::string& directory,
                                       const std::vector<uint64_t>& seeds,
                                       const SyntheticClipFolderOptions& options) {
+  if (absl::Status s = ValidateSyntheticClipOptions(options.clip); !s.ok()) return s;
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) {

@@ -208,6 +208,25 @@ Rgb TextureShade(Rgb base) {
   return {move(base.r), move(base.g), move(base.b)};
 }
 
+absl::Status ValidateSyntheticClipOptions(const SyntheticClipOptions& o) {
+  auto bad = [](absl::string_view field, auto value) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SyntheticClipOptions: bad ", field, " = ", value));
+  };
+  if (o.frames < 1) return bad("frames", o.frames);
+  if (o.height < 16) return bad("height", o.height);
+  if (o.width < 16) return bad("width", o.width);
+  if (o.min_objects < 1) return bad("min_objects", o.min_objects);
+  if (o.max_objects < o.min_objects || o.max_objects > kNumObjectColours) {
+    return bad("max_objects", o.max_objects);
+  }
+  if (o.supersample < 1) return bad("supersample", o.supersample);
+  if (!(o.textured_background_probability >= 0 && o.textured_background_probability <= 1)) {
+    return bad("textured_background_probability", o.textured_background_probability);
+  }
+  return absl::OkStatus();
+}
+
 ClipSpec SampleSpec(uint64_t seed, const SyntheticClipOptions& options) {
   Prng rng(seed);
   ClipSpec spec;
@@ -216,8 +235,9 @@ ClipSpec SampleSpec(uint64_t seed, const SyntheticClipOptions& options) {
   spec.width = options.width;
   spec.fps = options.fps;
   spec.supersample = options.supersample;
-  const int lo = std::max(1, options.min_objects);
-  const int hi = std::max(lo, options.max_objects);
+  // Clamped so that even invalid options cannot run out of distinct colours.
+  const int lo = std::clamp(options.min_objects, 1, kNumObjectColours);
+  const int hi = std::clamp(options.max_objects, lo, kNumObjectColours);
   const int count = lo + rng.Index(hi - lo + 1);
   std::vector<int> colours;  // object palette indices not yet used
   for (int i = 0; i < kNumObjectColours; ++i) colours.push_back(i);

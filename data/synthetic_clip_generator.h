@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "data/clip_attributes.h"
 #include "media/video_frames.h"
 
@@ -71,6 +72,12 @@ struct ClipSpec {
   BackgroundSpec background;
 };
 
+// OK, or InvalidArgument naming the first bad field and its value: frames >= 1; height and
+// width >= 16 (room for a large object); 1 <= min_objects <= max_objects <= 8 (distinct
+// palette colours); supersample >= 1; probability in [0, 1].
+absl::Status ValidateSyntheticClipOptions(const SyntheticClipOptions& options);
+
+// REQUIRES: ValidateSyntheticClipOptions(options).ok().
 ClipSpec SampleSpec(uint64_t seed, const SyntheticClipOptions& options = {});
 media::VideoFrames Render(const ClipSpec& spec);
 // "a small red circle moving right and a large green square moving up on a blue striped

@@ -159,6 +159,21 @@ TEST(SyntheticClipGenerator, OptionsRestrictObjectCountAndMotions) {
   }
 }
 
+TEST(SyntheticClipGenerator, ValidationNamesTheBadFieldAndValue) {
+  EXPECT_TRUE(ValidateSyntheticClipOptions({}).ok());
+  SyntheticClipOptions options;
+  options.max_objects = 9;
+  const absl::Status s = ValidateSyntheticClipOptions(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("max_objects = 9"));
+  options = {};
+  options.height = 8;
+  EXPECT_THAT(ValidateSyntheticClipOptions(options).message(), HasSubstr("height = 8"));
+  options = {};
+  options.textured_background_probability = 1.5;
+  EXPECT_FALSE(ValidateSyntheticClipOptions(options).ok());
+}
+
 TEST(SyntheticClipGenerator, CaptionWordsTheAttributes) {
   ClipSpec spec = RedCircleMovingRightOnBlue();
   EXPECT_EQ(Caption(spec), "a small red circle moving right on a blue background");
