@@ -11,10 +11,10 @@
 //  3. Colours: every palette colour that at least `min_object_pixel_fraction` of the
 //     foreground pixels are nearest to is a candidate object.
 //  4. Object mask, per frame: foreground pixels nearer the object's colour than the
-//     background and than the other candidates, and on the colour segment from the
-//     background (or another candidate) to it, at least half way. A candidate is an object when, in
-//     at least half the frames, its mask has `min_object_pixels` and a core (a pixel whose four
-//     neighbours are in the mask): anti-aliased edges between an object and the background blend to
+//     background and the other candidates, and lying on the colour segment from the
+//     background (or another candidate) to it, at least half way. A candidate is an
+//     object when, in at least half the frames, its mask has `min_object_pixels` and a
+//     core (a pixel whose four neighbours are in the mask): anti-aliased edges blend to
 //     other palette colours, but only as thin rings without a core.
 //  5. Shape, from rotation- and scale-invariant mask features (median over the larger half
 //     of the frames): elongation (ratio of the second-moment eigenvalues) singles out the
