@@ -1,10 +1,16 @@
 #include "model/mixers/loglinear_attention.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
 #include <utility>
+
+#ifdef VIDSERVE_HAVE_CUDA
+#include "model/cuda/loglinear_fused.h"
+#endif
 
 namespace vidserve {
 namespace {
@@ -82,9 +88,40 @@ torch::Tensor LogLinearAttentionReference(const torch::Tensor& q, const torch::T
   return torch::matmul(torch::matmul(q, k.transpose(-2, -1)) * weights, v);
 }
 
+bool LogLinearFusedEnabled() {
+#ifdef VIDSERVE_HAVE_CUDA
+  static const bool enabled = [] {
+    const char* value = std::getenv("VIDSERVE_LOGLINEAR_FUSED");
+    return value == nullptr || std::strcmp(value, "0") != 0;
+  }();
+  return enabled;
+#else
+  return false;
+#endif
+}
+
 torch::Tensor LogLinearAttentionChunkwise(const torch::Tensor& q, const torch::Tensor& k,
                                           const torch::Tensor& v, const torch::Tensor& lambda,
                                           int64_t chunk_size) {
+#ifdef VIDSERVE_HAVE_CUDA
+  if (q.is_cuda() && LogLinearFusedEnabled()) {
+    const bool needs_grad = at::GradMode::is_enabled() &&
+                            (q.requires_grad() || k.requires_grad() || v.requires_grad() ||
+                             lambda.requires_grad());
+    if (!needs_grad) {
+      CheckInputs(q, k, v, lambda);
+      if (LogLinearFusedSupported(q, k, v, lambda)) {
+        return LogLinearAttentionFusedCuda(q, k, v, lambda, chunk_size);
+      }
+    }
+  }
+#endif
+  return LogLinearAttentionChunkwiseTorch(q, k, v, lambda, chunk_size);
+}
+
+torch::Tensor LogLinearAttentionChunkwiseTorch(const torch::Tensor& q, const torch::Tensor& k,
+                                               const torch::Tensor& v,
+                                               const torch::Tensor& lambda, int64_t chunk_size) {
   CheckInputs(q, k, v, lambda);
   TORCH_CHECK(chunk_size > 0 && (chunk_size & (chunk_size - 1)) == 0,
               "loglinear: chunk_size must be a power of two, got ", chunk_size);

@@ -36,9 +36,23 @@ torch::Tensor LogLinearAttentionReference(const torch::Tensor& q, const torch::T
 
 // chunk_size must be a power of two; it is lowered to the next power of two >= T for short
 // sequences. Work O(T C (Dk + Dv) + T log(T / C) Dk Dv), memory O(T (C + Dk + Dv)).
+// On CUDA builds, CUDA inputs that need no gradient (grad mode off or no input requiring
+// grad) with Dk, Dv <= 64 in fp32/fp16/bf16 go to the fused kernels of
+// model/cuda/loglinear_fused.h (same result; set VIDSERVE_LOGLINEAR_FUSED=0 to disable);
+// everything else runs LogLinearAttentionChunkwiseTorch.
 torch::Tensor LogLinearAttentionChunkwise(const torch::Tensor& q, const torch::Tensor& k,
                                           const torch::Tensor& v, const torch::Tensor& lambda,
                                           int64_t chunk_size);
+
+// The chunkwise form composed of LibTorch ops only (any device, autograd): the fallback of
+// LogLinearAttentionChunkwise and the oracle of the fused kernels.
+torch::Tensor LogLinearAttentionChunkwiseTorch(const torch::Tensor& q, const torch::Tensor& k,
+                                               const torch::Tensor& v,
+                                               const torch::Tensor& lambda, int64_t chunk_size);
+
+// Whether LogLinearAttentionChunkwise may use the fused CUDA kernels: false on CPU-only
+// builds or when the environment sets VIDSERVE_LOGLINEAR_FUSED=0 (read once).
+bool LogLinearFusedEnabled();
 
 // Streaming state: buckets[l - 1] = sum of k_s v_s^T over the level-l bucket of the next
 // query (undefined when that bucket is empty). At most bit_length(position) buckets.

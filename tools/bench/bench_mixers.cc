@@ -308,6 +308,12 @@ std::vector<Measurement> MeasureAll(int64_t seq, const Settings& settings,
       run = [&] {
         return LogLinearAttentionChunkwise(in.q, in.k, in.v, in.lambda, settings.loglinear_chunk);
       };
+    } else if (mixer == "loglinear_torch") {
+      // The LibTorch-only chunkwise path (what "loglinear" runs without the fused kernels).
+      run = [&] {
+        return LogLinearAttentionChunkwiseTorch(in.q, in.k, in.v, in.lambda,
+                                                settings.loglinear_chunk);
+      };
     } else if (mixer == "mesa") {
       run = [&] {
         return MesaNetChunkwise(in.q, in.k, in.v, in.log_forget, in.input_gate, in.mesa_lambda,
@@ -476,9 +482,11 @@ int RunMixersBench(int argc, char** argv) {
     return 2;
   }
   for (const auto& mixer : mixers) {
-    if (mixer != "softmax" && mixer != "loglinear" && mixer != "mesa") {
+    if (mixer != "softmax" && mixer != "loglinear" && mixer != "loglinear_torch" &&
+        mixer != "mesa") {
       std::fprintf(stderr,
-                   "vidserve-bench mixers: unknown mixer \"%s\" (softmax, loglinear, mesa)\n",
+                   "vidserve-bench mixers: unknown mixer \"%s\" (softmax, loglinear, "
+                   "loglinear_torch, mesa)\n",
                    mixer.c_str());
       return 2;
     }
