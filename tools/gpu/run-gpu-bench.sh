@@ -32,9 +32,11 @@ if has test; then
 fi
 if has bench; then
   export VIDSERVE_LOG_LEVEL=warning
-  ./build-gpu/vidserve-bench serve --device cuda --json "$OUT/serve.json" 2>&1 | tee "$OUT/serve.txt"
-  ./build-gpu/vidserve-bench vae --device cuda --json "$OUT/vae.json" 2>&1 | tee "$OUT/vae.txt"
+  # One text file for all three (the device tool returns at most 8 files).
+  ./build-gpu/vidserve-bench serve --device cuda --json "$OUT/serve.json" 2>&1 | tee "$OUT/bench.txt"
+  ./build-gpu/vidserve-bench vae --device cuda --json "$OUT/vae.json" 2>&1 | tee -a "$OUT/bench.txt"
+  # MIXER_FLAGS, e.g. "--cuda-graph 1", adds graph-replay timings to the same run.
   ./build-gpu/vidserve-bench mixers --device cuda --dtype bf16 \
-      --seq "${MIXER_SEQ:-1024,2048,4096,8192,16384,32768,65536,131072}" \
-      --json "$OUT/mixers.json" 2>&1 | tee "$OUT/mixers.txt"
+      --seq "${MIXER_SEQ:-1024,2048,4096,8192,16384,32768,65536,131072}" --repeats 20 \
+      ${MIXER_FLAGS:-} --json "$OUT/mixers.json" 2>&1 | tee -a "$OUT/bench.txt"
 fi
