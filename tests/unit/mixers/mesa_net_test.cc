@@ -135,31 +135,6 @@ TEST(MesaNet, Bfloat16InputsGiveBfloat16OutputsCloseToFloat32) {
   EXPECT_LE(RelativeError(actual.to(torch::kFloat), expected), 3e-2);
 }
 
-TEST(MesaNet, MixerIsCausalUnlessBidirectional) {
-  TokenMixerOptions options;
-  options.kind = "mesa";
-  options.dim = 32;
-  options.num_heads = 4;
-  options.mesa_chunk_size = 8;
-  options.mesa_cg_steps = 8;
-  for (bool bidirectional : {false, true}) {
-    options.bidirectional = bidirectional;
-    torch::manual_seed(7);
-    auto mixer = MakeTokenMixer(options);
-    ASSERT_TRUE(mixer.ok()) << mixer.status();
-    EXPECT_EQ((*mixer)->kind(), "mesa");
-    auto x = torch::randn({2, 41, 32});
-    auto y = (*mixer)->forward(x);
-    ASSERT_EQ(y.sizes(), x.sizes());
-    EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
-    auto x2 = x.clone();
-    x2.select(1, 30).add_(1.0);
-    auto y2 = (*mixer)->forward(x2);
-    EXPECT_EQ(torch::allclose(y.narrow(1, 0, 30), y2.narrow(1, 0, 30)), !bidirectional)
-        << "bidirectional=" << bidirectional;
-  }
-}
-
 TEST(MesaNet, FactoryRejectsNonPositiveStepsAndChunks) {
   TokenMixerOptions options;
   options.kind = "mesa";
