@@ -274,39 +274,6 @@ __global__ void __launch_bounds__(kThreads, 2)
   }
 }
 
-template <typename T>
-cudaError_t LaunchTyped(const void* q, const void* k, const void* v, const void* lambda,
-                        void* out, float* states, int* counters, int64_t bh, int64_t seq_len,
-                        int dk, int dv, int num_lambda, int levels, cudaStream_t stream) {
-  const int64_t num_chunks = (seq_len + C - 1) / C;
-  const int64_t blocks = LogLinearNumBlocks(num_chunks);
-  const dim3 grid(static_cast<unsigned>(num_chunks), static_cast<unsigned>(bh));
-  if (num_chunks > 1) {
-    ChunkStatesKernel<T><<<grid, kThreads, 0, stream>>>(
-        static_cast<const T*>(k), static_cast<const T*>(v), states, counters, seq_len, dk, dv,
-        num_chunks, blocks);
-    const cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess) return err;
-  }
-  // Opt in to > 48 KiB of dynamic shared memory once per device (not a stream operation, but
-  // kept out of CUDA-graph capture after the first eager call).
-  static std::atomic<bool> configured[64] = {};
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err != cudaSuccess) return err;
-  if (device < 0 || device >= 64 || !configured[device].load()) {
-    err = cudaFuncSetAttribute(QueryKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               QuerySmemBytes(kLogLinearMaxLevels));
-    if (err != cudaSuccess) return err;
-    if (device >= 0 && device < 64) configured[device].store(true);
-  }
-  QueryKernel<T><<<grid, kThreads, QuerySmemBytes(levels), stream>>>(
-      static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v),
-      static_cast<const T*>(lambda), static_cast<T*>(out), states, seq_len, dk, dv, num_lambda,
-      levels, num_chunks, blocks);
-  return cudaGetLastError();
-}
-
 // ---------------------------------------------------------------------------------------------
 // Tensor-core variants for 16-bit inputs (bf16, fp16): wmma 16x16x16 with fp32 accumulation.
 // Same algorithm; the weighted intra-chunk scores, the lambda-scaled queries and the fp32
@@ -544,17 +511,22 @@ __global__ void __launch_bounds__(kThreads, 2)
   }
 }
 
-template <typename T>
-cudaError_t LaunchTypedTC(const void* q, const void* k, const void* v, const void* lambda,
-                          void* out, float* states, int* counters, int64_t bh, int64_t seq_len,
-                          int dk, int dv, int num_lambda, int levels, cudaStream_t stream) {
+// Launches one variant: chunk and block states (no states for a single chunk), then the
+// query kernel. Its dynamic shared memory above 48 KiB is opted into once per device and
+// kernel (not a stream operation, and kept out of CUDA-graph capture after the first eager
+// call). `smem_bytes(levels)` is the variant's shared-memory size for that many levels.
+template <typename T, auto kStatesKernel, auto kQueryKernel, typename SmemBytes>
+cudaError_t LaunchVariant(SmemBytes smem_bytes, const void* q, const void* k, const void* v,
+                          const void* lambda, void* out, float* states, int* counters, int64_t bh,
+                          int64_t seq_len, int dk, int dv, int num_lambda, int levels,
+                          cudaStream_t stream) {
   const int64_t num_chunks = (seq_len + C - 1) / C;
   const int64_t blocks = LogLinearNumBlocks(num_chunks);
   const dim3 grid(static_cast<unsigned>(num_chunks), static_cast<unsigned>(bh));
   if (num_chunks > 1) {
-    ChunkStatesKernelTC<T><<<grid, kThreads, 0, stream>>>(
-        static_cast<const T*>(k), static_cast<const T*>(v), states, counters, seq_len, dk, dv,
-        num_chunks, blocks);
+    kStatesKernel<<<grid, kThreads, 0, stream>>>(static_cast<const T*>(k),
+                                                  static_cast<const T*>(v), states, counters,
+                                                  seq_len, dk, dv, num_chunks, blocks);
     const cudaError_t err = cudaGetLastError();
     if (err != cudaSuccess) return err;
   }
@@ -562,18 +534,16 @@ cudaError_t LaunchTypedTC(const void* q, const void* k, const void* v, const voi
   int device = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err != cudaSuccess) return err;
-  const int max_smem = QuerySmemBytesTC(kLogLinearMaxLevels, static_cast<int>(sizeof(T)));
   if (device < 0 || device >= 64 || !configured[device].load()) {
-    err = cudaFuncSetAttribute(QueryKernelTC<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               max_smem);
+    err = cudaFuncSetAttribute(kQueryKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               smem_bytes(kLogLinearMaxLevels));
     if (err != cudaSuccess) return err;
     if (device >= 0 && device < 64) configured[device].store(true);
   }
-  QueryKernelTC<T><<<grid, kThreads, QuerySmemBytesTC(levels, static_cast<int>(sizeof(T))),
-                     stream>>>(static_cast<const T*>(q), static_cast<const T*>(k),
-                               static_cast<const T*>(v), static_cast<const T*>(lambda),
-                               static_cast<T*>(out), states, seq_len, dk, dv, num_lambda, levels,
-                               num_chunks, blocks);
+  kQueryKernel<<<grid, kThreads, smem_bytes(levels), stream>>>(
+      static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v),
+      static_cast<const T*>(lambda), static_cast<T*>(out), states, seq_len, dk, dv, num_lambda,
+      levels, num_chunks, blocks);
   return cudaGetLastError();
 }
 
@@ -594,16 +564,24 @@ cudaError_t LaunchLogLinearFused(LogLinearDtype dtype, const void* q, const void
       levels_needed > num_lambda || bh > 65535) {
     return cudaErrorInvalidValue;
   }
+  const auto fp32_smem = [](int levels) { return QuerySmemBytes(levels); };
+  const auto tc_smem = [](int bytes_per_element) {
+    return [bytes_per_element](int levels) { return QuerySmemBytesTC(levels, bytes_per_element); };
+  };
   switch (dtype) {
     case LogLinearDtype::kFloat32:
-      return LaunchTyped<float>(q, k, v, lambda, out, states, counters, bh, seq_len, dk, dv,
-                                num_lambda, levels_needed, stream);
+      return LaunchVariant<float, ChunkStatesKernel<float>, QueryKernel<float>>(
+          fp32_smem, q, k, v, lambda, out, states, counters, bh, seq_len, dk, dv, num_lambda,
+          levels_needed, stream);
     case LogLinearDtype::kFloat16:
-      return LaunchTypedTC<__half>(q, k, v, lambda, out, states, counters, bh, seq_len, dk, dv,
-                                 num_lambda, levels_needed, stream);
+      return LaunchVariant<__half, ChunkStatesKernelTC<__half>, QueryKernelTC<__half>>(
+          tc_smem(static_cast<int>(sizeof(__half))), q, k, v, lambda, out, states, counters, bh,
+          seq_len, dk, dv, num_lambda, levels_needed, stream);
     case LogLinearDtype::kBFloat16:
-      return LaunchTypedTC<__nv_bfloat16>(q, k, v, lambda, out, states, counters, bh, seq_len, dk,
-                                        dv, num_lambda, levels_needed, stream);
+      return LaunchVariant<__nv_bfloat16, ChunkStatesKernelTC<__nv_bfloat16>,
+                           QueryKernelTC<__nv_bfloat16>>(
+          tc_smem(static_cast<int>(sizeof(__nv_bfloat16))), q, k, v, lambda, out, states,
+          counters, bh, seq_len, dk, dv, num_lambda, levels_needed, stream);
   }
   return cudaErrorInvalidValue;
 }
