@@ -113,14 +113,6 @@ void Synchronize(const Settings& settings) {
   if (settings.device.is_cuda()) torch::cuda::synchronize();
 }
 
-bool ResetCpuPeak() {
-  std::ofstream clear_refs("/proc/self/clear_refs");
-  if (!clear_refs) return false;
-  clear_refs << "5";
-  clear_refs.flush();
-  return static_cast<bool>(clear_refs);
-}
-
 // Returns false when glibc refuses the values.
 bool SetTimedMallocThresholds(const Settings& settings) {
 #ifdef __GLIBC__
@@ -156,7 +148,7 @@ int64_t MeasurePeak(const std::function<void()>& call, const Settings& settings)
   malloc_trim(0);
 #endif
   int64_t peak = -1;
-  if (ResetCpuPeak()) {
+  if (ResetPeakResidentBytes()) {
     const int64_t before = ResidentBytes();
     call();
     peak = PeakResidentBytes() - before;

@@ -40,7 +40,13 @@ double Quantile(std::vector<double> values, double q) {
 
 int64_t ResidentBytes() { return StatusFieldKiB("VmRSS") * 1024; }
 int64_t PeakResidentBytes() { return StatusFieldKiB("VmHWM") * 1024; }
-void ResetPeakResidentBytes() { std::ofstream("/proc/self/clear_refs") << "5"; }
+bool ResetPeakResidentBytes() {
+  std::ofstream clear_refs("/proc/self/clear_refs");
+  if (!clear_refs) return false;
+  clear_refs << "5";
+  clear_refs.flush();
+  return static_cast<bool>(clear_refs);
+}
 
 std::string DescribeCpuMachine() {
   std::string model = "unknown CPU";

@@ -22,8 +22,9 @@ inline double Median(const std::vector<double>& values) { return Quantile(values
 // Current and peak resident set size of this process, bytes (from /proc/self/status).
 int64_t ResidentBytes();
 int64_t PeakResidentBytes();
-// Restarts the peak RSS from the current RSS (writes "5" to /proc/self/clear_refs).
-void ResetPeakResidentBytes();
+// Restarts the peak RSS from the current RSS (writes "5" to /proc/self/clear_refs). Returns
+// false where the kernel does not allow it; PeakResidentBytes() then keeps its old peak.
+bool ResetPeakResidentBytes();
 
 // "2 cores, Intel(R) Xeon(R) ... , 23 GiB" — what BENCHMARKS.md records as the machine.
 std::string DescribeCpuMachine();

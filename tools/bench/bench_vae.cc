@@ -83,10 +83,9 @@ int RunVaeBench(int argc, char** argv) {
                            {"preset", preset},        {"torch", TorchVersion()},
                            {"repeats", repeats},      {"vae_parameters", info.vae_parameters},
                            {"thin_decoder_parameters", info.thin_decoder_parameters}};
-  const int64_t full_decoder_params = info.vae_parameters;  // encoder + full decoder
   std::printf("vidserve-bench vae  preset=%s device=%s torch=%s\n", preset.c_str(), info.device.c_str(),
               TorchVersion().c_str());
-  std::printf("params: VAE (encoder+full decoder) %ld, thin decoder %ld\n", full_decoder_params,
+  std::printf("params: VAE (encoder+full decoder) %ld, thin decoder %ld\n", info.vae_parameters,
               info.thin_decoder_parameters);
   std::printf("%-12s %12s %14s %14s %8s %14s %14s\n", "clip", "encode_ms", "full_dec_ms", "thin_dec_ms",
               "speedup", "full_peak_MiB", "thin_peak_MiB");
