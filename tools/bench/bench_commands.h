@@ -6,9 +6,10 @@
 
 namespace vidserve::bench {
 
-int RunServeBench(int argc, char** argv);   // bench_serve.cc: end-to-end gRPC load
-int RunVaeBench(int argc, char** argv);     // bench_vae.cc: full vs thin decoder
-int RunMixersBench(int argc, char** argv);  // bench_mixers.cc: token mixer scaling
+int RunServeBench(int argc, char** argv);    // bench_serve.cc: end-to-end gRPC load
+int RunVaeBench(int argc, char** argv);      // bench_vae.cc: full vs thin decoder
+int RunMixersBench(int argc, char** argv);   // bench_mixers.cc: token mixer scaling
+int RunQualityBench(int argc, char** argv);  // bench_quality.cc: model quality on held-out data
 
 }  // namespace vidserve::bench
 

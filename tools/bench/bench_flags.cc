@@ -15,11 +15,11 @@ bool BenchFlags::Parse(int argc, char** argv) {
     arg = arg.substr(2);
     const size_t eq = arg.find('=');
     if (eq != std::string::npos) {
-      values_[arg.substr(0, eq)] = arg.substr(eq + 1);
+      values_[arg.substr(0, eq)].push_back(arg.substr(eq + 1));
     } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
-      values_[arg] = argv[++i];
+      values_[arg].push_back(argv[++i]);
     } else {
-      values_[arg] = "true";  // boolean switch
+      values_[arg].push_back("true");  // boolean switch
     }
   }
   return true;
@@ -28,7 +28,13 @@ bool BenchFlags::Parse(int argc, char** argv) {
 std::string BenchFlags::String(const std::string& name, const std::string& fallback) {
   used_.insert(name);
   auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
+  return it == values_.end() ? fallback : it->second.back();
+}
+
+std::vector<std::string> BenchFlags::Strings(const std::string& name) {
+  used_.insert(name);
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 int64_t BenchFlags::Int(const std::string& name, int64_t fallback) {
@@ -57,7 +63,7 @@ double BenchFlags::Double(const std::string& name, double fallback) {
 
 std::set<std::string> BenchFlags::Unused() const {
   std::set<std::string> unused;
-  for (const auto& [name, value] : values_) {
+  for (const auto& [name, values] : values_) {
     if (!used_.count(name)) unused.insert(name);
   }
   return unused;

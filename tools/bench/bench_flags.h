@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace vidserve::bench {
 
@@ -16,7 +17,11 @@ class BenchFlags {
   // argv[0] is the subcommand name. Returns false (and prints why) on a malformed flag.
   bool Parse(int argc, char** argv);
 
+  // A flag given more than once reads as its last value, except through Strings().
   std::string String(const std::string& name, const std::string& fallback);
+  // Every value of a repeatable flag (`--checkpoint a --checkpoint b`), in order; empty
+  // when absent.
+  std::vector<std::string> Strings(const std::string& name);
   int64_t Int(const std::string& name, int64_t fallback);
   double Double(const std::string& name, double fallback);
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
@@ -27,7 +32,7 @@ class BenchFlags {
   bool CheckAllUsed(const std::string& command) const;
 
  private:
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> used_;
 };
 

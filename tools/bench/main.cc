@@ -2,13 +2,14 @@
 //   vidserve-bench serve  [--json FILE] ...   Generate latency, Encode/Decode throughput
 //   vidserve-bench vae    [--json FILE] ...   full vs thin decoder
 //   vidserve-bench mixers [--json FILE] ...   token mixer time/memory vs sequence length
+//   vidserve-bench quality [--json FILE] ...  reconstruction, prompt following per checkpoint
 #include <cstdio>
 #include <cstring>
 
 #include "tools/bench/bench_commands.h"
 
 int main(int argc, char** argv) {
-  const char* usage = "usage: vidserve-bench <serve|vae|mixers> [flags]  (--help on each)\n";
+  const char* usage = "usage: vidserve-bench <serve|vae|mixers|quality> [flags]  (--help on each)\n";
   if (argc < 2) {
     std::fputs(usage, stderr);
     return 2;
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   if (std::strcmp(command, "serve") == 0) return vidserve::bench::RunServeBench(argc - 1, argv + 1);
   if (std::strcmp(command, "vae") == 0) return vidserve::bench::RunVaeBench(argc - 1, argv + 1);
   if (std::strcmp(command, "mixers") == 0) return vidserve::bench::RunMixersBench(argc - 1, argv + 1);
+  if (std::strcmp(command, "quality") == 0) return vidserve::bench::RunQualityBench(argc - 1, argv + 1);
   std::fprintf(stderr, "vidserve-bench: unknown command \"%s\"\n%s", command, usage);
   return 2;
 }

@@ -98,6 +98,50 @@ TEST(Ssim, FallsAsNoiseGrows) {
   EXPECT_LT(*strong, *mild - 0.1);
 }
 
+// Wang et al.'s definition written out directly: the 2-D 11x11 Gaussian window at every
+// valid position, per channel, averaged. The implementation filters separably; both must
+// agree.
+double DirectSsim(const media::VideoFrames& a, const media::VideoFrames& b) {
+  double g[11], sum = 0;
+  for (int k = 0; k < 11; ++k) sum += g[k] = std::exp(-(k - 5) * (k - 5) / (2 * 1.5 * 1.5));
+  const double c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);
+  double total = 0;
+  for (int t = 0; t < a.frames; ++t) {
+    for (int c = 0; c < 3; ++c) {
+      double channel = 0;
+      for (int i = 0; i + 11 <= a.height; ++i) {
+        for (int j = 0; j + 11 <= a.width; ++j) {
+          double mx = 0, my = 0, xx = 0, yy = 0, xy = 0;
+          for (int u = 0; u < 11; ++u) {
+            for (int v = 0; v < 11; ++v) {
+              const double w = g[u] * g[v] / (sum * sum);
+              const size_t idx = (static_cast<size_t>(i + u) * a.width + j + v) * 3 + c;
+              const double x = a.Frame(t)[idx], y = b.Frame(t)[idx];
+              mx += w * x;
+              my += w * y;
+              xx += w * x * x;
+              yy += w * y * y;
+              xy += w * x * y;
+            }
+          }
+          channel += ((2 * mx * my + c1) * (2 * (xy - mx * my) + c2)) /
+                     ((mx * mx + my * my + c1) * (xx - mx * mx + yy - my * my + c2));
+        }
+      }
+      total += channel / ((a.height - 10) * (a.width - 10)) / 3;
+    }
+  }
+  return total / a.frames;
+}
+
+TEST(Ssim, MatchesTheDirectTwoDimensionalWindow) {
+  const media::VideoFrames clip = Textured(2, 20, 17);
+  const media::VideoFrames noisy = WithNoise(clip, 40, 7);
+  absl::StatusOr<double> ssim = Ssim(clip, noisy);
+  ASSERT_TRUE(ssim.ok()) << ssim.status();
+  EXPECT_NEAR(*ssim, DirectSsim(clip, noisy), 1e-9);
+}
+
 TEST(Ssim, AveragesOverFrames) {
   // Frame 0 identical (SSIM 1), frame 1 a constant pair with a known score.
   media::VideoFrames reference = Constant(2, 16, 16, 100);

@@ -1,0 +1,200 @@
+#include "tools/bench/bench_quality_report.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_join.h"
+#include "data/clip_attributes.h"
+
+namespace vidserve::bench {
+namespace {
+
+const char* TextureName(data::Texture texture) {
+  switch (texture) {
+    case data::Texture::kSolid:
+      return "solid";
+    case data::Texture::kStripes:
+      return "stripes";
+    case data::Texture::kChecker:
+      return "checker";
+    case data::Texture::kNoise:
+      return "noise";
+  }
+  return "?";
+}
+
+nlohmann::json AccuracyJson(const eval::Accuracy& accuracy) {
+  return {{"percent", accuracy.Percent()},  // NaN (nothing scored) dumps as null
+          {"correct", accuracy.correct},
+          {"scored", accuracy.scored}};
+}
+
+nlohmann::json ConsistencyJson(const data::TemporalConsistency& c) {
+  return {{"score", c.score},
+          {"mean_abs_frame_difference", c.mean_abs_frame_difference},
+          {"brightness_flicker", c.brightness_flicker}};
+}
+
+nlohmann::json SummaryJson(const eval::ReconstructionSummary& s) {
+  return {{"clips", s.clips},
+          {"full", {{"psnr_db", s.full.psnr_db}, {"ssim", s.full.ssim}}},
+          {"thin", {{"psnr_db", s.thin.psnr_db}, {"ssim", s.thin.ssim}}},
+          {"psnr_loss_db", s.PsnrLossDb()},
+          {"ssim_loss", s.SsimLoss()}};
+}
+
+nlohmann::json OptionalBool(const std::optional<bool>& value) {
+  return value.has_value() ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+std::string PercentText(const eval::Accuracy& accuracy) {
+  if (accuracy.scored == 0) return "n/a";
+  char text[48];
+  std::snprintf(text, sizeof(text), "%.1f%% (%d/%d)", accuracy.Percent(), accuracy.correct,
+                accuracy.scored);
+  return text;
+}
+
+nlohmann::json TallyJson(const eval::PromptFollowingTally& tally) {
+  return {{"clips", tally.clips()},
+          {"colour", AccuracyJson(tally.colour())},
+          {"shape", AccuracyJson(tally.shape())},
+          {"motion", AccuracyJson(tally.motion())},
+          {"all_named", AccuracyJson(tally.all_named())},
+          {"temporal_consistency", ConsistencyJson(tally.MeanConsistency())}};
+}
+
+nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& settings,
+                              DecoderKind decoder, const std::vector<HeldOutClip>& held_out) {
+  const ModelInfo& info = r.info;
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& [name, value] : info.metrics) metrics[name] = value;
+  nlohmann::json by_texture = nlohmann::json::object();
+  for (data::Texture texture : data::kAllTextures) {
+    by_texture[TextureName(texture)] = SummaryJson(r.reconstruction.ForTexture(texture));
+  }
+  nlohmann::json samples = nlohmann::json::array();
+  for (const GeneratedSample& s : r.samples) {
+    nlohmann::json detected = nullptr;
+    if (s.detection.found()) {
+      const data::DetectedObject& o = s.detection.objects.front();
+      detected = {{"colour", std::string(data::ColourName(o.colour))},
+                  {"shape", std::string(data::ShapeName(o.shape))},
+                  {"motion", std::string(data::MotionPhrase(o.motion))},
+                  {"objects", s.detection.objects.size()}};
+    }
+    samples.push_back({{"index", s.index},
+                       {"held_out_seed", held_out[s.index].seed},
+                       {"generation_seed", s.seed},
+                       {"prompt", held_out[s.index].caption},
+                       {"detected", detected},
+                       {"colour_correct", OptionalBool(s.score.colour_correct)},
+                       {"shape_correct", OptionalBool(s.score.shape_correct)},
+                       {"motion_correct", OptionalBool(s.score.motion_correct)},
+                       {"temporal_consistency", s.consistency.score}});
+  }
+  const eval::ReconstructionSummary overall = r.reconstruction.Overall();
+  nlohmann::json reconstruction = SummaryJson(overall);
+  reconstruction["by_texture"] = by_texture;
+  reconstruction["seconds"] = r.reconstruction_seconds;
+  nlohmann::json prompt_following = TallyJson(r.prompt_following);
+  prompt_following["decoder"] = DecoderKindName(decoder);
+  prompt_following["steps"] = settings.steps;
+  prompt_following["guidance"] = r.guidance;
+  prompt_following["generation_batch"] = settings.generation_batch;
+  prompt_following["seconds"] = r.generation_seconds;
+  prompt_following["samples"] = samples;
+  return {{"checkpoint", info.checkpoint},
+          {"label", r.label},
+          {"trained", info.trained},
+          {"model_name", info.config.name},
+          {"preset", info.config.preset},
+          {"device", info.device},
+          {"mixers", info.config.denoiser.mixers},
+          {"parameters",
+           {{"vae", info.vae_parameters},
+            {"thin_decoder", info.thin_decoder_parameters},
+            {"denoiser", info.denoiser_parameters}}},
+          {"checkpoint_metrics", metrics},
+          {"reconstruction", reconstruction},
+          {"decode_timing",
+           {{"batch", r.timing.batch},
+            {"repeats", r.timing.repeats},
+            {"full_ms", r.timing.full_ms},
+            {"thin_ms", r.timing.thin_ms},
+            {"thin_speedup", r.timing.full_ms / r.timing.thin_ms},
+            {"thin_psnr_loss_db", overall.PsnrLossDb()}}},
+          {"prompt_following", prompt_following}};
+}
+
+void PrintCheckpoint(const CheckpointResult& r, const QualitySettings& settings,
+                     DecoderKind decoder, const eval::PromptFollowingTally& ground_truth) {
+  const ModelInfo& info = r.info;
+  std::printf(
+      "  trained=%s  mixers=%s  parameters: VAE %.2fM, thin decoder %.2fM, denoiser+text %.2fM\n",
+      info.trained ? "yes" : "NO (random weights)",
+      absl::StrJoin(info.config.denoiser.mixers, ",").c_str(), info.vae_parameters / 1e6,
+      info.thin_decoder_parameters / 1e6, info.denoiser_parameters / 1e6);
+  std::printf("  VAE reconstruction of %d held-out clips (%.1f s):\n", settings.vae_clips,
+              r.reconstruction_seconds);
+  std::printf("    %-9s %6s %10s %8s %10s %8s %12s\n", "texture", "clips", "full dB", "full SSIM",
+              "thin dB", "thin SSIM", "thin loss dB");
+  auto row = [](const char* name, const eval::ReconstructionSummary& s) {
+    if (s.clips == 0) {
+      std::printf("    %-9s %6d %10s %8s %10s %8s %12s\n", name, 0, "-", "-", "-", "-", "-");
+      return;
+    }
+    std::printf("    %-9s %6d %10.2f %9.4f %10.2f %9.4f %12.2f\n", name, s.clips, s.full.psnr_db,
+                s.full.ssim, s.thin.psnr_db, s.thin.ssim, s.PsnrLossDb());
+  };
+  row("all", r.reconstruction.Overall());
+  for (data::Texture texture : data::kAllTextures) {
+    row(TextureName(texture), r.reconstruction.ForTexture(texture));
+  }
+  std::printf(
+      "  decode, batch of %d latents, median of %d: full %.1f ms, thin %.1f ms -> thin %.2fx "
+      "faster; PSNR full - thin %+.2f dB\n",
+      r.timing.batch, r.timing.repeats, r.timing.full_ms, r.timing.thin_ms,
+      r.timing.full_ms / r.timing.thin_ms, r.reconstruction.Overall().PsnrLossDb());
+  const data::TemporalConsistency generated = r.prompt_following.MeanConsistency();
+  const data::TemporalConsistency truth = ground_truth.MeanConsistency();
+  std::printf(
+      "  prompt following, %d held-out captions, %d steps, guidance %.2f, %s decoder (%.1f s):\n",
+      settings.prompts, settings.steps, r.guidance, DecoderKindName(decoder), r.generation_seconds);
+  std::printf("    colour %s  shape %s  motion %s  all named %s\n",
+              PercentText(r.prompt_following.colour()).c_str(),
+              PercentText(r.prompt_following.shape()).c_str(),
+              PercentText(r.prompt_following.motion()).c_str(),
+              PercentText(r.prompt_following.all_named()).c_str());
+  std::printf(
+      "    temporal consistency %.4f (ground truth %.4f), brightness flicker %.4f (ground truth "
+      "%.4f)\n",
+      generated.score, truth.score, generated.brightness_flicker, truth.brightness_flicker);
+}
+
+void PrintComparison(const std::vector<CheckpointResult>& results) {
+  std::printf(
+      "\ncomparison (PSNR in dB; S = SSIM; thin x = thin decoder speed-up; accuracies in %%; "
+      "TC = temporal consistency of generated clips)\n");
+  std::printf("%-3s %-22s %-7s %14s %8s %8s %7s %7s %7s %7s %7s %7s %7s %7s\n", "#", "mixers",
+              "trained", "denoiser params", "full dB", "thin dB", "full S", "thin S", "thin x",
+              "colour", "shape", "motion", "all", "TC");
+  for (size_t i = 0; i < results.size(); ++i) {
+    const CheckpointResult& r = results[i];
+    const eval::ReconstructionSummary overall = r.reconstruction.Overall();
+    std::printf(
+        "%-3zu %-22s %-7s %14ld %8.2f %8.2f %7.4f %7.4f %6.2fx %7.1f %7.1f %7.1f %7.1f %7.4f\n",
+        i + 1, absl::StrJoin(r.info.config.denoiser.mixers, ",").c_str(),
+        r.info.trained ? "yes" : "no", r.info.denoiser_parameters, overall.full.psnr_db,
+        overall.thin.psnr_db, overall.full.ssim, overall.thin.ssim,
+        r.timing.full_ms / r.timing.thin_ms, r.prompt_following.colour().Percent(),
+        r.prompt_following.shape().Percent(), r.prompt_following.motion().Percent(),
+        r.prompt_following.all_named().Percent(), r.prompt_following.MeanConsistency().score);
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::printf("  #%zu = %s\n", i + 1, results[i].label.c_str());
+  }
+}
+
+}  // namespace vidserve::bench
