@@ -1,0 +1,143 @@
+// End-to-end check of `vidserve-bench quality` on the random weights of the tiny preset: the
+// pipeline runs and writes a well-formed report whose numbers lie in their ranges. Accuracy
+// values mean nothing for random weights and are not asserted. The test runs the built
+// binary (this test binary does not link the model) and skips when it has not been built.
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace vidserve::eval {
+namespace {
+
+std::string BenchBinary() { return std::string(VIDSERVE_BINARY_DIR) + "/vidserve-bench"; }
+
+std::string TempPath(const std::string& name) {
+  std::string base = ::testing::TempDir();
+  if (!base.empty() && base.back() != '/') base += '/';
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return base + "vidserve_eval_" + info->name() + "_" + name;
+}
+
+// Runs the bench with `flags`, stdout and stderr into `log`; returns the exit status.
+int RunBench(const std::string& flags, const std::string& log) {
+  const std::string command = BenchBinary() + " quality " + flags + " > " + log + " 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void ExpectAccuracyWellFormed(const nlohmann::json& accuracy, int clips, const std::string& what) {
+  SCOPED_TRACE(what);
+  const int correct = accuracy.at("correct").get<int>();
+  const int scored = accuracy.at("scored").get<int>();
+  EXPECT_GE(correct, 0);
+  EXPECT_LE(correct, scored);
+  EXPECT_LE(scored, clips);
+  if (scored > 0) {
+    EXPECT_NEAR(accuracy.at("percent").get<double>(), 100.0 * correct / scored, 1e-9);
+  } else {
+    EXPECT_TRUE(accuracy.at("percent").is_null());
+  }
+}
+
+TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
+  if (!std::filesystem::exists(BenchBinary())) {
+    GTEST_SKIP() << BenchBinary() << " is not built";
+  }
+  const std::string json_path = TempPath("report.json");
+  const std::string sheet_path = TempPath("sheet.png");
+  const std::string log = TempPath("log.txt");
+  const int status = RunBench(
+      "--device cpu --preset tiny --vae-clips 3 --prompts 3 --steps 2 --frames 5 --height 32 "
+      "--width 32 --generation-batch 2 --vae-batch 2 --timing-batch 2 --timing-repeats 2 "
+      "--sheet-prompts 4 --json " +
+          json_path + " --contact-sheet " + sheet_path,
+      log);
+  std::ifstream log_file(log);
+  const std::string log_text((std::istreambuf_iterator<char>(log_file)),
+                             std::istreambuf_iterator<char>());
+  ASSERT_EQ(status, 0) << log_text;
+  EXPECT_NE(log_text.find("comparison"), std::string::npos) << log_text;
+
+  std::ifstream json_file(json_path);
+  const nlohmann::json report = nlohmann::json::parse(json_file);
+  EXPECT_EQ(report.at("command"), "quality");
+  EXPECT_EQ(report.at("settings").at("prompt_decoder_source"),
+            "the server's default for Generate requests that name no decoder");
+  ExpectAccuracyWellFormed(report.at("ground_truth").at("colour"), 3, "ground truth colour");
+
+  ASSERT_EQ(report.at("checkpoints").size(), 1u);
+  const nlohmann::json& checkpoint = report.at("checkpoints")[0];
+  EXPECT_FALSE(checkpoint.at("trained").get<bool>());
+  EXPECT_EQ(checkpoint.at("mixers")[0], "softmax");
+  EXPECT_GT(checkpoint.at("parameters").at("denoiser").get<int64_t>(), 0);
+
+  const nlohmann::json& reconstruction = checkpoint.at("reconstruction");
+  EXPECT_EQ(reconstruction.at("clips"), 3);
+  int texture_clips = 0;
+  for (const auto& [texture, summary] : reconstruction.at("by_texture").items()) {
+    texture_clips += summary.at("clips").get<int>();
+  }
+  EXPECT_EQ(texture_clips, 3);
+  for (const char* decoder : {"full", "thin"}) {
+    const double psnr = reconstruction.at(decoder).at("psnr_db").get<double>();
+    const double ssim = reconstruction.at(decoder).at("ssim").get<double>();
+    EXPECT_GT(psnr, 0) << decoder;
+    EXPECT_LE(psnr, 100) << decoder;
+    EXPECT_GE(ssim, -1) << decoder;
+    EXPECT_LE(ssim, 1) << decoder;
+  }
+  const nlohmann::json& timing = checkpoint.at("decode_timing");
+  EXPECT_GT(timing.at("full_ms").get<double>(), 0);
+  EXPECT_GT(timing.at("thin_ms").get<double>(), 0);
+  EXPECT_TRUE(std::isfinite(timing.at("thin_speedup").get<double>()));
+
+  const nlohmann::json& following = checkpoint.at("prompt_following");
+  EXPECT_EQ(following.at("clips"), 3);
+  EXPECT_EQ(following.at("samples").size(), 3u);
+  for (const char* attribute : {"colour", "shape", "motion", "all_named"}) {
+    ExpectAccuracyWellFormed(following.at(attribute), 3, attribute);
+  }
+  const double consistency = following.at("temporal_consistency").at("score").get<double>();
+  EXPECT_GE(consistency, 0);
+  EXPECT_LE(consistency, 1);
+
+  // Four rows (more than --prompts: the sheet generates the extra ones) of five frames.
+  const nlohmann::json& sheet = report.at("contact_sheet");
+  EXPECT_EQ(sheet.at("rows").size(), 4u);
+  EXPECT_EQ(sheet.at("frames"), nlohmann::json({0, 1, 2, 3, 4}));
+  const int gap = sheet.at("gap_px").get<int>();
+  EXPECT_EQ(sheet.at("width"), 5 * 32 + 6 * gap);
+  EXPECT_EQ(sheet.at("height"), 4 * 32 + 5 * gap);
+#ifdef VIDSERVE_HAVE_FFMPEG
+  EXPECT_TRUE(std::filesystem::exists(sheet_path));
+#endif
+  for (const std::string& path : {json_path, sheet_path, log}) std::remove(path.c_str());
+}
+
+TEST(QualityBenchCli, RejectsBadFlagsAndMissingCheckpointsBeforeAnyWork) {
+  if (!std::filesystem::exists(BenchBinary())) {
+    GTEST_SKIP() << BenchBinary() << " is not built";
+  }
+  const std::string log = TempPath("log.txt");
+  EXPECT_EQ(RunBench("--frames 16", log), 2);
+  EXPECT_EQ(RunBench("--prompts 0", log), 2);
+  EXPECT_EQ(RunBench("--decoder wide", log), 2);
+  EXPECT_EQ(RunBench("--no-such-flag 1", log), 2);
+  EXPECT_EQ(RunBench("--checkpoint /nonexistent/model.safetensors", log), 2);
+  std::ifstream log_file(log);
+  const std::string log_text((std::istreambuf_iterator<char>(log_file)),
+                             std::istreambuf_iterator<char>());
+  EXPECT_NE(log_text.find("/nonexistent/model.safetensors"), std::string::npos) << log_text;
+  std::remove(log.c_str());
+}
+
+}  // namespace
+}  // namespace vidserve::eval
