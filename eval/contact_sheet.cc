@@ -88,4 +88,12 @@ absl::Status WriteContactSheetPng(const std::string& path, const media::VideoFra
 #endif
 }
 
+bool CanWriteContactSheetPng() {
+#ifdef VIDSERVE_HAVE_FFMPEG
+  return true;
+#else
+  return false;
+#endif
+}
+
 }  // namespace vidserve::eval

@@ -56,6 +56,9 @@ absl::StatusOr<media::VideoFrames> ComposeContactSheet(absl::Span<const media::V
 // Writes a composed sheet as PNG (media/png_io.h). Unimplemented in builds without libav
 // (VIDSERVE_HAVE_FFMPEG undefined), whose message says so.
 absl::Status WriteContactSheetPng(const std::string& path, const media::VideoFrames& sheet);
+// False in builds without libav: lets a tool refuse --contact-sheet before a long run rather
+// than fail at its end.
+bool CanWriteContactSheetPng();
 
 }  // namespace vidserve::eval
 

@@ -99,6 +99,18 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
   for (const auto& [name, value] : positive) {
     if (value < 1) return fail(absl::StrCat("--", name, " must be >= 1, got ", value));
   }
+  // Output paths are checked before any work, like the checkpoints.
+  for (const std::string& path : {settings.json_path, settings.sheet_path}) {
+    if (path.empty()) continue;
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    std::error_code error;
+    if (!parent.empty() && !std::filesystem::is_directory(parent, error)) {
+      return fail(absl::StrCat(path, ": directory ", parent.string(), " does not exist"));
+    }
+  }
+  if (!settings.sheet_path.empty() && !eval::CanWriteContactSheetPng()) {
+    return fail("--contact-sheet needs PNG support, and this build has no libav");
+  }
   if (settings.sheet_prompts < 0) {
     return fail(absl::StrCat("--sheet-prompts must be >= 0, got ", settings.sheet_prompts));
   }
@@ -285,6 +297,8 @@ int RunQualityBench(int argc, char** argv) {
   }
   PrintComparison(results);
 
+  // A sheet that cannot be written still leaves the measured results in the JSON.
+  int exit_code = 0;
   if (want_sheet) {
     eval::ContactSheetOptions options;
     options.frame_indices = settings.sheet_frames;
@@ -292,29 +306,31 @@ int RunQualityBench(int argc, char** argv) {
         eval::ComposeContactSheet(results.front().sheet_clips, options);
     absl::Status written =
         sheet.ok() ? eval::WriteContactSheetPng(settings.sheet_path, *sheet) : sheet.status();
-    if (!written.ok()) {
+    if (written.ok()) {
+      nlohmann::json rows = nlohmann::json::array();
+      std::printf("\ncontact sheet %s (%dx%d): %s, columns = frames %s, rows:\n",
+                  settings.sheet_path.c_str(), sheet->width, sheet->height,
+                  results.front().label.c_str(), absl::StrJoin(settings.sheet_frames, ",").c_str());
+      for (int i = 0; i < settings.sheet_prompts; ++i) {
+        std::printf("  %d. %s\n", i + 1, held_out[i].caption.c_str());
+        rows.push_back({{"prompt", held_out[i].caption},
+                        {"held_out_seed", held_out[i].seed},
+                        {"generation_seed", GenerationSeed(settings.seed, i)}});
+      }
+      report["contact_sheet"] = {{"path", settings.sheet_path},
+                                 {"checkpoint", results.front().label},
+                                 {"decoder", DecoderKindName(decoder)},
+                                 {"frames", settings.sheet_frames},
+                                 {"gap_px", options.gap_px},
+                                 {"width", sheet->width},
+                                 {"height", sheet->height},
+                                 {"rows", rows}};
+    } else {
       std::fprintf(stderr, "vidserve-bench quality: contact sheet: %s\n",
                    written.ToString().c_str());
-      return 1;
+      report["contact_sheet"] = {{"path", settings.sheet_path}, {"error", written.ToString()}};
+      exit_code = 1;
     }
-    nlohmann::json rows = nlohmann::json::array();
-    std::printf("\ncontact sheet %s (%dx%d): %s, columns = frames %s, rows:\n",
-                settings.sheet_path.c_str(), sheet->width, sheet->height,
-                results.front().label.c_str(), absl::StrJoin(settings.sheet_frames, ",").c_str());
-    for (int i = 0; i < settings.sheet_prompts; ++i) {
-      std::printf("  %d. %s\n", i + 1, held_out[i].caption.c_str());
-      rows.push_back({{"prompt", held_out[i].caption},
-                      {"held_out_seed", held_out[i].seed},
-                      {"generation_seed", GenerationSeed(settings.seed, i)}});
-    }
-    report["contact_sheet"] = {{"path", settings.sheet_path},
-                               {"checkpoint", results.front().label},
-                               {"decoder", DecoderKindName(decoder)},
-                               {"frames", settings.sheet_frames},
-                               {"gap_px", options.gap_px},
-                               {"width", sheet->width},
-                               {"height", sheet->height},
-                               {"rows", rows}};
   }
   if (!settings.json_path.empty()) {
     std::ofstream out(settings.json_path);
@@ -324,7 +340,7 @@ int RunQualityBench(int argc, char** argv) {
       return 1;
     }
   }
-  return 0;
+  return exit_code;
 }
 
 }  // namespace vidserve::bench
