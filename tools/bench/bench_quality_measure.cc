@@ -128,6 +128,7 @@ absl::Status MeasureReconstruction(VideoModel& model, const QualitySettings& set
 
 absl::Status MeasureDecodeTiming(VideoModel& model, const QualitySettings& settings,
                                  const std::vector<Latent>& latents, DecodeTiming& timing) {
+  if (latents.empty()) return absl::InvalidArgumentError("decode timing: no latents to decode");
   std::vector<const Latent*> batch;
   for (int i = 0; i < settings.timing_batch; ++i) batch.push_back(&latents[i % latents.size()]);
   std::vector<double> full_s, thin_s;

@@ -74,7 +74,7 @@ struct GeneratedSample {
 };
 
 struct CheckpointResult {
-  std::string label;  // for tables: the checkpoint path, or "random <preset>"
+  std::string label;  // for tables: the checkpoint path, or "random weights, preset <name>"
   ModelInfo info;
   double guidance = 0;
   eval::ReconstructionBreakdown reconstruction;
@@ -110,9 +110,9 @@ absl::Status MeasureReconstruction(VideoModel& model, const QualitySettings& set
                                    const std::vector<HeldOutClip>& held_out,
                                    CheckpointResult& result, std::vector<Latent>& timing_latents);
 
-// Times one Decode call of timing_batch latents (`latents` cycled) with each decoder: one
-// warm-up each, then timing_repeats rounds alternating full and thin so drift in machine
-// speed affects both alike. On CUDA, Decode's device-to-host copy synchronises.
+// Times one Decode call of timing_batch latents (`latents`, non-empty, cycled) with each
+// decoder: one warm-up each, then timing_repeats rounds alternating full and thin so drift
+// in machine speed affects both alike. On CUDA, Decode's device-to-host copy synchronises.
 absl::Status MeasureDecodeTiming(VideoModel& model, const QualitySettings& settings,
                                  const std::vector<Latent>& latents, DecodeTiming& timing);
 

@@ -1,6 +1,7 @@
 #include "tools/bench/bench_quality_report.h"
 
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/str_join.h"
 #include "data/clip_attributes.h"
