@@ -2,17 +2,23 @@
 
 namespace vidserve {
 
-int64_t GroupNormGroups(int64_t channels) {
-  for (int64_t g = std::min<int64_t>(32, channels); g > 1; --g) {
-    if (channels % g == 0) return g;
-  }
-  return 1;
+ChannelRmsNormImpl::ChannelRmsNormImpl(int64_t channels_, double eps_)
+    : channels(channels_), eps(eps_) {
+  reset();
 }
 
-torch::Tensor GroupNormPerFrame(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
-  const int64_t b = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
-  auto frames = x.transpose(1, 2).reshape({b * t, c, h, w});
-  return norm->forward(frames).view({b, t, c, h, w}).transpose(1, 2);
+void ChannelRmsNormImpl::reset() {
+  weight = register_parameter("weight", torch::ones({channels}));
+  bias = register_parameter("bias", torch::zeros({channels}));
+}
+
+torch::Tensor ChannelRmsNormImpl::forward(const torch::Tensor& x) {
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[1] = channels;
+  // Statistics in fp32 even under bf16 autocast.
+  const auto x32 = x.to(torch::kFloat32);
+  const auto normed = x32 * torch::rsqrt(x32.pow(2).mean(1, /*keepdim=*/true) + eps);
+  return (normed * weight.view(shape) + bias.view(shape)).to(x.scalar_type());
 }
 
 CausalResBlockImpl::CausalResBlockImpl(const CausalResBlockOptions& options_) : options(options_) {
@@ -21,11 +27,9 @@ CausalResBlockImpl::CausalResBlockImpl(const CausalResBlockOptions& options_) : 
 
 void CausalResBlockImpl::reset() {
   const int64_t cin = options.in_channels(), cout = options.out_channels();
-  norm1 = register_module(
-      "norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(GroupNormGroups(cin), cin)));
+  norm1 = register_module("norm1", ChannelRmsNorm(cin));
   conv1 = register_module("conv1", CausalConv3d(CausalConv3dOptions(cin, cout)));
-  norm2 = register_module(
-      "norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(GroupNormGroups(cout), cout)));
+  norm2 = register_module("norm2", ChannelRmsNorm(cout));
   conv2 = register_module("conv2", CausalConv3d(CausalConv3dOptions(cout, cout)));
   if (cin != cout) {
     skip = register_module("skip", torch::nn::Conv3d(torch::nn::Conv3dOptions(cin, cout, 1)));
@@ -33,8 +37,8 @@ void CausalResBlockImpl::reset() {
 }
 
 torch::Tensor CausalResBlockImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
-  auto h = conv1->forward(torch::silu(GroupNormPerFrame(norm1, x)), cache);
-  h = conv2->forward(torch::silu(GroupNormPerFrame(norm2, h)), cache);
+  auto h = conv1->forward(torch::silu(norm1->forward(x)), cache);
+  h = conv2->forward(torch::silu(norm2->forward(h)), cache);
   return (skip ? skip->forward(x) : x) + h;
 }
 

@@ -1,7 +1,7 @@
-// Residual block of the causal VAE: GroupNorm -> SiLU -> CausalConv3d, twice, plus a
-// 1x1x1 projection on the skip path when the width changes. GroupNorm statistics are taken
-// per frame (time folded into the batch) so that no operation mixes time steps except the
-// causal convolutions: this is what keeps the whole VAE causal in time.
+// Residual block of the causal VAE: ChannelRmsNorm -> SiLU -> CausalConv3d, twice, plus a
+// 1x1x1 projection on the skip path when the width changes. The norm works per voxel
+// (over channels only), so no operation mixes time steps except the causal convolutions:
+// this is what keeps the whole VAE causal in time.
 //
 // Thread-safety: as torch::nn::Module (concurrent forward() only without mutation).
 #ifndef VIDSERVE_MODEL_CAUSAL_RES_BLOCK_H_
@@ -13,12 +13,26 @@
 
 namespace vidserve {
 
-// Number of GroupNorm groups for `channels`: the largest divisor of channels <= 32, so that
-// narrow (thin decoder) widths still normalise in groups of several channels.
-int64_t GroupNormGroups(int64_t channels);
+// RMS normalisation over the channels of each voxel of x [B, C, T, H, W], with a learned
+// per-channel gain and bias: y = x / sqrt(mean_c(x^2) + eps) * gain + bias.
+// Why not GroupNorm per frame (the usual image-VAE choice): at the widths of the small
+// presets (32 channels -> 32 groups) it is an instance norm, which subtracts each frame's
+// spatial mean per channel and so erases exactly what a flat background is, its colour.
+// Measured: a VAE with it could not get past ~12 dB PSNR in 600 steps. A per-voxel norm
+// keeps spatially constant signal, is causal by construction and costs no statistics
+// across the frame (as in recent causal video VAEs).
+class ChannelRmsNormImpl : public torch::nn::Cloneable<ChannelRmsNormImpl> {
+ public:
+  explicit ChannelRmsNormImpl(int64_t channels, double eps = 1e-6);
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& x);
 
-// GroupNorm applied to every frame of x [B, C, T, H, W] independently.
-torch::Tensor GroupNormPerFrame(torch::nn::GroupNorm& norm, const torch::Tensor& x);
+  int64_t channels;
+  double eps;
+  torch::Tensor weight;  // [C], starts at 1
+  torch::Tensor bias;    // [C], starts at 0
+};
+TORCH_MODULE(ChannelRmsNorm);
 
 struct CausalResBlockOptions {
   CausalResBlockOptions(int64_t in_channels, int64_t out_channels)
@@ -35,9 +49,9 @@ class CausalResBlockImpl : public torch::nn::Cloneable<CausalResBlockImpl> {
   torch::Tensor forward(const torch::Tensor& x, CausalConvCache* cache = nullptr);
 
   CausalResBlockOptions options;
-  torch::nn::GroupNorm norm1{nullptr};
+  ChannelRmsNorm norm1{nullptr};
   CausalConv3d conv1{nullptr};
-  torch::nn::GroupNorm norm2{nullptr};
+  ChannelRmsNorm norm2{nullptr};
   CausalConv3d conv2{nullptr};
   torch::nn::Conv3d skip{nullptr};  // null when widths match
 };

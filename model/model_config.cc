@@ -89,6 +89,25 @@ class MappingReader {
   }
 
   // Accepts one string (applies to all) or a list of strings.
+  absl::Status DoubleList(const std::string& key, std::vector<double>* out) {
+    YAML::Node value;
+    if (!Find(key, &value)) return absl::OkStatus();
+    if (!value.IsSequence()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Path(key), ": expected a list of numbers, e.g. [0.1, -0.3]"));
+    }
+    out->clear();
+    for (size_t i = 0; i < value.size(); ++i) {
+      try {
+        out->push_back(value[i].as<double>());
+      } catch (const YAML::Exception&) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            Path(key), "[", i, "]: expected a number, got '", Scalar(value[i]), "'"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status StringList(const std::string& key, std::vector<std::string>* out) {
     YAML::Node value;
     if (!Find(key, &value)) return absl::OkStatus();
@@ -168,7 +187,9 @@ absl::Status ParseVae(MappingReader& r, VaeConfig* c) {
   VIDSERVE_RETURN_IF_ERROR(r.IntList("channels", &c->channels));
   VIDSERVE_RETURN_IF_ERROR(r.Int("blocks_per_stage", &c->blocks_per_stage));
   VIDSERVE_RETURN_IF_ERROR(r.Double("thin_width_multiplier", &c->thin_width_multiplier));
-  return r.Int("thin_stages", &c->thin_stages);
+  VIDSERVE_RETURN_IF_ERROR(r.Int("thin_stages", &c->thin_stages));
+  VIDSERVE_RETURN_IF_ERROR(r.DoubleList("latent_mean", &c->latent_mean));
+  return r.DoubleList("latent_std", &c->latent_std);
 }
 
 absl::Status ParseDenoiser(MappingReader& r, DenoiserConfig* c) {
@@ -307,7 +328,9 @@ std::string ModelConfigToJson(const ModelConfig& c) {
               {"channels", c.vae.channels},
               {"blocks_per_stage", c.vae.blocks_per_stage},
               {"thin_width_multiplier", c.vae.thin_width_multiplier},
-              {"thin_stages", c.vae.thin_stages}};
+              {"thin_stages", c.vae.thin_stages},
+              {"latent_mean", c.vae.latent_mean},
+              {"latent_std", c.vae.latent_std}};
   j["denoiser"] = {{"hidden_dim", c.denoiser.hidden_dim},
                    {"num_layers", c.denoiser.num_layers},
                    {"num_heads", c.denoiser.num_heads},
@@ -364,6 +387,22 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
   if (v.thin_stages < 0 || v.thin_stages > static_cast<int64_t>(v.channels.size())) {
     return Invalid("vae.thin_stages",
                    absl::StrCat("must be in [0, ", v.channels.size(), "], got ", v.thin_stages));
+  }
+  for (const auto* list : {&v.latent_mean, &v.latent_std}) {
+    const char* field = list == &v.latent_mean ? "vae.latent_mean" : "vae.latent_std";
+    if (!list->empty() && static_cast<int64_t>(list->size()) != v.latent_channels) {
+      return Invalid(field, absl::StrCat("must be empty or have latent_channels (",
+                                         v.latent_channels, ") entries, got ", list->size()));
+    }
+    for (size_t i = 0; i < list->size(); ++i) {
+      const double x = (*list)[i];
+      const bool ok = std::isfinite(x) && (list == &v.latent_mean || x > 0.0);
+      if (!ok) {
+        return Invalid(absl::StrCat(field, "[", i, "]"),
+                       absl::StrCat(list == &v.latent_mean ? "must be finite" : "must be > 0",
+                                    ", got ", x));
+      }
+    }
   }
 
   const DenoiserConfig& d = c.denoiser;

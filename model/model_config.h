@@ -23,6 +23,12 @@ struct VaeConfig {
   double thin_width_multiplier = 0.25;
   // Number of pixel-near decoder stages that the thin decoder narrows.
   int64_t thin_stages = 2;
+  // Per-channel statistics of the encoder's latents (posterior means) over training data.
+  // The denoiser works on (z - mean) / std, i.e. roughly unit-variance latents, which the
+  // rectified-flow noise schedule assumes; generated latents are mapped back before
+  // decoding. Written by vidserve-train's denoiser stage. Empty = mean 0 / std 1.
+  std::vector<double> latent_mean;
+  std::vector<double> latent_std;
 };
 
 struct DenoiserConfig {

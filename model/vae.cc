@@ -23,6 +23,31 @@ torch::Tensor RepeatFramesTwice(const torch::Tensor& x) {
   return x.unsqueeze(3).expand({b, c, t, 2, h, w}).reshape({b, c, 2 * t, h, w});
 }
 
+// The 8x8-pixel, 4-frame block means of x [B, C, T, H, W], laid out like the latent: frame 0
+// alone on the first chunk of a video, then groups of 4 frames (T' = 1 + (T-1)/4).
+torch::Tensor BlockMeans(const torch::Tensor& x, bool first_chunk) {
+  const auto spatial = torch::avg_pool3d(x, {1, 8, 8}, {1, 8, 8});
+  const int64_t b = spatial.size(0), c = spatial.size(1), h = spatial.size(3), w = spatial.size(4);
+  std::vector<torch::Tensor> parts;
+  int64_t start = 0;
+  if (first_chunk) {
+    parts.push_back(spatial.narrow(2, 0, 1));
+    start = 1;
+  }
+  const int64_t rest = spatial.size(2) - start;
+  if (rest > 0) {
+    parts.push_back(spatial.narrow(2, start, rest).reshape({b, c, rest / 4, 4, h, w}).mean(3));
+  }
+  return parts.size() == 1 ? parts[0] : torch::cat(parts, 2);
+}
+
+// The inverse layout: every latent voxel of x repeated over its 8x8 pixels and its frames.
+torch::Tensor BlockRepeat(const torch::Tensor& x, bool first_chunk) {
+  auto h = SpatialUpsample2x(SpatialUpsample2x(SpatialUpsample2x(x)));
+  if (first_chunk) return CausalTemporalUpsample(CausalTemporalUpsample(h));
+  return RepeatFramesTwice(RepeatFramesTwice(h));
+}
+
 }  // namespace
 
 torch::Tensor CausalTemporalUpsample(const torch::Tensor& x) {
@@ -54,7 +79,7 @@ void VaeEncoderImpl::reset() {
   }
   mid_ = register_module("mid", CausalResBlock(CausalResBlockOptions(width, width)));
   norm_out_ = register_module(
-      "norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(GroupNormGroups(width), width)));
+      "norm_out", ChannelRmsNorm(width));
   conv_out_ = register_module(
       "conv_out", CausalConv3d(CausalConv3dOptions(width, 2 * options.latent_channels())));
 }
@@ -81,6 +106,7 @@ torch::Tensor VaeEncoderImpl::ForwardInChunks(const torch::Tensor& pixels,
 }
 
 torch::Tensor VaeEncoderImpl::ForwardChunk(const torch::Tensor& pixels, CausalConvCache* cache) {
+  const bool first_chunk = cache == nullptr || cache->empty();
   auto h = conv_in_->forward(pixels, cache);
   size_t block = 0;
   for (int64_t s = 0; s < kNumStages; ++s) {
@@ -90,7 +116,15 @@ torch::Tensor VaeEncoderImpl::ForwardChunk(const torch::Tensor& pixels, CausalCo
     h = downsamples_[s]->forward(h, cache);
   }
   h = mid_->forward(h, cache);
-  return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)), cache);
+  auto moments = conv_out_->forward(torch::silu(norm_out_->forward(h)), cache);
+  // Shortcut (as in DC-AE's residual autoencoding): the first three mean channels carry
+  // the RGB block means on top of what the network adds, so the deep path learns a
+  // residual over a thumbnail instead of having to discover colour from scratch.
+  const int64_t shortcut = std::min<int64_t>(3, options.latent_channels());
+  const auto thumb = BlockMeans(pixels.narrow(1, 0, shortcut), first_chunk);
+  return torch::cat({moments.narrow(1, 0, shortcut) + thumb,
+                     moments.narrow(1, shortcut, moments.size(1) - shortcut)},
+                    1);
 }
 
 torch::Tensor VaeEncoderImpl::EncodeMean(const torch::Tensor& pixels, int64_t chunk_latent_frames) {
@@ -126,7 +160,7 @@ void VaeDecoderImpl::reset() {
                                               CausalConv3d(CausalConv3dOptions(width, width))));
   }
   norm_out_ = register_module(
-      "norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(GroupNormGroups(width), width)));
+      "norm_out", ChannelRmsNorm(width));
   conv_out_ =
       register_module("conv_out", CausalConv3d(CausalConv3dOptions(width, options.out_channels())));
 }
@@ -162,7 +196,14 @@ torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalCo
     if (HalvesTime(s)) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);
     h = upsample_convs_[i]->forward(h, cache);
   }
-  return conv_out_->forward(torch::silu(GroupNormPerFrame(norm_out_, h)), cache);
+  const int64_t shortcut = std::min<int64_t>(3, options.latent_channels());
+  // The decoder's half of the shortcut: the thumbnail channels, repeated over their pixels.
+  const auto out = conv_out_->forward(torch::silu(norm_out_->forward(h)), cache);
+  const auto thumb = BlockRepeat(latents.narrow(1, 0, shortcut), first_chunk);
+  if (shortcut == out.size(1)) return out + thumb;
+  return torch::cat({out.narrow(1, 0, shortcut) + thumb,
+                     out.narrow(1, shortcut, out.size(1) - shortcut)},
+                    1);
 }
 
 }  // namespace vidserve

@@ -54,7 +54,7 @@ class VaeEncoderImpl : public torch::nn::Cloneable<VaeEncoderImpl> {
   std::vector<CausalResBlock> blocks_;  // blocks_per_stage per stage, stage-major
   std::vector<CausalConv3d> downsamples_;
   CausalResBlock mid_{nullptr};
-  torch::nn::GroupNorm norm_out_{nullptr};
+  ChannelRmsNorm norm_out_{nullptr};
   CausalConv3d conv_out_{nullptr};
 };
 TORCH_MODULE(VaeEncoder);
@@ -95,7 +95,7 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   CausalResBlock mid_{nullptr};
   std::vector<CausalResBlock> blocks_;        // deepest stage first
   std::vector<CausalConv3d> upsample_convs_;  // deepest stage first
-  torch::nn::GroupNorm norm_out_{nullptr};
+  ChannelRmsNorm norm_out_{nullptr};
   CausalConv3d conv_out_{nullptr};
 };
 TORCH_MODULE(VaeDecoder);

@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "model/device.h"
 #include "model/flow_sampler.h"
+#include "model/latent_normalization.h"
 #include "model/status_macros.h"
 #include "model/text_encoder.h"
 #include "model/video_network.h"
@@ -86,6 +87,8 @@ struct VideoModel::Impl {
   VideoNetwork network{nullptr};
   FlowSampler sampler;
   TextEmbedding uncond;  // empty-prompt embedding, 1 row, for classifier-free guidance
+  // The denoiser samples in normalized latent space; FinalLatent maps back to the VAE's.
+  LatentNormalizer latent_normalizer;
 
   int64_t SpatialMultiple() const { return 8 * info.config.denoiser.patch_size; }
   absl::Status ValidatePixelShape(const std::string& field, int64_t frames, int64_t height,
@@ -156,6 +159,7 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     impl->network->to(device);
     impl->sampler = FlowSampler(FlowSamplerOptions{impl->info.config.sampler.timestep_shift});
     impl->info.device = device.str();
+    impl->latent_normalizer = LatentNormalizer(impl->info.config.vae, device);
     auto& net = impl->network;
     impl->info.vae_parameters = CountParameters(*net->encoder) + CountParameters(*net->decoder);
     impl->info.thin_decoder_parameters = CountParameters(*net->thin_decoder);
@@ -423,7 +427,7 @@ absl::StatusOr<Latent> VideoModel::FinalLatent(const Generation& generation) con
   }
   try {
     c10::InferenceMode inference;
-    return TensorToLatent(generation.state_->x[0]);
+    return TensorToLatent(impl_->latent_normalizer.Denormalize(generation.state_->x)[0]);
   } catch (const std::exception& e) {
     return TorchErrorToStatus("FinalLatent", e);
   }

@@ -1,0 +1,174 @@
+// The training loop end to end on CPU with a deliberately small model and 5x32x32 clips:
+// each stage learns, resuming gives the identical next step, and the merged checkpoint is
+// what the server loads.
+#include "train/trainer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "model/video_model.h"
+#include "train/checkpoint_merge.h"
+
+namespace vidserve::train {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr char kSmallModel[] = R"(name: train-test
+vae:
+  latent_channels: 4
+  channels: [8, 16, 16]
+  thin_width_multiplier: 0.5
+denoiser:
+  hidden_dim: 32
+  num_layers: 2
+  num_heads: 2
+  text_dim: 32
+  text_layers: 1
+  text_heads: 2
+limits:
+  default_frames: 5
+  default_height: 32
+  default_width: 32
+)";
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::path(::testing::TempDir()) /
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    std::ofstream(root_ / "small.yaml") << kSmallModel;
+  }
+
+  TrainOptions Options(TrainStage stage, const std::string& run, int64_t steps) const {
+    TrainOptions o;
+    o.stage = stage;
+    o.run_dir = (root_ / run).string();
+    o.config = (root_ / "small.yaml").string();
+    o.device = "cpu";
+    o.steps = steps;
+    o.batch_size = 4;
+    o.progress_bar = false;
+    o.log_every = 5;
+    o.optimizer.learning_rate = 3e-3;
+    o.optimizer.warmup_steps = 3;
+    o.data.frames = 5;
+    o.data.height = 32;
+    o.data.width = 32;
+    o.data.loader_threads = 2;
+    o.data.latent_cache_clips = 64;
+    return o;
+  }
+
+  static double Mean(const std::vector<double>& v, size_t from, size_t to) {
+    return std::accumulate(v.begin() + from, v.begin() + to, 0.0) / static_cast<double>(to - from);
+  }
+
+  fs::path root_;
+};
+
+TEST_F(TrainerTest, VaeLossDecreasesAndTheExportLoads) {
+  auto summary = RunTraining(Options(TrainStage::kVae, "vae", 40));
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_EQ(summary->step_losses.size(), 40u);
+  EXPECT_TRUE(summary->finished);
+  EXPECT_LT(Mean(summary->step_losses, 35, 40), 0.8 * Mean(summary->step_losses, 0, 5));
+  EXPECT_TRUE(fs::exists(root_ / "vae" / "model.safetensors"));
+  EXPECT_TRUE(fs::exists(root_ / "vae" / "summary.json"));
+  std::ifstream csv(root_ / "vae" / "losses.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_THAT(header, HasSubstr("step,lr,loss,l1,ssim"));
+  EXPECT_GT(summary->evaluation.at("heldout_psnr_db"), 5.0);
+}
+
+TEST_F(TrainerTest, ResumingGivesTheIdenticalNextSteps) {
+  auto straight = RunTraining(Options(TrainStage::kVae, "straight", 6));
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  auto first_half = RunTraining(Options(TrainStage::kVae, "split", 6), /*max_steps_this_run=*/3);
+  ASSERT_TRUE(first_half.ok()) << first_half.status();
+  EXPECT_FALSE(first_half->finished);
+  EXPECT_EQ(first_half->steps_done, 3);
+  auto second_half = RunTraining(Options(TrainStage::kVae, "split", 6));
+  ASSERT_TRUE(second_half.ok()) << second_half.status();
+  EXPECT_EQ(second_half->start_step, 3);
+  ASSERT_EQ(second_half->step_losses.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(second_half->step_losses[i], straight->step_losses[3 + i]) << "step " << 3 + i;
+  }
+}
+
+TEST_F(TrainerTest, ResumingWithDifferentOptionsIsRefused) {
+  ASSERT_TRUE(RunTraining(Options(TrainStage::kVae, "run", 4), 2).ok());
+  TrainOptions changed = Options(TrainStage::kVae, "run", 4);
+  changed.batch_size = 2;
+  auto resumed = RunTraining(changed);
+  ASSERT_FALSE(resumed.ok());
+  EXPECT_EQ(resumed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(resumed.status().message()), HasSubstr("batch_size"));
+}
+
+TEST_F(TrainerTest, ThinAndDenoiserStagesLearnAndMergeIntoAServableCheckpoint) {
+  auto vae = RunTraining(Options(TrainStage::kVae, "vae", 10));
+  ASSERT_TRUE(vae.ok()) << vae.status();
+
+  TrainOptions thin_options = Options(TrainStage::kThinDecoder, "thin", 30);
+  thin_options.init_checkpoint = vae->export_path;
+  auto thin = RunTraining(thin_options);
+  ASSERT_TRUE(thin.ok()) << thin.status();
+  EXPECT_LT(Mean(thin->step_losses, 25, 30), Mean(thin->step_losses, 0, 5));
+
+  TrainOptions denoiser_options = Options(TrainStage::kDenoiser, "denoiser", 40);
+  denoiser_options.init_checkpoint = vae->export_path;
+  denoiser_options.batch_size = 16;
+  auto denoiser = RunTraining(denoiser_options);
+  ASSERT_TRUE(denoiser.ok()) << denoiser.status();
+  EXPECT_LT(Mean(denoiser->step_losses, 30, 40), 0.9 * Mean(denoiser->step_losses, 0, 5));
+
+  MergeOptions merge;
+  merge.vae_checkpoint = vae->export_path;
+  merge.thin_checkpoint = thin->export_path;
+  merge.denoiser_checkpoint = denoiser->export_path;
+  merge.output = (root_ / "shipped" / "model.safetensors").string();
+  merge.metrics = {{"psnr_db", 12.5}};
+  ASSERT_TRUE(MergeCheckpoints(merge).ok());
+
+  VideoModel::Options model_options;
+  model_options.checkpoint_path = (root_ / "shipped").string();
+  model_options.device = "cpu";
+  auto model = VideoModel::Create(model_options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE((*model)->info().trained);
+  EXPECT_DOUBLE_EQ((*model)->info().metrics.at("psnr_db"), 12.5);
+  // The denoiser stage measured the latent statistics and the shipped config carries them.
+  EXPECT_EQ((*model)->info().config.vae.latent_std.size(), 4u);
+
+  // The thin stage's encoder is the vae export's; a denoiser trained on another encoder is
+  // refused.
+  merge.vae_checkpoint = denoiser->export_path;
+  merge.thin_checkpoint = thin->export_path;
+  TrainOptions other = Options(TrainStage::kVae, "other_vae", 2);
+  other.seed = 99;
+  auto other_vae = RunTraining(other);
+  ASSERT_TRUE(other_vae.ok());
+  merge.denoiser_checkpoint = other_vae->export_path;
+  absl::Status refused = MergeCheckpoints(merge);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("same vae export"));
+}
+
+TEST_F(TrainerTest, LaterStagesNeedAnInitCheckpoint) {
+  auto result = RunTraining(Options(TrainStage::kDenoiser, "d", 2));
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("init_checkpoint"));
+}
+
+}  // namespace
+}  // namespace vidserve::train

@@ -1,0 +1,137 @@
+#include "train/clip_batcher.h"
+
+#include <algorithm>
+#include <numeric>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace vidserve::train {
+namespace {
+
+uint64_t Mix(uint64_t x) {  // splitmix64 finaliser: a well-spread hash of the epoch seed
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Position-in-epoch -> clip, a Fisher-Yates permutation driven by Mix (std::shuffle's
+// output is implementation-defined, which would make runs differ across platforms).
+std::vector<int> EpochPermutation(int size, uint64_t seed) {
+  std::vector<int> order(size);
+  std::iota(order.begin(), order.end(), 0);
+  uint64_t state = Mix(seed);
+  for (int i = size - 1; i > 0; --i) {
+    state = Mix(state);
+    std::swap(order[i], order[state % static_cast<uint64_t>(i + 1)]);
+  }
+  return order;
+}
+
+}  // namespace
+
+uint64_t TrainSeed(uint64_t clip_index) {
+  uint64_t seed = clip_index;
+  while (data::IsHeldOut(seed)) seed += uint64_t{1} << 40;
+  return seed;
+}
+
+torch::Tensor VideoToTensor(const media::VideoFrames& video) {
+  auto bytes = torch::from_blob(const_cast<uint8_t*>(video.rgb.data()),
+                                {video.frames, video.height, video.width, 3}, torch::kUInt8);
+  return bytes.permute({3, 0, 1, 2}).to(torch::kFloat32).div(127.5).sub(1.0).contiguous();
+}
+
+ClipBatcher::ClipBatcher(DataOptions data, int64_t batch_size, uint64_t data_seed,
+                         std::unique_ptr<data::ClipFolderDataset> folder)
+    : data_(std::move(data)), batch_size_(batch_size), data_seed_(data_seed),
+      folder_(std::move(folder)) {
+  synthetic_.frames = data_.frames;
+  synthetic_.height = data_.height;
+  synthetic_.width = data_.width;
+}
+
+ClipBatcher::~ClipBatcher() {
+  for (auto& f : in_flight_) f.wait();
+}
+
+absl::StatusOr<std::unique_ptr<ClipBatcher>> ClipBatcher::Create(const DataOptions& data,
+                                                                 int64_t batch_size,
+                                                                 uint64_t data_seed) {
+  std::unique_ptr<data::ClipFolderDataset> folder;
+  if (!data.clip_folder.empty()) {
+    data::ClipFolderDataset::Options folder_options;
+    folder_options.target_height = data.height;
+    folder_options.target_width = data.width;
+    folder_options.max_frames = data.frames;
+    auto dataset = data::ClipFolderDataset::Create(data.clip_folder, folder_options);
+    if (!dataset.ok()) return dataset.status();
+    folder = std::move(*dataset);
+  } else {
+    data::SyntheticClipOptions synthetic;
+    synthetic.frames = data.frames;
+    synthetic.height = data.height;
+    synthetic.width = data.width;
+    if (absl::Status s = data::ValidateSyntheticClipOptions(synthetic); !s.ok()) return s;
+  }
+  return std::unique_ptr<ClipBatcher>(
+      new ClipBatcher(data, batch_size, data_seed, std::move(folder)));
+}
+
+int64_t ClipBatcher::source_size() const { return folder_ ? folder_->size() : -1; }
+
+absl::StatusOr<data::CaptionedClip> ClipBatcher::Clip(int64_t clip_index) const {
+  if (folder_ == nullptr) {
+    const data::ClipSpec spec = data::SampleSpec(TrainSeed(clip_index), synthetic_);
+    data::CaptionedClip clip;
+    clip.video = data::Render(spec);
+    clip.caption = data::Caption(spec);
+    return clip;
+  }
+  const int64_t size = folder_->size();
+  // One permutation per epoch, recomputed per call: folders are small next to a clip decode.
+  const std::vector<int> order =
+      EpochPermutation(static_cast<int>(size), data_seed_ * 1000003 + clip_index / size);
+  auto clip = folder_->Get(order[clip_index % size]);
+  if (!clip.ok()) return clip.status();
+  if (clip->video.frames != data_.frames) {
+    return absl::InvalidArgumentError(absl::StrCat(clip->path, ": has ", clip->video.frames,
+                                                   " frames after trimming, training needs ",
+                                                   data_.frames));
+  }
+  return clip;
+}
+
+absl::StatusOr<ClipBatch> ClipBatcher::Build(int64_t batch_index) const {
+  ClipBatch batch;
+  std::vector<torch::Tensor> clips;
+  for (int64_t b = 0; b < batch_size_; ++b) {
+    auto clip = Clip(batch_index * batch_size_ + b);
+    if (!clip.ok()) return clip.status();
+    clips.push_back(VideoToTensor(clip->video));
+    batch.captions.push_back(std::move(clip->caption));
+  }
+  batch.pixels = torch::stack(clips);
+  return batch;
+}
+
+void ClipBatcher::Seek(int64_t batch_index) {
+  for (auto& f : in_flight_) f.wait();
+  in_flight_.clear();
+  next_batch_ = batch_index;
+}
+
+absl::StatusOr<ClipBatch> ClipBatcher::Next() {
+  // Keep loader_threads batches in flight: the one wanted now and those after it.
+  while (static_cast<int>(in_flight_.size()) < data_.loader_threads) {
+    const int64_t index = next_batch_ + static_cast<int64_t>(in_flight_.size());
+    in_flight_.push_back(std::async(std::launch::async, [this, index] { return Build(index); }));
+  }
+  auto batch = in_flight_.front().get();
+  in_flight_.pop_front();
+  ++next_batch_;
+  return batch;
+}
+
+}  // namespace vidserve::train

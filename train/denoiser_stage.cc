@@ -1,0 +1,116 @@
+// Stage 3: the text encoder and denoiser, by rectified flow matching on latents of the
+// frozen encoder:
+//   x0 = normalized latent, eps ~ N(0, I), t ~ logit-normal(0, 1) (SD3: more weight on
+//   mid-range noise levels, where the velocity is hardest to predict),
+//   x_t = (1 - t) x0 + t eps,  loss = || denoiser(x_t, t, text) - (eps - x0) ||^2.
+// A caption_dropout share of captions is replaced by "" so the same network learns the
+// unconditional velocity that classifier-free guidance needs.
+//
+// The VAE is frozen, so clips are encoded once into a latent cache on the device at the
+// start (latent_cache_clips of them) and batches are drawn from it; on a fresh run the
+// cache also gives the per-channel latent statistics stored in the config.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <future>
+
+#include "common/logging.h"
+#include "model/flow_sampler.h"
+#include "model/latent_normalization.h"
+#include "train/bf16_autocast.h"
+#include "train/training_stage.h"
+
+namespace vidserve::train {
+namespace {
+
+constexpr int64_t kEncodeBatch = 32;  // clips per encoder forward while building the cache
+
+class DenoiserStage : public TrainingStage {
+ public:
+  DenoiserStage(const StageContext& context, std::unique_ptr<ClipBatcher> batcher)
+      : ctx_(context), batcher_(std::move(batcher)) {}
+
+  NamedTensors TrainableParameters() override {
+    NamedTensors params = PrefixedParameters("text_encoder", *ctx_.network->text_encoder);
+    for (auto& p : PrefixedParameters("denoiser", *ctx_.network->denoiser)) params.push_back(p);
+    return params;
+  }
+  std::vector<std::shared_ptr<torch::nn::Module>> TrainableModules() override {
+    return {ctx_.network->text_encoder.ptr(), ctx_.network->denoiser.ptr()};
+  }
+
+  absl::Status Prepare(int64_t /*start_step: batches come from the per-step RNG*/) override {
+    const DataOptions& data = ctx_.options->data;
+    int64_t clips = data.latent_cache_clips;
+    if (batcher_->source_size() > 0) {
+      clips = clips == 0 ? batcher_->source_size() : std::min(clips, batcher_->source_size());
+    }
+    const int64_t batches = (clips + kEncodeBatch - 1) / kEncodeBatch;
+    LOG_INFO << "denoiser stage: encoding " << clips << " clips into the latent cache";
+    // batcher_ holds kEncodeBatch clips per batch, so cache entry i is clip i.
+    std::vector<torch::Tensor> latents;
+    torch::NoGradGuard no_grad;
+    for (int64_t b = 0; b < batches; ++b) {
+      auto batch = batcher_->Next();
+      if (!batch.ok()) return batch.status();
+      const int64_t keep = std::min<int64_t>(kEncodeBatch, clips - b * kEncodeBatch);
+      const torch::Tensor pixels = batch->pixels.narrow(0, 0, keep).to(ctx_.device);
+      latents.push_back(ctx_.network->encoder->EncodeMean(pixels));
+      for (int64_t i = 0; i < keep; ++i) captions_.push_back(std::move(batch->captions[i]));
+    }
+    cache_ = torch::cat(latents, 0);
+    if (!ctx_.resumed) {
+      MeasureLatentStatistics(cache_, &ctx_.config->vae.latent_mean, &ctx_.config->vae.latent_std);
+    }
+    normalizer_ = LatentNormalizer(ctx_.config->vae, ctx_.device);
+    cache_ = normalizer_.Normalize(cache_);
+    LOG_INFO << "denoiser stage: latent cache " << c10::str(cache_.sizes()) << " normalized std "
+             << cache_.std().item<double>();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<StepLoss> Loss(int64_t step) override {
+    const int64_t b = ctx_.options->batch_size;
+    const auto index = torch::randint(cache_.size(0), {b}, torch::TensorOptions().dtype(torch::kLong));
+    const auto dropped = torch::rand({b}) < ctx_.options->caption_dropout;
+    std::vector<std::string> captions;
+    auto index_a = index.accessor<int64_t, 1>();
+    auto dropped_a = dropped.accessor<bool, 1>();
+    for (int64_t i = 0; i < b; ++i) {
+      captions.push_back(dropped_a[i] ? std::string() : captions_[index_a[i]]);
+    }
+    const torch::Tensor x0 = cache_.index_select(0, index.to(ctx_.device));
+    const torch::Tensor t = torch::sigmoid(torch::randn({b}, x0.options()));
+    const torch::Tensor eps = torch::randn_like(x0);
+    const torch::Tensor xt = FlowSampler::Interpolate(x0, eps, t);
+    torch::Tensor velocity;
+    {
+      Bf16Autocast autocast(ctx_.options->bf16 && ctx_.device.is_cuda());
+      const TextEmbedding text = ctx_.network->text_encoder->Encode(captions, ctx_.device);
+      velocity = ctx_.network->denoiser->forward(xt, t, text).to(torch::kFloat32);
+    }
+    const torch::Tensor mse = (velocity - FlowSampler::VelocityTarget(x0, eps)).pow(2).mean();
+    StepLoss loss;
+    loss.total = mse;
+    loss.terms = {{"mse", mse.item<double>()}};
+    loss.clips = b;
+    return loss;
+  }
+
+ private:
+  StageContext ctx_;
+  std::unique_ptr<ClipBatcher> batcher_;
+  torch::Tensor cache_;  // [N, C, T', H', W'] normalized latents on the device
+  std::vector<std::string> captions_;
+  LatentNormalizer normalizer_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TrainingStage>> MakeDenoiserStage(const StageContext& context) {
+  auto batcher = ClipBatcher::Create(context.options->data, kEncodeBatch, context.options->seed);
+  if (!batcher.ok()) return batcher.status();
+  return std::unique_ptr<TrainingStage>(new DenoiserStage(context, std::move(*batcher)));
+}
+
+}  // namespace vidserve::train

@@ -1,0 +1,97 @@
+// Everything a vidserve-train run is told: which stage, the optimiser and its schedule,
+// the loss weights, the data and where the run lives. Plain structs with defaults and
+// units; ValidateTrainOptions names the first bad field. No torch here.
+//
+// Thread-safety: plain data.
+#ifndef VIDSERVE_TRAIN_TRAIN_OPTIONS_H_
+#define VIDSERVE_TRAIN_TRAIN_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace vidserve::train {
+
+// The three stages, run in this order; each starts from the previous stage's export.
+//   vae:      encoder + full decoder (reconstruction + SSIM + gradient + KL).
+//   thin:     thin decoder against the frozen encoder (distillation from the full decoder
+//             plus reconstruction).
+//   denoiser: text encoder + denoiser on frozen-encoder latents (rectified flow matching
+//             with caption dropout for classifier-free guidance).
+enum class TrainStage { kVae, kThinDecoder, kDenoiser };
+absl::StatusOr<TrainStage> ParseTrainStage(absl::string_view name);  // "vae"|"thin"|"denoiser"
+const char* TrainStageName(TrainStage stage);
+
+struct OptimizerOptions {
+  double learning_rate = 3e-4;         // peak, reached at the end of warm-up
+  double min_learning_rate_ratio = 0.05;  // cosine floor, as a fraction of the peak
+  int64_t warmup_steps = 200;          // linear warm-up from 0
+  double weight_decay = 0.01;          // AdamW, matrices only (not norms or biases)
+  double beta1 = 0.9;
+  double beta2 = 0.99;
+  double grad_clip_norm = 1.0;  // global L2 norm; <= 0 disables clipping
+  // Exponential moving average of the weights, exported instead of the raw weights.
+  // 0 disables. The effective decay ramps up as min(decay, (1 + step) / (10 + step)).
+  double ema_decay = 0.999;
+};
+
+struct LossWeights {
+  double l1 = 1.0;          // mean |pred - target| over pixels in [-1, 1]
+  double ssim = 0.2;        // 1 - SSIM (11x11 Gaussian window, per frame)
+  double gradient = 0.5;    // L1 between horizontal/vertical pixel differences (edges)
+  double kl = 1e-6;         // KL(q(z|x) || N(0, I)), mean over latent elements (vae stage)
+  double distill = 1.0;     // thin stage: L1 to the frozen full decoder's output
+  double thin_reconstruction = 0.5;  // thin stage: weight of the pixel terms above
+};
+
+struct DataOptions {
+  // A folder of name.y4m / name.mp4 clips with name.txt captions; empty = the synthetic
+  // generator's training seeds (never its held-out seeds).
+  std::string clip_folder;
+  int frames = 17;  // 4k+1
+  int height = 64;  // pixels, multiple of 16
+  int width = 64;   // pixels, multiple of 16
+  int loader_threads = 4;  // batches built in parallel ahead of the training step
+  // Denoiser stage: clips encoded once at the start and sampled from afterwards (the VAE
+  // is frozen, so encoding every step would only repeat work). 0 = every clip in the folder
+  // (synthetic data needs a number).
+  int64_t latent_cache_clips = 20000;
+};
+
+struct TrainOptions {
+  TrainStage stage = TrainStage::kVae;
+  // Where the run keeps its resumable state, loss log and export. A run directory that
+  // already holds state is resumed from it (same options expected).
+  std::string run_dir;
+  // The previous stage's export (a .safetensors file or a directory holding
+  // model.safetensors); the vae stage may instead start from `config`.
+  std::string init_checkpoint;
+  std::string config = "tiny";  // preset name or YAML path when there is no init_checkpoint
+  std::string mixer;  // denoiser stage: override every layer's token mixer (softmax|loglinear|mesa)
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  int threads = 0;              // CPU intra-op threads; 0 = LibTorch's default
+  int64_t steps = 1000;         // length of the schedule, in optimiser steps
+  // Stop cleanly (state saved, export written) once this much wall time has passed; the
+  // next run resumes. 0 = no limit.
+  double time_budget_minutes = 0;
+  int64_t batch_size = 8;
+  uint64_t seed = 0;  // weights init (vae stage from config), noise, timesteps, dropout
+  bool bf16 = true;   // bf16 autocast on CUDA (fp32 master weights); ignored on CPU
+  double caption_dropout = 0.1;  // denoiser stage: share of captions replaced by ""
+  int64_t log_every = 20;    // steps between CSV rows / progress updates
+  int64_t save_every = 1000; // steps between resumable-state saves (also saved at the end)
+  bool progress_bar = true;  // redraw one stderr line; false = a line per log row
+  OptimizerOptions optimizer;
+  LossWeights loss;
+  DataOptions data;
+};
+
+// InvalidArgument naming the first bad field and its allowed range.
+absl::Status ValidateTrainOptions(const TrainOptions& options);
+
+}  // namespace vidserve::train
+
+#endif  // VIDSERVE_TRAIN_TRAIN_OPTIONS_H_

@@ -1,0 +1,366 @@
+#include "train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "model/checkpoint.h"
+#include "model/device.h"
+#include "model/status_macros.h"
+#include "model/video_model.h"
+#include "model/video_network.h"
+#include "train/loss_log.h"
+#include "train/lr_schedule.h"
+#include "train/parameter_ema.h"
+#include "train/training_stage.h"
+
+namespace vidserve::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+absl::StatusOr<ModelConfig> ConfigFromName(const std::string& name) {
+  if (absl::EndsWith(name, ".yaml") || absl::EndsWith(name, ".yml")) {
+    return LoadModelConfigFile(name);
+  }
+  return LoadPreset(name);
+}
+
+// Copies every parameter and buffer of `from` into `to` (same architecture).
+absl::Status CopyModuleWeights(const torch::nn::Module& from, torch::nn::Module& to,
+                               const std::string& source) {
+  std::map<std::string, torch::Tensor> tensors;
+  for (auto& [name, tensor] : ModuleStateDict(from)) tensors[name] = tensor;
+  return LoadModuleState(to, tensors, source);
+}
+
+struct StageNetwork {
+  ModelConfig config;
+  VideoNetwork network{nullptr};
+  bool resumed = false;
+};
+
+// Resumes from run_dir/state, or builds a fresh network from the config / init checkpoint.
+absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
+  StageNetwork out;
+  const std::string state_network = (fs::path(options.run_dir) / "state" / "network.safetensors").string();
+  if (fs::exists(state_network)) {
+    VIDSERVE_ASSIGN_OR_RETURN(LoadedVideoNetwork loaded, LoadVideoNetwork(state_network));
+    out.config = loaded.config;
+    out.network = loaded.network;
+    out.resumed = true;
+    return out;
+  }
+  LoadedVideoNetwork init;
+  if (!options.init_checkpoint.empty()) {
+    VIDSERVE_ASSIGN_OR_RETURN(init, LoadVideoNetwork(options.init_checkpoint));
+    out.config = init.config;
+  } else {
+    VIDSERVE_ASSIGN_OR_RETURN(out.config, ConfigFromName(options.config));
+  }
+  bool fresh_denoiser = false;
+  if (options.stage == TrainStage::kDenoiser) {
+    // Statistics of the encoder at hand are measured again by the stage.
+    out.config.vae.latent_mean.clear();
+    out.config.vae.latent_std.clear();
+    if (!options.mixer.empty() && out.config.denoiser.mixers != std::vector<std::string>{options.mixer}) {
+      out.config.denoiser.mixers = {options.mixer};
+      fresh_denoiser = true;
+    }
+  }
+  VIDSERVE_ASSIGN_OR_RETURN(out.network,
+                            BuildVideoNetwork(out.config, options.seed, /*adaln_zero_init=*/true));
+  if (init.network) {
+    const std::string& src = init.path;
+    VIDSERVE_RETURN_IF_ERROR(CopyModuleWeights(*init.network->encoder, *out.network->encoder, src));
+    VIDSERVE_RETURN_IF_ERROR(CopyModuleWeights(*init.network->decoder, *out.network->decoder, src));
+    VIDSERVE_RETURN_IF_ERROR(
+        CopyModuleWeights(*init.network->thin_decoder, *out.network->thin_decoder, src));
+    if (!fresh_denoiser) {
+      VIDSERVE_RETURN_IF_ERROR(
+          CopyModuleWeights(*init.network->text_encoder, *out.network->text_encoder, src));
+      VIDSERVE_RETURN_IF_ERROR(
+          CopyModuleWeights(*init.network->denoiser, *out.network->denoiser, src));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<TrainingStage>> MakeStage(const StageContext& context) {
+  switch (context.options->stage) {
+    case TrainStage::kVae: return MakeVaeStage(context);
+    case TrainStage::kThinDecoder: return MakeThinDecoderStage(context);
+    case TrainStage::kDenoiser: return MakeDenoiserStage(context);
+  }
+  return absl::InternalError("unknown stage");
+}
+
+// The options a resumed run must share with the run that wrote the state.
+nlohmann::json FixedOptions(const TrainOptions& o) {
+  return {{"stage", TrainStageName(o.stage)}, {"batch_size", o.batch_size},
+          {"seed", o.seed},                   {"mixer", o.mixer},
+          {"frames", o.data.frames},          {"height", o.data.height},
+          {"width", o.data.width},            {"clip_folder", o.data.clip_folder}};
+}
+
+class TrainingState {
+ public:
+  explicit TrainingState(const std::string& run_dir)
+      : dir_(fs::path(run_dir) / "state"), tmp_(fs::path(run_dir) / "state.tmp") {}
+
+  bool exists() const { return fs::exists(dir_ / "trainer.json"); }
+
+  absl::Status Save(VideoNetwork& network, const ModelConfig& config, const ParameterEma& ema,
+                    torch::optim::Optimizer& optimizer, const nlohmann::json& trainer) {
+    std::error_code ec;
+    fs::remove_all(tmp_, ec);
+    fs::create_directories(tmp_, ec);
+    if (ec) return absl::UnavailableError(absl::StrCat(tmp_.string(), ": ", ec.message()));
+    VIDSERVE_RETURN_IF_ERROR(SaveVideoNetwork((tmp_ / "network.safetensors").string(), network,
+                                              config, CheckpointInfo{}, CheckpointDtype::kFloat32));
+    VIDSERVE_RETURN_IF_ERROR(WriteSafetensors((tmp_ / "ema.safetensors").string(), ema.shadows(),
+                                              {}, CheckpointDtype::kFloat32));
+    try {
+      torch::save(optimizer, (tmp_ / "optimizer.pt").string());
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat("saving optimizer state: ", e.what()));
+    }
+    std::ofstream((tmp_ / "trainer.json").string()) << trainer.dump(2) << "\n";
+    // Swap in the complete new state only now: a run killed mid-save keeps the old one.
+    fs::remove_all(dir_, ec);
+    fs::rename(tmp_, dir_, ec);
+    if (ec) return absl::UnavailableError(absl::StrCat(dir_.string(), ": ", ec.message()));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<nlohmann::json> LoadTrainer() const {
+    std::ifstream in((dir_ / "trainer.json").string());
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      return absl::DataLossError(absl::StrCat((dir_ / "trainer.json").string(), ": not valid JSON"));
+    }
+    return j;
+  }
+
+  absl::Status LoadOptimizerAndEma(torch::optim::Optimizer& optimizer, ParameterEma& ema,
+                                   const torch::Device& device) const {
+    try {
+      torch::load(optimizer, (dir_ / "optimizer.pt").string(), device);
+    } catch (const std::exception& e) {
+      return absl::DataLossError(absl::StrCat((dir_ / "optimizer.pt").string(), ": ", e.what()));
+    }
+    VIDSERVE_ASSIGN_OR_RETURN(CheckpointContents ema_file,
+                              ReadSafetensors((dir_ / "ema.safetensors").string()));
+    for (auto& [name, tensor] : ema_file.tensors) tensor = tensor.to(device);
+    return ema.LoadShadows(ema_file.tensors);
+  }
+
+ private:
+  fs::path dir_;
+  fs::path tmp_;
+};
+
+// AdamW with weight decay on matrices only: decaying norm gains and biases toward zero
+// only fights the normalisation.
+std::unique_ptr<torch::optim::AdamW> MakeOptimizer(const NamedTensors& params,
+                                                   const OptimizerOptions& o) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& [name, p] : params) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  auto base = torch::optim::AdamWOptions(o.learning_rate).betas({o.beta1, o.beta2}).eps(1e-8);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(base).weight_decay(o.weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(base).weight_decay(0.0)));
+  return std::make_unique<torch::optim::AdamW>(groups, base);
+}
+
+void SetLearningRate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
+                                            int64_t max_steps_this_run) {
+  VIDSERVE_RETURN_IF_ERROR(ValidateTrainOptions(options));
+  const Clock::time_point run_start = Clock::now();
+  try {
+    if (options.threads > 0) at::set_num_threads(options.threads);
+    VIDSERVE_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+    std::error_code ec;
+    fs::create_directories(options.run_dir, ec);
+    if (ec) return absl::UnavailableError(absl::StrCat(options.run_dir, ": ", ec.message()));
+
+    VIDSERVE_ASSIGN_OR_RETURN(StageNetwork built, BuildStageNetwork(options));
+    TrainingState state(options.run_dir);
+    int64_t start_step = 0;
+    int64_t total_steps = options.steps;
+    if (built.resumed) {
+      VIDSERVE_ASSIGN_OR_RETURN(nlohmann::json trainer, state.LoadTrainer());
+      if (trainer.value("options", nlohmann::json()) != FixedOptions(options)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            options.run_dir, ": holds a run with different options ",
+            trainer.value("options", nlohmann::json()).dump(), "; this run has ",
+            FixedOptions(options).dump(), " (use a new --run_dir)"));
+      }
+      start_step = trainer.value("step", int64_t{0});
+      total_steps = trainer.value("total_steps", options.steps);
+    }
+    VideoNetwork network = built.network;
+    ModelConfig config = built.config;
+    network->to(device);
+    network->eval();
+    for (auto& p : network->parameters()) p.set_requires_grad(false);
+
+    StageContext context;
+    context.network = network;
+    context.config = &config;
+    context.device = device;
+    context.options = &options;
+    context.resumed = built.resumed;
+    VIDSERVE_ASSIGN_OR_RETURN(std::unique_ptr<TrainingStage> stage, MakeStage(context));
+    const NamedTensors trainable = stage->TrainableParameters();
+    std::vector<torch::Tensor> params;
+    for (const auto& [name, p] : trainable) {
+      p.set_requires_grad(true);
+      params.push_back(p);
+    }
+    for (auto& module : stage->TrainableModules()) module->train();
+
+    auto optimizer = MakeOptimizer(trainable, options.optimizer);
+    ParameterEma ema(trainable, options.optimizer.ema_decay);
+    if (built.resumed) VIDSERVE_RETURN_IF_ERROR(state.LoadOptimizerAndEma(*optimizer, ema, device));
+    VIDSERVE_RETURN_IF_ERROR(stage->Prepare(start_step));
+
+    int64_t trainable_count = 0;
+    for (const auto& p : params) trainable_count += p.numel();
+    LOG_INFO << "train stage=" << TrainStageName(options.stage) << " device=" << device.str()
+             << " trainable_params=" << trainable_count << " batch=" << options.batch_size
+             << " steps=" << start_step << "/" << total_steps
+             << (built.resumed ? " resumed_from=" : " run_dir=") << options.run_dir
+             << " bf16=" << (options.bf16 && device.is_cuda() ? "on" : "off");
+    VIDSERVE_ASSIGN_OR_RETURN(
+        LossLog log, LossLog::Open((fs::path(options.run_dir) / "losses.csv").string(),
+                                   TrainStageName(options.stage), options.progress_bar));
+
+    TrainingSummary summary;
+    summary.start_step = start_step;
+    summary.total_steps = total_steps;
+    auto save_state = [&](int64_t steps_done) {
+      nlohmann::json trainer = {{"step", steps_done},
+                                {"total_steps", total_steps},
+                                {"options", FixedOptions(options)}};
+      return state.Save(network, config, ema, *optimizer, trainer);
+    };
+
+    const Clock::time_point loop_start = Clock::now();
+    Clock::time_point window_start = loop_start;
+    int64_t window_clips = 0, clips_total = 0;
+    int64_t step = start_step;
+    std::vector<std::pair<std::string, double>> last_terms;
+    while (step < total_steps) {
+      const double lr = LearningRateAt(step, total_steps, options.optimizer);
+      SetLearningRate(*optimizer, lr);
+      // Per-step seeding: a resumed run draws exactly the noise the uninterrupted one would.
+      torch::manual_seed(options.seed * 1000003ull + static_cast<uint64_t>(step));
+      VIDSERVE_ASSIGN_OR_RETURN(StepLoss loss, stage->Loss(step));
+      const double loss_value = loss.total.item<double>();
+      if (!std::isfinite(loss_value)) {
+        return absl::InternalError(absl::StrCat(
+            "loss became non-finite (", loss_value, ") at step ", step,
+            "; the last saved state in ", options.run_dir, " is intact; lower --learning_rate"));
+      }
+      optimizer->zero_grad();
+      loss.total.backward();
+      double grad_norm = 0;
+      if (options.optimizer.grad_clip_norm > 0) {
+        grad_norm = static_cast<double>(
+            torch::nn::utils::clip_grad_norm_(params, options.optimizer.grad_clip_norm));
+      }
+      optimizer->step();
+      ema.Update(step);
+      ++step;
+      summary.step_losses.push_back(loss_value);
+      window_clips += loss.clips;
+      clips_total += loss.clips;
+      last_terms = loss.terms;
+      last_terms.emplace_back("grad_norm", grad_norm);
+
+      const double elapsed = SecondsSince(run_start);
+      const bool out_of_time = options.time_budget_minutes > 0 &&
+                               elapsed >= options.time_budget_minutes * 60.0;
+      const bool out_of_steps =
+          max_steps_this_run > 0 && step - start_step >= max_steps_this_run;
+      if (step % options.log_every == 0 || step == total_steps || out_of_time || out_of_steps ||
+          step == start_step + 1) {
+        const double window = std::max(1e-9, SecondsSince(window_start));
+        LossRow row{step, lr, loss_value, last_terms, window_clips / window, elapsed};
+        const double rate = (step - start_step) / std::max(1e-9, SecondsSince(loop_start));
+        log.Write(row, total_steps, (total_steps - step) / std::max(rate, 1e-9));
+        window_start = Clock::now();
+        window_clips = 0;
+      }
+      if (step % options.save_every == 0 && step < total_steps) {
+        VIDSERVE_RETURN_IF_ERROR(save_state(step));
+      }
+      if (out_of_time || out_of_steps) break;
+    }
+    log.Finish();
+    VIDSERVE_RETURN_IF_ERROR(save_state(step));
+    summary.steps_done = step;
+    summary.finished = step >= total_steps;
+    const double loop_seconds = SecondsSince(loop_start);
+    summary.clips_per_second = clips_total / std::max(1e-9, loop_seconds);
+
+    // Export the EMA weights (the raw ones stay in state/ for resuming).
+    ema.CopyToParameters();
+    network->eval();
+    for (const auto& [name, value] : stage->Evaluate()) summary.evaluation[name] = value;
+    summary.export_path = (fs::path(options.run_dir) / "model.safetensors").string();
+    VIDSERVE_RETURN_IF_ERROR(SaveVideoNetwork(summary.export_path, network, config,
+                                              CheckpointInfo{}, CheckpointDtype::kFloat32));
+    summary.run_seconds = SecondsSince(run_start);
+
+    nlohmann::json terms = nlohmann::json::object();
+    for (const auto& [name, value] : last_terms) terms[name] = value;
+    nlohmann::json j = {{"stage", TrainStageName(options.stage)},
+                        {"device", device.str()},
+                        {"torch", TorchVersion()},
+                        {"bf16", options.bf16 && device.is_cuda()},
+                        {"mixers", config.denoiser.mixers},
+                        {"batch_size", options.batch_size},
+                        {"trainable_parameters", trainable_count},
+                        {"start_step", start_step},
+                        {"steps_done", step},
+                        {"total_steps", total_steps},
+                        {"run_seconds", summary.run_seconds},
+                        {"clips_per_second", summary.clips_per_second},
+                        {"final_loss", summary.step_losses.empty() ? 0.0 : summary.step_losses.back()},
+                        {"final_terms", terms},
+                        {"evaluation", summary.evaluation}};
+    std::ofstream((fs::path(options.run_dir) / "summary.json").string()) << j.dump(2) << "\n";
+    LOG_INFO << "train done stage=" << TrainStageName(options.stage) << " steps=" << step << "/"
+             << total_steps << " seconds=" << summary.run_seconds
+             << " clips_per_s=" << summary.clips_per_second << " export=" << summary.export_path;
+    return summary;
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("training failed: ", e.what()));
+  }
+}
+
+}  // namespace vidserve::train
