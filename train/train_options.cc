@@ -42,7 +42,14 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
         absl::StrCat("mixer: must be softmax, loglinear or mesa, got '", o.mixer, "'"));
   }
   if (o.threads < 0) return Invalid("threads", "must be >= 0", o.threads);
-  if (o.steps < 1) return Invalid("steps", "must be >= 1", o.steps);
+  if (o.steps < 0) return Invalid("steps", "must be >= 1, or 0 to fit the time budget", o.steps);
+  if (o.steps == 0 && o.time_budget_minutes <= 0) {
+    return absl::InvalidArgumentError("steps: 0 (fit to the time budget) needs time_budget_minutes > 0");
+  }
+  if (o.steps == 0 && o.optimizer.warmup_steps < kAutoStepsMeasureEnd) {
+    return Invalid("warmup_steps", "must be >= 40 when steps is 0 (the rate is measured during warm-up)",
+                   o.optimizer.warmup_steps);
+  }
   if (!(o.time_budget_minutes >= 0)) {
     return Invalid("time_budget_minutes", "must be >= 0", o.time_budget_minutes);
   }

@@ -73,7 +73,10 @@ struct TrainOptions {
   std::string mixer;  // denoiser stage: override every layer's token mixer (softmax|loglinear|mesa)
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;              // CPU intra-op threads; 0 = LibTorch's default
-  int64_t steps = 1000;         // length of the schedule, in optimiser steps
+  // Length of the schedule, in optimiser steps. 0 = fit it to time_budget_minutes: the
+  // rate is measured over steps 10-40 (during warm-up, which must be >= 40 steps) and the
+  // schedule is set to end at the budget; the number is stored in the state for resumes.
+  int64_t steps = 1000;
   // Stop cleanly (state saved, export written) once this much wall time has passed; the
   // next run resumes. 0 = no limit.
   double time_budget_minutes = 0;
@@ -88,6 +91,10 @@ struct TrainOptions {
   LossWeights loss;
   DataOptions data;
 };
+
+// steps == 0: the optimiser steps over which the rate is measured.
+inline constexpr int64_t kAutoStepsMeasureBegin = 10;
+inline constexpr int64_t kAutoStepsMeasureEnd = 40;
 
 // InvalidArgument naming the first bad field and its allowed range.
 absl::Status ValidateTrainOptions(const TrainOptions& options);

@@ -209,7 +209,9 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
     VIDSERVE_ASSIGN_OR_RETURN(StageNetwork built, BuildStageNetwork(options));
     TrainingState state(options.run_dir);
     int64_t start_step = 0;
-    int64_t total_steps = options.steps;
+    // steps == 0: a placeholder until the rate is measured (only warm-up runs before).
+    constexpr int64_t kUnknownTotal = int64_t{1} << 40;
+    int64_t total_steps = options.steps > 0 ? options.steps : kUnknownTotal;
     if (built.resumed) {
       VIDSERVE_ASSIGN_OR_RETURN(nlohmann::json trainer, state.LoadTrainer());
       if (trainer.value("options", nlohmann::json()) != FixedOptions(options)) {
@@ -269,6 +271,7 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
     };
 
     const Clock::time_point loop_start = Clock::now();
+    Clock::time_point measure_start = loop_start;
     Clock::time_point window_start = loop_start;
     int64_t window_clips = 0, clips_total = 0;
     int64_t step = start_step;
@@ -295,6 +298,17 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
       optimizer->step();
       ema.Update(step);
       ++step;
+      if (total_steps == kUnknownTotal && step == kAutoStepsMeasureBegin) measure_start = Clock::now();
+      if (total_steps == kUnknownTotal && step == kAutoStepsMeasureEnd) {
+        // Fit the schedule to what is left of the budget, keeping 5% for the export.
+        const double seconds_per_step = SecondsSince(measure_start) /
+                                        static_cast<double>(kAutoStepsMeasureEnd - kAutoStepsMeasureBegin);
+        const double left = options.time_budget_minutes * 60.0 * 0.95 - SecondsSince(run_start);
+        total_steps = step + std::max<int64_t>(1, static_cast<int64_t>(left / seconds_per_step));
+        summary.total_steps = total_steps;
+        LOG_INFO << "schedule fitted to the time budget: " << total_steps << " steps ("
+                 << seconds_per_step * 1000 << " ms per step)";
+      }
       summary.step_losses.push_back(loss_value);
       window_clips += loss.clips;
       clips_total += loss.clips;

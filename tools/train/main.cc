@@ -72,6 +72,7 @@ ABSL_FLAG(std::string, denoiser, "", "merge: denoiser stage export");
 ABSL_FLAG(std::string, out, "", "merge: output .safetensors");
 ABSL_FLAG(std::string, name, "", "merge: model name to record");
 ABSL_FLAG(std::string, dtype, "fp16", "merge: fp16 | fp32");
+ABSL_FLAG(bool, trained, true, "merge: mark the checkpoint trained (false for intermediate copies)");
 ABSL_FLAG(std::string, metrics, "", "merge: JSON file with a flat {name: number} object of metrics");
 
 namespace {
@@ -89,6 +90,7 @@ int RunMerge() {
   o.denoiser_checkpoint = ExportOf(absl::GetFlag(FLAGS_denoiser));
   o.output = absl::GetFlag(FLAGS_out);
   o.name = absl::GetFlag(FLAGS_name);
+  o.trained = absl::GetFlag(FLAGS_trained);
   if (o.vae_checkpoint.empty() || o.thin_checkpoint.empty() || o.denoiser_checkpoint.empty() ||
       o.output.empty()) {
     std::fprintf(stderr, "vidserve-train merge: --vae, --thin, --denoiser and --out are required\n");

@@ -164,6 +164,23 @@ TEST_F(TrainerTest, ThinAndDenoiserStagesLearnAndMergeIntoAServableCheckpoint) {
   EXPECT_THAT(std::string(refused.message()), HasSubstr("same vae export"));
 }
 
+TEST_F(TrainerTest, ZeroStepsFitsTheScheduleToTheTimeBudget) {
+  TrainOptions o = Options(TrainStage::kVae, "auto", 0);
+  o.batch_size = 1;
+  o.data.frames = 1;
+  o.data.height = 16;
+  o.data.width = 16;
+  o.optimizer.warmup_steps = 40;
+  o.time_budget_minutes = 0.1;  // 6 s
+  auto summary = RunTraining(o);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  // The schedule was fitted after step 40 and the run ended by it or by the budget.
+  EXPECT_GT(summary->total_steps, kAutoStepsMeasureEnd);
+  EXPECT_LT(summary->total_steps, int64_t{1} << 30);
+  EXPECT_GE(summary->steps_done, kAutoStepsMeasureEnd);
+  EXPECT_LT(summary->run_seconds, 30.0);
+}
+
 TEST_F(TrainerTest, LaterStagesNeedAnInitCheckpoint) {
   auto result = RunTraining(Options(TrainStage::kDenoiser, "d", 2));
   ASSERT_FALSE(result.ok());

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Trains the shipped vidserve-tiny checkpoint on a CUDA machine in phases that each fit a
+# 10-minute lease, writing logs and results to $OUT (or ./gpu-out). Prerequisite as for
+# run-gpu-bench.sh (bash ../shared/gpu/prepare.sh, carry .gpu). From the project root:
+#   bash tools/gpu/run-gpu-train.sh build vae      # ~VAE_MINUTES of VAE training (2 LRs)
+#   bash tools/gpu/run-gpu-train.sh rest           # thin decoder + one denoiser per mixer
+#   bash tools/gpu/run-gpu-train.sh eval           # merge, vidserve-bench quality, split ckpt
+# Runs live in runs-gpu/ (kept while the machine stays warm; every stage resumes from its
+# state if a phase is repeated).
+set -uo pipefail
+OUT="${OUT:-$PWD/gpu-out}"
+mkdir -p "$OUT"
+RUNS="${RUNS:-$PWD/runs-gpu}"
+mkdir -p "$RUNS"
+CONFIG="${CONFIG:-models/vidserve-tiny/config.yaml}"
+VAE_MINUTES="${VAE_MINUTES:-6}"
+REST_MINUTES="${REST_MINUTES:-8}"
+DEVICE="${DEVICE:-cuda}"  # cpu: a dry run of the phases on a development machine
+[ "$DEVICE" = cpu ] || source .gpu/env.sh
+BIN="${BIN:-./build-gpu}"
+TRAIN="$BIN/vidserve-train"
+BENCH="$BIN/vidserve-bench"
+# Extra flags for every training run (dry runs: tiny clips, few clips in the cache).
+EXTRA=(${TRAIN_FLAGS:-})
+has() { for s in "$@"; do [ "$s" = "$phase" ] && return 0; done; return 1; }
+
+for phase in "$@"; do
+case "$phase" in
+build)
+  start=$(date +%s)
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt" 2>&1
+  if ! { cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
+           -DCMAKE_PREFIX_PATH="$GPU_CMAKE_PREFIX" -DCMAKE_CUDA_ARCHITECTURES="90" \
+           -DVIDSERVE_WITH_FFMPEG=OFF -DVIDSERVE_BUILD_TESTS=OFF -DVIDSERVE_BUILD_CLIENT=OFF &&
+         cmake --build build-gpu -j "$(nproc)" --target vidserve-train vidserve-bench; } \
+         > "$OUT/build.log" 2>&1; then
+    grep -E "error|Error" "$OUT/build.log" | head -40
+    echo "BUILD FAILED"; exit 1
+  fi
+  echo "build ok in $(( $(date +%s) - start )) s on $(nproc) cores, $(cat "$OUT/gpu.txt")"
+  ;;
+vae)
+  # Two peak learning rates side by side (the GPU has room; each takes 7 loader threads);
+  # the one with the better held-out PSNR becomes runs-gpu/vae.
+  for lr in 2e-4 6e-4; do
+    $TRAIN vae --device $DEVICE --config "$CONFIG" --run_dir "$RUNS/vae-lr$lr" --steps 0 \
+      --time_budget_minutes "$VAE_MINUTES" --batch_size 32 --learning_rate $lr \
+      --warmup_steps 300 --loader_threads 7 --log_every 100 --save_every 2000 \
+      --progress_bar=false "${EXTRA[@]}" > "$RUNS/vae-lr$lr.log" 2>&1 &
+  done
+  wait
+  best=""; best_psnr=-1
+  for lr in 2e-4 6e-4; do
+    tail -3 "$RUNS/vae-lr$lr.log"
+    p=$(grep -o '"heldout_psnr_db": *[-0-9.e]*' "$RUNS/vae-lr$lr/summary.json" 2>/dev/null | awk '{print $2}')
+    p=${p:--1}
+    echo "vae lr=$lr held-out PSNR $p dB"
+    if awk -v a="$p" -v b="$best_psnr" 'BEGIN{exit !(a > b)}'; then best=$lr; best_psnr=$p; fi
+  done
+  [ -n "$best" ] || { echo "VAE FAILED"; exit 1; }
+  ln -sfn "$RUNS/vae-lr$best" "$RUNS/vae"
+  echo "best vae: lr=$best ($best_psnr dB)"
+  # Bring the VAE back (fp16, in parts under the 16 MiB transfer limit), so a lost machine
+  # does not lose the stage; tar the logs and loss curves.
+  $TRAIN merge --vae "$RUNS/vae" --thin "$RUNS/vae" --denoiser "$RUNS/vae" --trained=false \
+    --out "$RUNS/vae-fp16.safetensors" --dtype fp16 && \
+    split -b 15m -d "$RUNS/vae-fp16.safetensors" "$OUT/vae-fp16.safetensors.part"
+  tar czf "$OUT/vae-runs.tar.gz" -C "$RUNS" --exclude='*.safetensors' --exclude='*.pt' \
+    --exclude=state --exclude=vae .
+  ;;
+rest)
+  VAE_EXPORT="$RUNS/vae/model.safetensors"
+  $TRAIN thin --device $DEVICE --init_checkpoint "$VAE_EXPORT" --run_dir "$RUNS/thin" --steps 0 \
+    --time_budget_minutes "$REST_MINUTES" --batch_size 32 --learning_rate 5e-4 \
+    --warmup_steps 200 --loader_threads 6 --log_every 100 --save_every 2000 \
+    --progress_bar=false "${EXTRA[@]}" > "$RUNS/thin.log" 2>&1 &
+  for mixer in softmax loglinear mesa; do
+    $TRAIN denoiser --device $DEVICE --init_checkpoint "$VAE_EXPORT" --run_dir "$RUNS/den-$mixer" \
+      --mixer $mixer --steps 0 --time_budget_minutes "$REST_MINUTES" --batch_size 256 \
+      --learning_rate 5e-4 --warmup_steps 300 --latent_cache_clips 30000 --loader_threads 3 \
+      --log_every 200 --save_every 4000 --progress_bar=false "${EXTRA[@]}" > "$RUNS/den-$mixer.log" 2>&1 &
+  done
+  wait
+  for r in thin den-softmax den-loglinear den-mesa; do echo "== $r"; tail -2 "$RUNS/$r.log"; done
+  ;;
+eval)
+  mkdir -p "$RUNS/merged"
+  for mixer in softmax loglinear mesa; do
+    $TRAIN merge --vae "$RUNS/vae" --thin "$RUNS/thin" --denoiser "$RUNS/den-$mixer" \
+      --out "$RUNS/merged/$mixer/model.safetensors" --dtype fp16 || exit 1
+  done
+  $BENCH quality --device $DEVICE --checkpoint "$RUNS/merged/softmax" \
+    --checkpoint "$RUNS/merged/loglinear" --checkpoint "$RUNS/merged/mesa" \
+    --vae-clips 256 --prompts 256 --steps 20 ${QUALITY_FLAGS:-} --json "$OUT/quality.json" 2>&1 | tee "$OUT/quality.txt"
+  $BENCH vae --device $DEVICE ${VAE_BENCH_FLAGS:-} --json "$OUT/vae-bench.json" 2>&1 | tee -a "$OUT/quality.txt"
+  # The shipped candidate comes back in parts of < 16 MiB (the transfer limit per file).
+  split -b 15m -d "$RUNS/merged/softmax/model.safetensors" "$OUT/model.safetensors.part"
+  tar czf "$OUT/runs.tar.gz" -C "$RUNS" --exclude='*.safetensors' --exclude='*.pt' \
+    --exclude=merged --exclude=state .
+  ls -la "$OUT"
+  ;;
+*) echo "unknown phase $phase"; exit 2 ;;
+esac
+done
