@@ -1,5 +1,6 @@
 #include "server/server_config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -242,6 +243,12 @@ absl::StatusOr<ServerConfig> LoadServerConfigFile(const std::string& path) {
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));
+  }
+  // A relative model.dir means "beside this file" (as in nginx or Prometheus configs), so
+  // the shipped config finds the shipped checkpoint from any working directory.
+  const std::filesystem::path dir(config->model.dir);
+  if (!config->model.dir.empty() && dir.is_relative()) {
+    config->model.dir = (std::filesystem::path(path).parent_path() / dir).lexically_normal().string();
   }
   return config;
 }

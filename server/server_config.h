@@ -49,6 +49,8 @@ struct ServerConfig {
 // Parses a YAML document. Unknown keys and bad values fail with INVALID_ARGUMENT naming the
 // key, e.g. "scheduler.max_batch_size: must be in [1, 256], got 0".
 absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text);
+// Reads and parses a YAML file. A relative model.dir in it is taken relative to the file's
+// directory (flags, by contrast, are relative to the working directory).
 absl::StatusOr<ServerConfig> LoadServerConfigFile(const std::string& path);
 
 // Range checks shared by the YAML parser and the flag overrides.

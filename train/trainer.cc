@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -117,32 +118,36 @@ nlohmann::json FixedOptions(const TrainOptions& o) {
 
 class TrainingState {
  public:
-  explicit TrainingState(const std::string& run_dir)
-      : dir_(fs::path(run_dir) / "state"), tmp_(fs::path(run_dir) / "state.tmp") {}
+  explicit TrainingState(const std::string& run_dir) : dir_(fs::path(run_dir) / "state") {}
 
   bool exists() const { return fs::exists(dir_ / "trainer.json"); }
 
+  // Every file is written beside its final name and renamed over it (atomic per file), and
+  // trainer.json, which says which step the state is, goes last. Not a directory swap:
+  // std::filesystem::remove_all crashed (SIGSEGV) on the CUDA machine's toolchain.
   absl::Status Save(VideoNetwork& network, const ModelConfig& config, const ParameterEma& ema,
                     torch::optim::Optimizer& optimizer, const nlohmann::json& trainer) {
     std::error_code ec;
-    fs::remove_all(tmp_, ec);
-    fs::create_directories(tmp_, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat(tmp_.string(), ": ", ec.message()));
-    VIDSERVE_RETURN_IF_ERROR(SaveVideoNetwork((tmp_ / "network.safetensors").string(), network,
+    fs::create_directories(dir_, ec);
+    if (ec) return absl::UnavailableError(absl::StrCat(dir_.string(), ": ", ec.message()));
+    VIDSERVE_RETURN_IF_ERROR(SaveVideoNetwork((dir_ / "network.safetensors").string(), network,
                                               config, CheckpointInfo{}, CheckpointDtype::kFloat32));
-    VIDSERVE_RETURN_IF_ERROR(WriteSafetensors((tmp_ / "ema.safetensors").string(), ema.shadows(),
+    VIDSERVE_RETURN_IF_ERROR(WriteSafetensors((dir_ / "ema.safetensors").string(), ema.shadows(),
                                               {}, CheckpointDtype::kFloat32));
+    const std::string optimizer_path = (dir_ / "optimizer.pt").string();
     try {
-      torch::save(optimizer, (tmp_ / "optimizer.pt").string());
+      torch::save(optimizer, optimizer_path + ".tmp");
     } catch (const std::exception& e) {
       return absl::UnavailableError(absl::StrCat("saving optimizer state: ", e.what()));
     }
-    std::ofstream((tmp_ / "trainer.json").string()) << trainer.dump(2) << "\n";
-    // Swap in the complete new state only now: a run killed mid-save keeps the old one.
-    fs::remove_all(dir_, ec);
-    fs::rename(tmp_, dir_, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat(dir_.string(), ": ", ec.message()));
-    return absl::OkStatus();
+    VIDSERVE_RETURN_IF_ERROR(RenameOver(optimizer_path + ".tmp", optimizer_path));
+    const std::string trainer_path = (dir_ / "trainer.json").string();
+    {
+      std::ofstream out(trainer_path + ".tmp");
+      out << trainer.dump(2) << "\n";
+      if (!out) return absl::UnavailableError(absl::StrCat(trainer_path, ".tmp: write failed"));
+    }
+    return RenameOver(trainer_path + ".tmp", trainer_path);
   }
 
   absl::StatusOr<nlohmann::json> LoadTrainer() const {
@@ -152,6 +157,13 @@ class TrainingState {
       return absl::DataLossError(absl::StrCat((dir_ / "trainer.json").string(), ": not valid JSON"));
     }
     return j;
+  }
+
+  static absl::Status RenameOver(const std::string& from, const std::string& to) {
+    if (std::rename(from.c_str(), to.c_str()) != 0) {
+      return absl::UnavailableError(absl::StrCat("rename ", from, " -> ", to, " failed"));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status LoadOptimizerAndEma(torch::optim::Optimizer& optimizer, ParameterEma& ema,
@@ -169,7 +181,6 @@ class TrainingState {
 
  private:
   fs::path dir_;
-  fs::path tmp_;
 };
 
 // AdamW with weight decay on matrices only: decaying norm gains and biases toward zero

@@ -10,6 +10,10 @@
 // A run directory that already holds state is resumed (same options). --time_budget_minutes
 // stops cleanly with state saved, so long trainings fit machines lent for short periods.
 // Exit codes: 0 done (or budget reached, state saved), 2 bad flags, 1 training failed.
+#include <execinfo.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -127,7 +131,20 @@ int RunMerge() {
 
 }  // namespace
 
+// A crash in a long run should say where: print the stack before dying.
+void PrintStackAndDie(int signal) {
+  void* frames[64];
+  const int n = backtrace(frames, 64);
+  const char message[] = "vidserve-train: fatal signal; stack:\n";
+  (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+  backtrace_symbols_fd(frames, n, STDERR_FILENO);
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
 int main(int argc, char** argv) {
+  std::signal(SIGSEGV, PrintStackAndDie);
+  std::signal(SIGABRT, PrintStackAndDie);
   absl::SetProgramUsageMessage(
       "vidserve-train <vae|thin|denoiser|merge> [flags]; see tools/train/main.cc");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);

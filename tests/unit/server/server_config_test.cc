@@ -1,5 +1,6 @@
 #include "server/server_config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -174,6 +175,33 @@ TEST(ParseHostPort, SplitsHostAndPortIncludingIpv6) {
   ASSERT_TRUE(ParseHostPort("listen", "[::1]:0", &host, &port).ok());
   EXPECT_EQ(host, "::1");
   EXPECT_EQ(port, 0);
+}
+
+}  // namespace
+}  // namespace vidserve
+
+namespace vidserve {
+namespace {
+
+TEST(ServerConfig, RelativeModelDirIsRelativeToTheConfigFile) {
+  const std::string dir = ::testing::TempDir() + "/config_dir_test";
+  std::filesystem::create_directories(dir + "/conf");
+  std::ofstream(dir + "/conf/a.yaml") << "model: {dir: ../models/m}\n";
+  std::ofstream(dir + "/conf/b.yaml") << "model: {dir: /abs/m}\n";
+  absl::StatusOr<ServerConfig> relative = LoadServerConfigFile(dir + "/conf/a.yaml");
+  ASSERT_TRUE(relative.ok()) << relative.status();
+  EXPECT_EQ(relative->model.dir, (std::filesystem::path(dir) / "models/m").lexically_normal().string());
+  absl::StatusOr<ServerConfig> absolute = LoadServerConfigFile(dir + "/conf/b.yaml");
+  ASSERT_TRUE(absolute.ok()) << absolute.status();
+  EXPECT_EQ(absolute->model.dir, "/abs/m");
+}
+
+TEST(ServerConfig, ShippedDeployFileServesTheShippedCheckpoint) {
+  absl::StatusOr<ServerConfig> shipped =
+      LoadServerConfigFile(std::string(VIDSERVE_SOURCE_DIR) + "/deploy/vidserve.yaml");
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  EXPECT_TRUE(std::filesystem::exists(shipped->model.dir + "/model.safetensors"))
+      << shipped->model.dir;
 }
 
 }  // namespace
