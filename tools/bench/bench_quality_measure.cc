@@ -107,9 +107,16 @@ absl::Status MeasureReconstruction(VideoModel& model, const QualitySettings& set
     if (!thin.ok()) return thin.status();
     for (int j = 0; j < count; ++j) {
       const HeldOutClip& truth = held_out[first + j];
+      const media::VideoFrames full_frames = ToFrames(std::move((*full)[j]));
       absl::StatusOr<eval::VideoQuality> full_quality =
-          eval::MeasureVideoQuality(truth.video, ToFrames(std::move((*full)[j])));
+          eval::MeasureVideoQuality(truth.video, full_frames);
       if (!full_quality.ok()) return full_quality.status();
+      absl::StatusOr<data::ClipDetection> detection = data::DetectClip(full_frames);
+      if (!detection.ok()) return detection.status();
+      absl::StatusOr<data::TemporalConsistency> consistency =
+          data::MeasureTemporalConsistency(full_frames);
+      if (!consistency.ok()) return consistency.status();
+      result.reconstruction_detection.Add(data::Score(*detection, truth.expected), *consistency);
       absl::StatusOr<eval::VideoQuality> thin_quality =
           eval::MeasureVideoQuality(truth.video, ToFrames(std::move((*thin)[j])));
       if (!thin_quality.ok()) return thin_quality.status();

@@ -78,6 +78,10 @@ struct CheckpointResult {
   ModelInfo info;
   double guidance = 0;
   eval::ReconstructionBreakdown reconstruction;
+  // The detector on the full decoder's reconstructions of the held-out clips, scored
+  // against their captions: the ceiling the VAE itself puts on prompt following (a shape
+  // the VAE cannot reproduce cannot be generated either).
+  eval::PromptFollowingTally reconstruction_detection;
   DecodeTiming timing;
   eval::PromptFollowingTally prompt_following;
   std::vector<GeneratedSample> samples;         // scored prompts, in order

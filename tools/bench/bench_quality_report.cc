@@ -119,6 +119,7 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
             {"denoiser", info.denoiser_parameters}}},
           {"checkpoint_metrics", metrics},
           {"reconstruction", reconstruction},
+          {"reconstruction_detection", TallyJson(r.reconstruction_detection)},
           {"decode_timing",
            {{"batch", r.timing.batch},
             {"repeats", r.timing.repeats},
@@ -153,6 +154,10 @@ void PrintCheckpoint(const CheckpointResult& r, const QualitySettings& settings,
   for (data::Texture texture : data::kAllTextures) {
     row(TextureName(texture), r.reconstruction.ForTexture(texture));
   }
+  std::printf("    detector on the full reconstructions: colour %s  shape %s  motion %s\n",
+              PercentText(r.reconstruction_detection.colour()).c_str(),
+              PercentText(r.reconstruction_detection.shape()).c_str(),
+              PercentText(r.reconstruction_detection.motion()).c_str());
   std::printf(
       "  decode, batch of %d latents, median of %d: full %.1f ms, thin %.1f ms -> thin %.2fx "
       "faster; PSNR full - thin %+.2f dB\n",
