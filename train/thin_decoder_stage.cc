@@ -5,27 +5,22 @@
 #include <torch/torch.h>
 
 #include "train/bf16_autocast.h"
-#include "train/training_stage.h"
+#include "train/pixel_stage.h"
 #include "train/video_losses.h"
 
 namespace vidserve::train {
 namespace {
 
-class ThinDecoderStage : public TrainingStage {
+class ThinDecoderStage : public PixelStage {
  public:
   ThinDecoderStage(const StageContext& context, std::unique_ptr<ClipBatcher> batcher)
-      : ctx_(context), batcher_(std::move(batcher)) {}
+      : PixelStage(context, std::move(batcher)) {}
 
   NamedTensors TrainableParameters() override {
     return PrefixedParameters("thin_decoder", *ctx_.network->thin_decoder);
   }
   std::vector<std::shared_ptr<torch::nn::Module>> TrainableModules() override {
     return {ctx_.network->thin_decoder.ptr()};
-  }
-
-  absl::Status Prepare(int64_t start_step) override {
-    batcher_->Seek(start_step);  // step k trains on batch k, resumed or not
-    return absl::OkStatus();
   }
 
   absl::StatusOr<StepLoss> Loss(int64_t step) override {
@@ -61,25 +56,18 @@ class ThinDecoderStage : public TrainingStage {
 
   std::vector<std::pair<std::string, double>> Evaluate() override {
     torch::NoGradGuard no_grad;
-    const ClipBatch held_out = HeldOutBatch(ctx_.options->data, 32);
-    const torch::Tensor pixels = held_out.pixels.to(ctx_.device);
-    const torch::Tensor z = ctx_.network->encoder->EncodeMean(pixels);
-    return {{"heldout_psnr_db", PsnrDb(ctx_.network->thin_decoder->forward(z), pixels)},
-            {"heldout_full_psnr_db", PsnrDb(ctx_.network->decoder->forward(z), pixels)}};
+    const HeldOut held_out = EncodeHeldOut(32);
+    return {{"heldout_psnr_db",
+             PsnrDb(ctx_.network->thin_decoder->forward(held_out.latents), held_out.pixels)},
+            {"heldout_full_psnr_db",
+             PsnrDb(ctx_.network->decoder->forward(held_out.latents), held_out.pixels)}};
   }
-
- private:
-  StageContext ctx_;
-  std::unique_ptr<ClipBatcher> batcher_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TrainingStage>> MakeThinDecoderStage(const StageContext& context) {
-  auto batcher = ClipBatcher::Create(context.options->data, context.options->batch_size,
-                                     context.options->seed);
-  if (!batcher.ok()) return batcher.status();
-  return std::unique_ptr<TrainingStage>(new ThinDecoderStage(context, std::move(*batcher)));
+  return PixelStage::Make<ThinDecoderStage>(context);
 }
 
 }  // namespace vidserve::train

@@ -21,6 +21,7 @@
 #include "train/lr_schedule.h"
 #include "train/parameter_ema.h"
 #include "train/training_stage.h"
+#include "train/training_state.h"
 
 namespace vidserve::train {
 namespace {
@@ -56,7 +57,7 @@ struct StageNetwork {
 // Resumes from run_dir/state, or builds a fresh network from the config / init checkpoint.
 absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
   StageNetwork out;
-  const std::string state_network = (fs::path(options.run_dir) / "state" / "network.safetensors").string();
+  const std::string state_network = TrainingState(options.run_dir).network_path();
   if (fs::exists(state_network)) {
     VIDSERVE_ASSIGN_OR_RETURN(LoadedVideoNetwork loaded, LoadVideoNetwork(state_network));
     out.config = loaded.config;
@@ -115,73 +116,6 @@ nlohmann::json FixedOptions(const TrainOptions& o) {
           {"frames", o.data.frames},          {"height", o.data.height},
           {"width", o.data.width},            {"clip_folder", o.data.clip_folder}};
 }
-
-class TrainingState {
- public:
-  explicit TrainingState(const std::string& run_dir) : dir_(fs::path(run_dir) / "state") {}
-
-  bool exists() const { return fs::exists(dir_ / "trainer.json"); }
-
-  // Every file is written beside its final name and renamed over it (atomic per file), and
-  // trainer.json, which says which step the state is, goes last. Not a directory swap:
-  // std::filesystem::remove_all crashed (SIGSEGV) on the CUDA machine's toolchain.
-  absl::Status Save(VideoNetwork& network, const ModelConfig& config, const ParameterEma& ema,
-                    torch::optim::Optimizer& optimizer, const nlohmann::json& trainer) {
-    std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat(dir_.string(), ": ", ec.message()));
-    VIDSERVE_RETURN_IF_ERROR(SaveVideoNetwork((dir_ / "network.safetensors").string(), network,
-                                              config, CheckpointInfo{}, CheckpointDtype::kFloat32));
-    VIDSERVE_RETURN_IF_ERROR(WriteSafetensors((dir_ / "ema.safetensors").string(), ema.shadows(),
-                                              {}, CheckpointDtype::kFloat32));
-    const std::string optimizer_path = (dir_ / "optimizer.pt").string();
-    try {
-      torch::save(optimizer, optimizer_path + ".tmp");
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("saving optimizer state: ", e.what()));
-    }
-    VIDSERVE_RETURN_IF_ERROR(RenameOver(optimizer_path + ".tmp", optimizer_path));
-    const std::string trainer_path = (dir_ / "trainer.json").string();
-    {
-      std::ofstream out(trainer_path + ".tmp");
-      out << trainer.dump(2) << "\n";
-      if (!out) return absl::UnavailableError(absl::StrCat(trainer_path, ".tmp: write failed"));
-    }
-    return RenameOver(trainer_path + ".tmp", trainer_path);
-  }
-
-  absl::StatusOr<nlohmann::json> LoadTrainer() const {
-    std::ifstream in((dir_ / "trainer.json").string());
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      return absl::DataLossError(absl::StrCat((dir_ / "trainer.json").string(), ": not valid JSON"));
-    }
-    return j;
-  }
-
-  static absl::Status RenameOver(const std::string& from, const std::string& to) {
-    if (std::rename(from.c_str(), to.c_str()) != 0) {
-      return absl::UnavailableError(absl::StrCat("rename ", from, " -> ", to, " failed"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status LoadOptimizerAndEma(torch::optim::Optimizer& optimizer, ParameterEma& ema,
-                                   const torch::Device& device) const {
-    try {
-      torch::load(optimizer, (dir_ / "optimizer.pt").string(), device);
-    } catch (const std::exception& e) {
-      return absl::DataLossError(absl::StrCat((dir_ / "optimizer.pt").string(), ": ", e.what()));
-    }
-    VIDSERVE_ASSIGN_OR_RETURN(CheckpointContents ema_file,
-                              ReadSafetensors((dir_ / "ema.safetensors").string()));
-    for (auto& [name, tensor] : ema_file.tensors) tensor = tensor.to(device);
-    return ema.LoadShadows(ema_file.tensors);
-  }
-
- private:
-  fs::path dir_;
-};
 
 // AdamW with weight decay on matrices only: decaying norm gains and biases toward zero
 // only fights the normalisation.

@@ -4,16 +4,16 @@
 #include <torch/torch.h>
 
 #include "train/bf16_autocast.h"
-#include "train/training_stage.h"
+#include "train/pixel_stage.h"
 #include "train/video_losses.h"
 
 namespace vidserve::train {
 namespace {
 
-class VaeStage : public TrainingStage {
+class VaeStage : public PixelStage {
  public:
   VaeStage(const StageContext& context, std::unique_ptr<ClipBatcher> batcher)
-      : ctx_(context), batcher_(std::move(batcher)) {
+      : PixelStage(context, std::move(batcher)) {
     if (!ctx_.resumed && ctx_.options->init_checkpoint.empty()) NarrowInitialPosterior();
   }
 
@@ -24,11 +24,6 @@ class VaeStage : public TrainingStage {
   }
   std::vector<std::shared_ptr<torch::nn::Module>> TrainableModules() override {
     return {ctx_.network->encoder.ptr(), ctx_.network->decoder.ptr()};
-  }
-
-  absl::Status Prepare(int64_t start_step) override {
-    batcher_->Seek(start_step);  // step k trains on batch k, resumed or not
-    return absl::OkStatus();
   }
 
   absl::StatusOr<StepLoss> Loss(int64_t step) override {
@@ -74,26 +69,17 @@ class VaeStage : public TrainingStage {
 
   std::vector<std::pair<std::string, double>> Evaluate() override {
     torch::NoGradGuard no_grad;
-    const ClipBatch held_out = HeldOutBatch(ctx_.options->data, 32);
-    const torch::Tensor pixels = held_out.pixels.to(ctx_.device);
-    const torch::Tensor z = ctx_.network->encoder->EncodeMean(pixels);
-    const torch::Tensor recon = ctx_.network->decoder->forward(z);
-    return {{"heldout_psnr_db", PsnrDb(recon, pixels)},
-            {"heldout_ssim", Ssim(recon.clamp(-1, 1), pixels).item<double>()}};
+    const HeldOut held_out = EncodeHeldOut(32);
+    const torch::Tensor recon = ctx_.network->decoder->forward(held_out.latents);
+    return {{"heldout_psnr_db", PsnrDb(recon, held_out.pixels)},
+            {"heldout_ssim", Ssim(recon.clamp(-1, 1), held_out.pixels).item<double>()}};
   }
-
- private:
-  StageContext ctx_;
-  std::unique_ptr<ClipBatcher> batcher_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TrainingStage>> MakeVaeStage(const StageContext& context) {
-  auto batcher = ClipBatcher::Create(context.options->data, context.options->batch_size,
-                                     context.options->seed);
-  if (!batcher.ok()) return batcher.status();
-  return std::unique_ptr<TrainingStage>(new VaeStage(context, std::move(*batcher)));
+  return PixelStage::Make<VaeStage>(context);
 }
 
 }  // namespace vidserve::train
