@@ -2,9 +2,9 @@
 # vidserve image: CPU LibTorch from Debian 12, the server and vidserve-cli, non-root.
 #
 #   docker build -t vidserve .
-#   docker run --rm -p 50051:50051 -p 8002:8002 vidserve
-#   docker run --rm -p 50051:50051 -p 8002:8002 -v $PWD/models:/opt/vidserve/models:ro \
-#       vidserve --model /opt/vidserve/models/tiny          # a trained checkpoint
+#   docker run --rm -p 50051:50051 -p 8002:8002 vidserve     # serves the shipped vidserve-tiny
+#   docker run --rm -p 50051:50051 -p 8002:8002 -v $PWD/my-models:/models:ro \
+#       vidserve --model /models/mine                         # another checkpoint
 #
 # Arguments after the image name are appended to the default flags below (ENTRYPOINT +
 # CMD), so any `vidserve` flag can be added or overridden at `docker run` time.
@@ -62,4 +62,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["vidserve", "--config", "/etc/vidserve/vidserve.yaml", \
             "--listen", "0.0.0.0:50051", "--metrics_listen", "0.0.0.0:8002"]
-CMD ["--device", "auto"]
+# The image carries models/ (the shipped checkpoint included); the config's relative
+# model.dir would resolve under /etc, so the default flags name the checkpoint.
+CMD ["--device", "auto", "--model", "/opt/vidserve/models/vidserve-tiny"]
