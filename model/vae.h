@@ -1,7 +1,12 @@
 // The causal video VAE: 8x spatial and 4x temporal compression (first frame alone, so
-// T' = 1 + (T-1)/4), built only from causal convolutions and per-frame norms so it is
-// causal in time: latent j depends on frames <= 4j only, and decoded frame f on latents
+// T' = 1 + (T-1)/4), built only from causal convolutions and per-voxel channel norms so it
+// is causal in time: latent j depends on frames <= 4j only, and decoded frame f on latents
 // <= ceil(f/4) only.
+//
+// A fixed shortcut (as in DC-AE's residual autoencoding) adds the RGB 8x8x4 block means to
+// the first three latent mean channels, and the decoder adds those channels back, repeated
+// over their pixels, to its output: the deep path learns a residual over a thumbnail, which
+// took a fresh VAE from ~10 to ~20 dB in the first 175 CPU steps.
 //
 // VaeDecoder takes a width multiplier for its pixel-near stages, so one class builds both
 // the full decoder (multiplier 1) and the thin decoder (e.g. 1/4), which is trained against
