@@ -225,4 +225,11 @@ absl::Status LoadModuleState(torch::nn::Module& module,
   return absl::OkStatus();
 }
 
+absl::Status CopyModuleState(const torch::nn::Module& from, torch::nn::Module& to,
+                             const std::string& source) {
+  std::map<std::string, torch::Tensor> tensors;
+  for (auto& [name, tensor] : ModuleStateDict(from)) tensors[name] = tensor;
+  return LoadModuleState(to, tensors, source);
+}
+
 }  // namespace vidserve

@@ -48,6 +48,11 @@ absl::Status LoadModuleState(torch::nn::Module& module,
                              const std::map<std::string, torch::Tensor>& tensors,
                              const std::string& source);
 
+// Copies every parameter and buffer of `from` into `to` (the same architecture), with
+// LoadModuleState's checks; `source` names where `from` came from in errors.
+absl::Status CopyModuleState(const torch::nn::Module& from, torch::nn::Module& to,
+                             const std::string& source);
+
 }  // namespace vidserve
 
 #endif  // VIDSERVE_MODEL_CHECKPOINT_H_

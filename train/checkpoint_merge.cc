@@ -11,13 +11,6 @@
 namespace vidserve::train {
 namespace {
 
-absl::Status CopyWeights(const torch::nn::Module& from, torch::nn::Module& to,
-                         const std::string& source) {
-  std::map<std::string, torch::Tensor> tensors;
-  for (auto& [name, tensor] : ModuleStateDict(from)) tensors[name] = tensor;
-  return LoadModuleState(to, tensors, source);
-}
-
 absl::Status CheckSameWeights(const torch::nn::Module& a, const torch::nn::Module& b,
                               const std::string& what) {
   auto state_a = ModuleStateDict(a);
@@ -49,9 +42,9 @@ absl::Status MergeCheckpoints(const MergeOptions& options) {
                                             "denoiser checkpoint's encoder"));
   // The denoiser export already holds everything but the thin decoder; start from it.
   VideoNetwork merged = denoiser.network;
-  VIDSERVE_RETURN_IF_ERROR(CopyWeights(*vae.network->decoder, *merged->decoder, vae.path));
+  VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*vae.network->decoder, *merged->decoder, vae.path));
   VIDSERVE_RETURN_IF_ERROR(
-      CopyWeights(*thin.network->thin_decoder, *merged->thin_decoder, thin.path));
+      CopyModuleState(*thin.network->thin_decoder, *merged->thin_decoder, thin.path));
   ModelConfig config = denoiser.config;
   if (!options.name.empty()) config.name = options.name;
   std::error_code ec;

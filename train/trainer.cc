@@ -40,14 +40,6 @@ absl::StatusOr<ModelConfig> ConfigFromName(const std::string& name) {
   return LoadPreset(name);
 }
 
-// Copies every parameter and buffer of `from` into `to` (same architecture).
-absl::Status CopyModuleWeights(const torch::nn::Module& from, torch::nn::Module& to,
-                               const std::string& source) {
-  std::map<std::string, torch::Tensor> tensors;
-  for (auto& [name, tensor] : ModuleStateDict(from)) tensors[name] = tensor;
-  return LoadModuleState(to, tensors, source);
-}
-
 struct StageNetwork {
   ModelConfig config;
   VideoNetwork network{nullptr};
@@ -57,9 +49,9 @@ struct StageNetwork {
 // Resumes from run_dir/state, or builds a fresh network from the config / init checkpoint.
 absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
   StageNetwork out;
-  const std::string state_network = TrainingState(options.run_dir).network_path();
-  if (fs::exists(state_network)) {
-    VIDSERVE_ASSIGN_OR_RETURN(LoadedVideoNetwork loaded, LoadVideoNetwork(state_network));
+  const TrainingState state(options.run_dir);
+  if (state.exists()) {
+    VIDSERVE_ASSIGN_OR_RETURN(LoadedVideoNetwork loaded, LoadVideoNetwork(state.network_path()));
     out.config = loaded.config;
     out.network = loaded.network;
     out.resumed = true;
@@ -86,15 +78,15 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
                             BuildVideoNetwork(out.config, options.seed, /*adaln_zero_init=*/true));
   if (init.network) {
     const std::string& src = init.path;
-    VIDSERVE_RETURN_IF_ERROR(CopyModuleWeights(*init.network->encoder, *out.network->encoder, src));
-    VIDSERVE_RETURN_IF_ERROR(CopyModuleWeights(*init.network->decoder, *out.network->decoder, src));
+    VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*init.network->encoder, *out.network->encoder, src));
+    VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*init.network->decoder, *out.network->decoder, src));
     VIDSERVE_RETURN_IF_ERROR(
-        CopyModuleWeights(*init.network->thin_decoder, *out.network->thin_decoder, src));
+        CopyModuleState(*init.network->thin_decoder, *out.network->thin_decoder, src));
     if (!fresh_denoiser) {
       VIDSERVE_RETURN_IF_ERROR(
-          CopyModuleWeights(*init.network->text_encoder, *out.network->text_encoder, src));
+          CopyModuleState(*init.network->text_encoder, *out.network->text_encoder, src));
       VIDSERVE_RETURN_IF_ERROR(
-          CopyModuleWeights(*init.network->denoiser, *out.network->denoiser, src));
+          CopyModuleState(*init.network->denoiser, *out.network->denoiser, src));
     }
   }
   return out;

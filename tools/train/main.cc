@@ -81,17 +81,11 @@ ABSL_FLAG(std::string, metrics, "", "merge: JSON file with a flat {name: number}
 
 namespace {
 
-std::string ExportOf(const std::string& path) {
-  // A run directory stands for its export.
-  std::ifstream probe(path + "/model.safetensors");
-  return probe ? path + "/model.safetensors" : path;
-}
-
 int RunMerge() {
   vidserve::train::MergeOptions o;
-  o.vae_checkpoint = ExportOf(absl::GetFlag(FLAGS_vae));
-  o.thin_checkpoint = ExportOf(absl::GetFlag(FLAGS_thin));
-  o.denoiser_checkpoint = ExportOf(absl::GetFlag(FLAGS_denoiser));
+  o.vae_checkpoint = absl::GetFlag(FLAGS_vae);
+  o.thin_checkpoint = absl::GetFlag(FLAGS_thin);
+  o.denoiser_checkpoint = absl::GetFlag(FLAGS_denoiser);
   o.output = absl::GetFlag(FLAGS_out);
   o.name = absl::GetFlag(FLAGS_name);
   o.trained = absl::GetFlag(FLAGS_trained);
@@ -162,7 +156,7 @@ int main(int argc, char** argv) {
   vidserve::train::TrainOptions o;
   o.stage = *stage;
   o.run_dir = absl::GetFlag(FLAGS_run_dir);
-  o.init_checkpoint = ExportOf(absl::GetFlag(FLAGS_init_checkpoint));
+  o.init_checkpoint = absl::GetFlag(FLAGS_init_checkpoint);
   o.config = absl::GetFlag(FLAGS_config);
   o.mixer = absl::GetFlag(FLAGS_mixer);
   o.device = absl::GetFlag(FLAGS_device);
