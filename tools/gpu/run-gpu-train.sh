@@ -44,7 +44,8 @@ build)
 vae)
   # One run per peak learning rate in VAE_LRS, side by side (the GPU has room, but two
   # runs each get ~half the steps); the best held-out PSNR becomes runs-gpu/vae. The
-  # shipped VAE is the 2e-4 run alone (6e-4 was 8 dB worse in a side-by-side run).
+  # shipped VAE is the 2e-4 run alone (in a side-by-side run, 6e-4 ended ~6 dB lower in
+  # train-batch PSNR).
   for lr in ${VAE_LRS:-2e-4}; do
     $TRAIN vae --device $DEVICE --config "$CONFIG" --run_dir "$RUNS/vae-lr$lr" --steps 0 \
       --time_budget_minutes "$VAE_MINUTES" --batch_size 32 --learning_rate $lr \
