@@ -33,6 +33,7 @@ namespace v1 = ::vidserve::v1;
 
 struct ServeBenchOptions {
   std::string preset = "tiny";
+  std::string model;  // checkpoint (file or directory); empty = random weights of `preset`
   std::string device = "auto";
   int num_threads = 0;
   int64_t frames = 17, height = 64, width = 64;
@@ -52,6 +53,7 @@ class BenchServer {
     config.listen = "127.0.0.1:0";
     config.metrics_listen = "";
     config.model.preset = options.preset;
+    config.model.dir = options.model;
     config.model.device = options.device;
     config.model.num_threads = options.num_threads;
     config.scheduler.max_batch_size = max_batch_size;
@@ -187,6 +189,7 @@ int RunServeBench(int argc, char** argv) {
   if (!flags.Parse(argc, argv)) return 2;
   ServeBenchOptions options;
   options.preset = flags.String("preset", options.preset);
+  options.model = flags.String("model", options.model);
   options.device = flags.String("device", options.device);
   options.num_threads = static_cast<int>(flags.Int("threads", options.num_threads));
   options.frames = flags.Int("frames", options.frames);
@@ -202,7 +205,7 @@ int RunServeBench(int argc, char** argv) {
   const std::string json_path = flags.String("json", "");
   if (flags.Has("help")) {
     std::printf(
-        "vidserve-bench serve [--preset tiny] [--device auto|cpu|cuda] [--threads N]\n"
+        "vidserve-bench serve [--preset tiny] [--model CHECKPOINT] [--device auto|cpu|cuda] [--threads N]\n"
         "  [--frames 17 --height 64 --width 64 --steps 0(default)] [--generate-requests 3]\n"
         "  [--generate-concurrency 4] [--concurrency 8] [--requests 32] [--max-batch-size 8]\n"
         "  [--max-queue-delay-us 2000] [--json FILE]\n");
@@ -211,7 +214,7 @@ int RunServeBench(int argc, char** argv) {
   if (!flags.CheckAllUsed("serve")) return 2;
 
   nlohmann::json report = {{"command", "serve"}, {"date", UtcNow()}, {"machine", DescribeCpuMachine()},
-                           {"torch", TorchVersion()}, {"preset", options.preset},
+                           {"torch", TorchVersion()}, {"preset", options.preset}, {"model", options.model},
                            {"shape", {options.frames, options.height, options.width}},
                            {"concurrency", options.concurrency}, {"requests", options.requests}};
   bool all_ok = true;
