@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "media/av_handles.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -16,16 +17,6 @@ extern "C" {
 namespace vidserve::media {
 namespace {
 
-std::string AvError(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(err, buf, sizeof(buf));
-  return buf;
-}
-
-absl::Status Fail(const std::string& path, absl::string_view what, int err) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what, ": ", AvError(err)));
-}
-
 // libav prints encoder chatter (x264 statistics) at INFO; keep only real errors.
 void QuietLibav() {
   static const bool once = [] {
@@ -35,18 +26,6 @@ void QuietLibav() {
   (void)once;
 }
 
-struct CodecContextDeleter {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct SwsDeleter {
-  void operator()(SwsContext* s) const { sws_freeContext(s); }
-};
 struct InputDeleter {
   void operator()(AVFormatContext* f) const { avformat_close_input(&f); }
 };
@@ -56,24 +35,20 @@ struct OutputDeleter {
     avformat_free_context(f);
   }
 };
-using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
-using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
-using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
 
 // Sends `frame` (nullptr = flush) and writes every packet the encoder has ready.
 absl::Status EncodeAndWrite(const std::string& path, AVCodecContext* enc, AVStream* stream,
                             AVFormatContext* fmt, AVFrame* frame, AVPacket* pkt) {
   int err = avcodec_send_frame(enc, frame);
-  if (err < 0) return Fail(path, "encoding a frame failed", err);
+  if (err < 0) return AvFailure(path, "encoding a frame failed", err);
   while (true) {
     err = avcodec_receive_packet(enc, pkt);
     if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return absl::OkStatus();
-    if (err < 0) return Fail(path, "encoding a frame failed", err);
+    if (err < 0) return AvFailure(path, "encoding a frame failed", err);
     av_packet_rescale_ts(pkt, enc->time_base, stream->time_base);
     pkt->stream_index = stream->index;
     err = av_interleaved_write_frame(fmt, pkt);
-    if (err < 0) return Fail(path, "writing a packet failed", err);
+    if (err < 0) return AvFailure(path, "writing a packet failed", err);
   }
 }
 
@@ -109,7 +84,7 @@ absl::Status WriteMp4(const std::string& path, const VideoFrames& video,
 
   AVFormatContext* raw_fmt = nullptr;
   int err = avformat_alloc_output_context2(&raw_fmt, nullptr, "mp4", path.c_str());
-  if (err < 0 || raw_fmt == nullptr) return Fail(path, "cannot create an mp4 muxer", err);
+  if (err < 0 || raw_fmt == nullptr) return AvFailure(path, "cannot create an mp4 muxer", err);
   std::unique_ptr<AVFormatContext, OutputDeleter> fmt(raw_fmt);
 
   CodecContextPtr enc(avcodec_alloc_context3(codec));
@@ -130,19 +105,19 @@ absl::Status WriteMp4(const std::string& path, const VideoFrames& video,
   }
   if (fmt->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   err = avcodec_open2(enc.get(), codec, nullptr);
-  if (err < 0) return Fail(path, absl::StrCat("cannot open encoder ", codec->name), err);
+  if (err < 0) return AvFailure(path, absl::StrCat("cannot open encoder ", codec->name), err);
 
   AVStream* stream = avformat_new_stream(fmt.get(), nullptr);
   if (stream == nullptr) return absl::InternalError(absl::StrCat(path, ": cannot add a stream"));
   stream->time_base = enc->time_base;
   stream->avg_frame_rate = rate;
   err = avcodec_parameters_from_context(stream->codecpar, enc.get());
-  if (err < 0) return Fail(path, "cannot copy encoder parameters", err);
+  if (err < 0) return AvFailure(path, "cannot copy encoder parameters", err);
 
   err = avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE);
-  if (err < 0) return Fail(path, "cannot open for writing", err);
+  if (err < 0) return AvFailure(path, "cannot open for writing", err);
   err = avformat_write_header(fmt.get(), nullptr);
-  if (err < 0) return Fail(path, "cannot write the mp4 header", err);
+  if (err < 0) return AvFailure(path, "cannot write the mp4 header", err);
 
   SwsPtr sws(sws_getContext(video.width, video.height, AV_PIX_FMT_RGB24, video.width,
                             video.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, nullptr, nullptr,
@@ -153,11 +128,11 @@ absl::Status WriteMp4(const std::string& path, const VideoFrames& video,
   frame->width = video.width;
   frame->height = video.height;
   err = av_frame_get_buffer(frame.get(), 0);
-  if (err < 0) return Fail(path, "cannot allocate a frame", err);
+  if (err < 0) return AvFailure(path, "cannot allocate a frame", err);
 
   for (int t = 0; t < video.frames; ++t) {
     err = av_frame_make_writable(frame.get());
-    if (err < 0) return Fail(path, "cannot allocate a frame", err);
+    if (err < 0) return AvFailure(path, "cannot allocate a frame", err);
     const uint8_t* src[1] = {video.Frame(t)};
     const int src_stride[1] = {video.width * 3};
     sws_scale(sws.get(), src, src_stride, 0, video.height, frame->data, frame->linesize);
@@ -168,7 +143,7 @@ absl::Status WriteMp4(const std::string& path, const VideoFrames& video,
   absl::Status s = EncodeAndWrite(path, enc.get(), stream, fmt.get(), nullptr, pkt.get());
   if (!s.ok()) return s;
   err = av_write_trailer(fmt.get());
-  if (err < 0) return Fail(path, "cannot finish the mp4", err);
+  if (err < 0) return AvFailure(path, "cannot finish the mp4", err);
   return absl::OkStatus();
 }
 
@@ -180,21 +155,21 @@ absl::StatusOr<VideoFrames> ReadMp4(const std::string& path) {
     if (err == AVERROR(ENOENT)) {
       return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", AvError(err)));
     }
-    return Fail(path, "cannot open as a video file", err);
+    return AvFailure(path, "cannot open as a video file", err);
   }
   std::unique_ptr<AVFormatContext, InputDeleter> fmt(raw_fmt);
   err = avformat_find_stream_info(fmt.get(), nullptr);
-  if (err < 0) return Fail(path, "cannot read stream information", err);
+  if (err < 0) return AvFailure(path, "cannot read stream information", err);
   const AVCodec* codec = nullptr;
   const int index = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-  if (index < 0) return Fail(path, "no decodable video stream", index);
+  if (index < 0) return AvFailure(path, "no decodable video stream", index);
   AVStream* stream = fmt->streams[index];
 
   CodecContextPtr dec(avcodec_alloc_context3(codec));
   err = avcodec_parameters_to_context(dec.get(), stream->codecpar);
-  if (err < 0) return Fail(path, "cannot copy decoder parameters", err);
+  if (err < 0) return AvFailure(path, "cannot copy decoder parameters", err);
   err = avcodec_open2(dec.get(), codec, nullptr);
-  if (err < 0) return Fail(path, absl::StrCat("cannot open decoder ", codec->name), err);
+  if (err < 0) return AvFailure(path, absl::StrCat("cannot open decoder ", codec->name), err);
 
   VideoFrames video;
   video.width = dec->width;
@@ -212,7 +187,7 @@ absl::StatusOr<VideoFrames> ReadMp4(const std::string& path) {
     while (true) {
       int e = avcodec_receive_frame(dec.get(), frame.get());
       if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return absl::OkStatus();
-      if (e < 0) return Fail(path, absl::StrCat("decoding frame ", video.frames, " failed"), e);
+      if (e < 0) return AvFailure(path, absl::StrCat("decoding frame ", video.frames, " failed"), e);
       if (frame->width != video.width || frame->height != video.height) {
         return absl::InvalidArgumentError(absl::StrCat(
             path, ": frame ", video.frames, " changes size to ", frame->width, "x",
@@ -237,14 +212,14 @@ absl::StatusOr<VideoFrames> ReadMp4(const std::string& path) {
     if (pkt->stream_index == index) {
       int e = avcodec_send_packet(dec.get(), pkt.get());
       av_packet_unref(pkt.get());
-      if (e < 0) return Fail(path, "decoding failed", e);
+      if (e < 0) return AvFailure(path, "decoding failed", e);
       absl::Status s = drain();
       if (!s.ok()) return s;
     } else {
       av_packet_unref(pkt.get());
     }
   }
-  if (err != AVERROR_EOF) return Fail(path, "reading failed", err);
+  if (err != AVERROR_EOF) return AvFailure(path, "reading failed", err);
   avcodec_send_packet(dec.get(), nullptr);
   absl::Status s = drain();
   if (!s.ok()) return s;

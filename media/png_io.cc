@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "media/av_handles.h"
 #include "media/file_util.h"
 
 extern "C" {
@@ -13,36 +14,6 @@ extern "C" {
 }
 
 namespace vidserve::media {
-namespace {
-
-std::string AvError(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(err, buf, sizeof(buf));
-  return buf;
-}
-
-absl::Status Fail(const std::string& path, absl::string_view what, int err) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what, ": ", AvError(err)));
-}
-
-struct CodecContextDeleter {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct SwsDeleter {
-  void operator()(SwsContext* s) const { sws_freeContext(s); }
-};
-using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
-using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
-using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
-
-}  // namespace
 
 absl::Status WritePng(const std::string& path, const VideoFrames& image) {
   if (image.frames < 1 || image.height < 1 || image.width < 1 ||
@@ -62,14 +33,14 @@ absl::Status WritePng(const std::string& path, const VideoFrames& image) {
   enc->pix_fmt = AV_PIX_FMT_RGB24;
   enc->time_base = AVRational{1, 1};  // required by avcodec_open2, meaningless for a still
   int err = avcodec_open2(enc.get(), codec, nullptr);
-  if (err < 0) return Fail(path, "cannot open the PNG encoder", err);
+  if (err < 0) return AvFailure(path, "cannot open the PNG encoder", err);
 
   FramePtr frame(av_frame_alloc());
   frame->format = AV_PIX_FMT_RGB24;
   frame->width = image.width;
   frame->height = image.height;
   err = av_frame_get_buffer(frame.get(), 0);
-  if (err < 0) return Fail(path, "cannot allocate a frame", err);
+  if (err < 0) return AvFailure(path, "cannot allocate a frame", err);
   // libav pads rows to its alignment, so copy row by row.
   const size_t row_bytes = static_cast<size_t>(image.width) * 3;
   for (int y = 0; y < image.height; ++y) {
@@ -79,12 +50,12 @@ absl::Status WritePng(const std::string& path, const VideoFrames& image) {
   frame->pts = 0;
 
   err = avcodec_send_frame(enc.get(), frame.get());
-  if (err < 0) return Fail(path, "PNG encoding failed", err);
+  if (err < 0) return AvFailure(path, "PNG encoding failed", err);
   err = avcodec_send_frame(enc.get(), nullptr);
-  if (err < 0) return Fail(path, "PNG encoding failed", err);
+  if (err < 0) return AvFailure(path, "PNG encoding failed", err);
   PacketPtr pkt(av_packet_alloc());
   err = avcodec_receive_packet(enc.get(), pkt.get());
-  if (err < 0) return Fail(path, "PNG encoding produced no image", err);
+  if (err < 0) return AvFailure(path, "PNG encoding produced no image", err);
   return WriteWholeFile(path,
                         absl::string_view(reinterpret_cast<const char*>(pkt->data), pkt->size));
 }
@@ -99,19 +70,19 @@ absl::StatusOr<VideoFrames> ReadPng(const std::string& path) {
   }
   CodecContextPtr dec(avcodec_alloc_context3(codec));
   int err = avcodec_open2(dec.get(), codec, nullptr);
-  if (err < 0) return Fail(path, "cannot open the PNG decoder", err);
+  if (err < 0) return AvFailure(path, "cannot open the PNG decoder", err);
 
   PacketPtr pkt(av_packet_alloc());
   // av_new_packet adds the zeroed padding the decoder's bit readers may over-read into.
   err = av_new_packet(pkt.get(), static_cast<int>(bytes->size()));
-  if (err < 0) return Fail(path, "cannot allocate a packet", err);
+  if (err < 0) return AvFailure(path, "cannot allocate a packet", err);
   std::memcpy(pkt->data, bytes->data(), bytes->size());
   err = avcodec_send_packet(dec.get(), pkt.get());
-  if (err < 0) return Fail(path, "not a decodable PNG", err);
+  if (err < 0) return AvFailure(path, "not a decodable PNG", err);
   avcodec_send_packet(dec.get(), nullptr);
   FramePtr frame(av_frame_alloc());
   err = avcodec_receive_frame(dec.get(), frame.get());
-  if (err < 0) return Fail(path, "not a decodable PNG", err);
+  if (err < 0) return AvFailure(path, "not a decodable PNG", err);
 
   VideoFrames image;
   image.frames = 1;
