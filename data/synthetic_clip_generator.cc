@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "data/splitmix64.h"
 
 namespace vidserve::data {
 namespace {
@@ -31,13 +32,6 @@ constexpr double kSquareHalfSide = 0.85;
 constexpr double kDiamondHalfWidth = 0.72;
 constexpr double kDiamondHalfHeight = 1.2;
 constexpr double kTriangleCircumradius = 1.15;
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 // splitmix64 as a stream: tiny, fast, and the same on every platform.
 class Prng {

@@ -5,25 +5,19 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "data/splitmix64.h"
 
 namespace vidserve::train {
 namespace {
 
-uint64_t Mix(uint64_t x) {  // splitmix64 finaliser: a well-spread hash of the epoch seed
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// Position-in-epoch -> clip, a Fisher-Yates permutation driven by Mix (std::shuffle's
+// Position-in-epoch -> clip, a Fisher-Yates permutation driven by splitmix64 (std::shuffle's
 // output is implementation-defined, which would make runs differ across platforms).
 std::vector<int> EpochPermutation(int size, uint64_t seed) {
   std::vector<int> order(size);
   std::iota(order.begin(), order.end(), 0);
-  uint64_t state = Mix(seed);
+  uint64_t state = data::SplitMix64(seed);
   for (int i = size - 1; i > 0; --i) {
-    state = Mix(state);
+    state = data::SplitMix64(state);
     std::swap(order[i], order[state % static_cast<uint64_t>(i + 1)]);
   }
   return order;

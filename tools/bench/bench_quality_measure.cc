@@ -4,20 +4,13 @@
 #include <memory>
 #include <utility>
 
+#include "data/splitmix64.h"
 #include "eval/video_quality.h"
 #include "server/request_validation.h"
 #include "tools/bench/bench_stats.h"
 
 namespace vidserve::bench {
 namespace {
-
-// splitmix64's finaliser: well-mixed, so nearby bench seeds give unrelated generations.
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 VideoClip ToClip(const media::VideoFrames& video) {
   VideoClip clip;
@@ -42,7 +35,7 @@ media::VideoFrames ToFrames(VideoClip clip) {
 }  // namespace
 
 uint64_t GenerationSeed(uint64_t bench_seed, int index) {
-  return SplitMix64((bench_seed << 32) + static_cast<uint64_t>(index));
+  return data::SplitMix64((bench_seed << 32) + static_cast<uint64_t>(index));
 }
 
 absl::StatusOr<DecoderKind> ServerDefaultGenerateDecoder() {
