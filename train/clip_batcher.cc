@@ -83,11 +83,7 @@ absl::StatusOr<data::CaptionedClip> ClipBatcher::Clip(int64_t clip_index) const 
     clip.caption = data::Caption(spec);
     return clip;
   }
-  const int64_t size = folder_->size();
-  // One permutation per epoch, recomputed per call: folders are small next to a clip decode.
-  const std::vector<int> order =
-      EpochPermutation(static_cast<int>(size), data_seed_ * 1000003 + clip_index / size);
-  auto clip = folder_->Get(order[clip_index % size]);
+  auto clip = folder_->Get(FolderIndex(clip_index));
   if (!clip.ok()) return clip.status();
   if (clip->video.frames != data_.frames) {
     return absl::InvalidArgumentError(absl::StrCat(clip->path, ": has ", clip->video.frames,
@@ -95,6 +91,19 @@ absl::StatusOr<data::CaptionedClip> ClipBatcher::Clip(int64_t clip_index) const 
                                                    data_.frames));
   }
   return clip;
+}
+
+int ClipBatcher::FolderIndex(int64_t clip_index) const {
+  const int64_t size = folder_->size();
+  const int64_t epoch = clip_index / size;
+  std::lock_guard<std::mutex> lock(epoch_mutex_);
+  if (epoch != cached_epoch_) {
+    // Loader threads work on neighbouring batches, so one epoch's permutation serves
+    // nearly every call; it is rebuilt only when the epoch changes.
+    epoch_order_ = EpochPermutation(static_cast<int>(size), data_seed_ * 1000003 + epoch);
+    cached_epoch_ = epoch;
+  }
+  return epoch_order_[clip_index % size];
 }
 
 absl::StatusOr<ClipBatch> ClipBatcher::Build(int64_t batch_index) const {

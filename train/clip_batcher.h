@@ -6,8 +6,8 @@
 //  - a clip folder: epoch e = i / N visits the folder in a permutation drawn from
 //    (data_seed, e).
 //
-// Thread-safety: not thread-safe; one consumer calls Next(). Loader threads only read the
-// immutable source.
+// Thread-safety: not thread-safe; one consumer calls Next(). Loader threads read the
+// immutable source and share the epoch permutation cache under its mutex.
 #ifndef VIDSERVE_TRAIN_CLIP_BATCHER_H_
 #define VIDSERVE_TRAIN_CLIP_BATCHER_H_
 
@@ -17,6 +17,7 @@
 #include <deque>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -66,11 +67,18 @@ class ClipBatcher {
   ClipBatcher(DataOptions data, int64_t batch_size, uint64_t data_seed,
               std::unique_ptr<data::ClipFolderDataset> folder);
 
+  // Folder clip of clip_index: its position in its epoch's permutation.
+  int FolderIndex(int64_t clip_index) const;
+
   const DataOptions data_;
   const int64_t batch_size_;
   const uint64_t data_seed_;
   const std::unique_ptr<data::ClipFolderDataset> folder_;  // null = synthetic
   data::SyntheticClipOptions synthetic_;
+  // The permutation of the most recent epoch asked for (folders only).
+  mutable std::mutex epoch_mutex_;
+  mutable int64_t cached_epoch_ = -1;
+  mutable std::vector<int> epoch_order_;
   int64_t next_batch_ = 0;
   std::deque<std::future<absl::StatusOr<ClipBatch>>> in_flight_;  // batches next_batch_, ...
 };
