@@ -5,6 +5,7 @@
 #   bash tools/gpu/run-gpu-train.sh build vae      # ~VAE_MINUTES of VAE training (VAE_LRS)
 #   bash tools/gpu/run-gpu-train.sh rest           # thin decoder + one denoiser per mixer
 #   bash tools/gpu/run-gpu-train.sh eval           # merge, vidserve-bench quality, split ckpt
+#   bash tools/gpu/run-gpu-train.sh build continue # thin + denoiser from INIT, merged candidate
 # Runs live in runs-gpu/ (git-ignored, so they survive between calls while the machine
 # stays warm; every stage resumes from its state if a phase is repeated). The exact runs
 # behind the shipped checkpoint (these phases, then continuation runs started from the
@@ -86,6 +87,31 @@ rest)
   done
   wait
   for r in thin den-softmax den-loglinear den-mesa; do echo "== $r"; tail -2 "$RUNS/$r.log"; done
+  ;;
+continue)
+  # Continuation runs from a servable checkpoint (default: the shipped one): the thin
+  # decoder and the denoiser train side by side from its weights with fresh warm-up +
+  # cosine schedules (the optimizer state of earlier runs is not kept in the export), then
+  # merge with its VAE into a candidate that comes back in < 16 MiB parts.
+  INIT="${INIT:-models/vidserve-tiny}"
+  tag="${TAG:-c1}"
+  $TRAIN thin --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/thin-$tag" --steps 0 \
+    --time_budget_minutes "$REST_MINUTES" --batch_size 32 --learning_rate "${THIN_LR:-1e-4}" \
+    --warmup_steps 100 --loader_threads 6 --log_every 100 --save_every 4000 \
+    --progress_bar=false "${EXTRA[@]}" > "$RUNS/thin-$tag.log" 2>&1 &
+  $TRAIN denoiser --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/den-$tag" \
+    --steps 0 --time_budget_minutes "$REST_MINUTES" --batch_size 256 \
+    --learning_rate "${DEN_LR:-2e-4}" --warmup_steps 200 --latent_cache_clips 30000 --loader_threads 6 \
+    --log_every 200 --save_every 4000 --progress_bar=false "${EXTRA[@]}" > "$RUNS/den-$tag.log" 2>&1 &
+  wait
+  for r in thin-$tag den-$tag; do echo "== $r"; tail -3 "$RUNS/$r.log"; cat "$RUNS/$r/summary.json" 2>/dev/null | head -c 600; echo; done
+  mkdir -p "$RUNS/merged-$tag"
+  $TRAIN merge --vae "$INIT" --thin "$RUNS/thin-$tag" --denoiser "$RUNS/den-$tag" \
+    --out "$RUNS/merged-$tag/model.safetensors" --dtype fp16 || exit 1
+  split -b 15m -d "$RUNS/merged-$tag/model.safetensors" "$OUT/model-$tag.safetensors.part"
+  tar czf "$OUT/runs-$tag.tar.gz" -C "$RUNS" --exclude='*.safetensors' --exclude='*.pt' \
+    --exclude='merged*' --exclude=state thin-$tag.log den-$tag.log thin-$tag den-$tag
+  ls -la "$OUT"
   ;;
 eval)
   mkdir -p "$RUNS/merged"
