@@ -209,6 +209,9 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
 
     const Clock::time_point loop_start = Clock::now();
     Clock::time_point measure_start = loop_start;
+    // The step the end-of-warm-up refit measures from (this process's first step when a
+    // resumed run already had its first fit).
+    int64_t refit_from_step = start_step;
     Clock::time_point window_start = loop_start;
     int64_t window_clips = 0, clips_total = 0;
     int64_t step = start_step;
@@ -235,16 +238,31 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
       optimizer->step();
       ema.Update(step);
       ++step;
-      if (total_steps == kUnknownTotal && step == kAutoStepsMeasureBegin) measure_start = Clock::now();
-      if (total_steps == kUnknownTotal && step == kAutoStepsMeasureEnd) {
-        // Fit the schedule to what is left of the budget, keeping 5% for the export.
-        const double seconds_per_step = SecondsSince(measure_start) /
-                                        static_cast<double>(kAutoStepsMeasureEnd - kAutoStepsMeasureBegin);
+      // --steps 0: fit the schedule to what is left of the budget (keeping 5% for the
+      // export), first from steps [kAutoStepsMeasureBegin, kAutoStepsMeasureEnd), then again
+      // at the end of warm-up from the rate since. The first steps' rate can be far from
+      // the steady one (cuDNN autotuning, a neighbour run on the same GPU still starting
+      // up: 175 ms/step fitted vs 82 measured over a whole H100 run, which then stopped
+      // at half its budget). Warm-up LRs do not depend on the total, so the refit changes
+      // nothing already done.
+      auto fit_total = [&](Clock::time_point since, int64_t steps_measured, const char* what) {
+        const double seconds_per_step = SecondsSince(since) / static_cast<double>(steps_measured);
         const double left = options.time_budget_minutes * 60.0 * 0.95 - SecondsSince(run_start);
         total_steps = step + std::max<int64_t>(1, static_cast<int64_t>(left / seconds_per_step));
         summary.total_steps = total_steps;
-        LOG_INFO << "schedule fitted to the time budget: " << total_steps << " steps ("
+        summary.fitted_total_steps.push_back(total_steps);
+        LOG_INFO << "schedule " << what << " to the time budget: " << total_steps << " steps ("
                  << seconds_per_step * 1000 << " ms per step)";
+      };
+      if (total_steps == kUnknownTotal && step == kAutoStepsMeasureBegin) measure_start = Clock::now();
+      if (total_steps == kUnknownTotal && step == kAutoStepsMeasureEnd) {
+        fit_total(measure_start, kAutoStepsMeasureEnd - kAutoStepsMeasureBegin, "fitted");
+        measure_start = Clock::now();
+        refit_from_step = step;
+      }
+      if (options.steps == 0 && step == options.optimizer.warmup_steps &&
+          step - refit_from_step >= kAutoStepsMeasureEnd - kAutoStepsMeasureBegin) {
+        fit_total(measure_start, step - refit_from_step, "refitted");
       }
       summary.step_losses.push_back(loss_value);
       window_clips += loss.clips;
@@ -299,6 +317,7 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
                         {"start_step", start_step},
                         {"steps_done", step},
                         {"total_steps", total_steps},
+                        {"fitted_total_steps", summary.fitted_total_steps},
                         {"run_seconds", summary.run_seconds},
                         {"clips_per_second", summary.clips_per_second},
                         {"final_loss", summary.step_losses.empty() ? 0.0 : summary.step_losses.back()},

@@ -31,6 +31,9 @@ struct TrainingSummary {
   int64_t start_step = 0;   // steps already done when this run began (resume)
   int64_t steps_done = 0;   // steps done when it ended
   int64_t total_steps = 0;  // schedule length
+  // --steps 0: the schedule lengths fitted to the time budget, in order (after the first
+  // measured steps, then at the end of warm-up).
+  std::vector<int64_t> fitted_total_steps;
   bool finished = false;    // steps_done == total_steps
   double run_seconds = 0;
   double clips_per_second = 0;

@@ -179,6 +179,25 @@ TEST_F(TrainerTest, ZeroStepsFitsTheScheduleToTheTimeBudget) {
   EXPECT_LT(summary->total_steps, int64_t{1} << 30);
   EXPECT_GE(summary->steps_done, kAutoStepsMeasureEnd);
   EXPECT_LT(summary->run_seconds, 30.0);
+  EXPECT_EQ(summary->fitted_total_steps.size(), 1u);  // warm-up ends where the first fit is
+}
+
+TEST_F(TrainerTest, ZeroStepsRefitsTheScheduleAtTheEndOfWarmUp) {
+  TrainOptions o = Options(TrainStage::kVae, "auto", 0);
+  o.batch_size = 1;
+  o.data.frames = 1;
+  o.data.height = 16;
+  o.data.width = 16;
+  o.optimizer.warmup_steps = 80;
+  o.time_budget_minutes = 10;  // not reached: the run stops after 90 steps
+  auto summary = RunTraining(o, /*max_steps_this_run=*/90);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->steps_done, 90);
+  // Fitted at step 40, refitted at step 80 from the rate over steps 40-80; the schedule
+  // the run followed is the refit one.
+  ASSERT_EQ(summary->fitted_total_steps.size(), 2u);
+  EXPECT_GT(summary->fitted_total_steps[1], 80);
+  EXPECT_EQ(summary->total_steps, summary->fitted_total_steps[1]);
 }
 
 TEST_F(TrainerTest, LaterStagesNeedAnInitCheckpoint) {
