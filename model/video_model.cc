@@ -18,6 +18,10 @@
 #include "model/text_encoder.h"
 #include "model/video_network.h"
 
+#ifdef VIDSERVE_HAVE_CUDA
+#include "model/cuda/cuda_graph_cache.h"
+#endif
+
 namespace vidserve {
 namespace {
 
@@ -89,6 +93,9 @@ struct VideoModel::Impl {
   TextEmbedding uncond;  // empty-prompt embedding, 1 row, for classifier-free guidance
   // The denoiser samples in normalized latent space; FinalLatent maps back to the VAE's.
   LatentNormalizer latent_normalizer;
+#ifdef VIDSERVE_HAVE_CUDA
+  std::unique_ptr<CudaGraphCache> decode_graphs;  // CUDA devices with graphs on only
+#endif
 
   int64_t SpatialMultiple() const { return 8 * info.config.denoiser.patch_size; }
   absl::Status ValidatePixelShape(const std::string& field, int64_t frames, int64_t height,
@@ -128,7 +135,13 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
           "num_threads: must be >= 0 (0 = LibTorch default), got ", options.num_threads));
     }
     if (options.num_threads > 0) at::set_num_threads(options.num_threads);
+    if (options.cuda_graph_cache_size < 0 || options.cuda_graph_cache_size > 1024) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cuda_graph_cache_size: must be in [0, 1024] (0 = eager decode), got ",
+                       options.cuda_graph_cache_size));
+    }
     VIDSERVE_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+    if (device.is_cuda() && options.cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
 
     auto impl = std::make_unique<Impl>();
     impl->device = device;
@@ -159,6 +172,13 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     impl->network->to(device);
     impl->sampler = FlowSampler(FlowSamplerOptions{impl->info.config.sampler.timestep_shift});
     impl->info.device = device.str();
+#ifdef VIDSERVE_HAVE_CUDA
+    if (device.is_cuda() && options.cuda_graph_cache_size > 0) {
+      impl->decode_graphs = std::make_unique<CudaGraphCache>(
+          CudaGraphCacheOptions{options.cuda_graph_cache_size});
+      impl->info.cuda_graph_decode = true;
+    }
+#endif
     impl->latent_normalizer = LatentNormalizer(impl->info.config.vae, device);
     auto& net = impl->network;
     impl->info.vae_parameters = CountParameters(*net->encoder) + CountParameters(*net->decoder);
@@ -287,17 +307,30 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     auto z = torch::stack(parts, 0).to(impl_->device);
     auto& net = impl_->network;
     const int64_t chunk_frames = ChunkLatentFrames(z.size(0), z.size(3), z.size(4));
-    auto pixels = decoder == DecoderKind::kThin ? net->thin_decoder->DecodeInChunks(z, chunk_frames)
-                                                : net->decoder->DecodeInChunks(z, chunk_frames);
-    // [-1, 1] -> uint8, channels last: [B, T, H, W, 3].
-    auto rgb = pixels.clamp(-1.0, 1.0)
-                   .add(1.0)
-                   .mul(127.5)
-                   .round()
-                   .to(torch::kUInt8)
-                   .permute({0, 2, 3, 4, 1})
-                   .to(torch::kCPU)
-                   .contiguous();
+    // Device work only from latents to bytes, so that it can run as one CUDA graph.
+    auto decode_to_bytes = [&](const torch::Tensor& latents) {
+      auto pixels = decoder == DecoderKind::kThin
+                        ? net->thin_decoder->DecodeInChunks(latents, chunk_frames)
+                        : net->decoder->DecodeInChunks(latents, chunk_frames);
+      // [-1, 1] -> uint8, channels last: [B, T, H, W, 3].
+      return pixels.clamp(-1.0, 1.0)
+          .add(1.0)
+          .mul(127.5)
+          .round()
+          .to(torch::kUInt8)
+          .permute({0, 2, 3, 4, 1})
+          .contiguous();
+    };
+    torch::Tensor bytes;
+#ifdef VIDSERVE_HAVE_CUDA
+    if (impl_->decode_graphs) {
+      bytes = impl_->decode_graphs->Run(decoder == DecoderKind::kThin ? "thin" : "full", z,
+                                        decode_to_bytes);
+    }
+#endif
+    if (!bytes.defined()) bytes = decode_to_bytes(z);
+    // A graph's output is rewritten by its next replay: copied out here, before any.
+    auto rgb = bytes.to(torch::kCPU).contiguous();
     std::vector<VideoClip> clips(latents.size());
     for (size_t i = 0; i < clips.size(); ++i) {
       VideoClip& clip = clips[i];

@@ -30,6 +30,7 @@ struct ModelInfo {
   int64_t thin_decoder_parameters = 0;
   int64_t denoiser_parameters = 0;  // denoiser + text encoder
   std::map<std::string, double> metrics;  // from checkpoint metadata (e.g. psnr_db)
+  bool cuda_graph_decode = false;  // Decode replays captured CUDA graphs (CUDA only)
 };
 
 // One request's denoising state. Created by VideoModel::StartGeneration, advanced by
@@ -66,6 +67,14 @@ class VideoModel {
     std::string device = "auto";   // "auto" (cuda if available, else cpu) | "cpu" | "cuda" | "cuda:N"
     uint64_t init_seed = 0;        // seed of random weights when no checkpoint is given
     int num_threads = 0;           // CPU intra-op threads; 0 = leave LibTorch's setting
+    // CUDA devices only (ignored on CPU and in builds without CUDA):
+    // Decode captures one CUDA graph per (decoder, latent batch shape), keeping the
+    // `cuda_graph_cache_size` most recently used, and replays it: small decodes are
+    // launch-bound on a GPU. 0 = eager decode.
+    int cuda_graph_cache_size = 8;
+    // cuDNN autotunes each new convolution shape once and reuses the fastest kernel
+    // (at::globalContext().setBenchmarkCuDNN; process-wide).
+    bool cudnn_benchmark = true;
   };
 
   static absl::StatusOr<std::unique_ptr<VideoModel>> Create(const Options& options);

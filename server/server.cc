@@ -26,6 +26,8 @@ absl::StatusOr<std::unique_ptr<VideoModel>> LoadModel(const ServerConfig& config
   options.device = config.model.device;
   options.init_seed = config.model.init_seed;
   options.num_threads = config.model.num_threads;
+  options.cuda_graph_cache_size = config.model.cuda_graph_cache_size;
+  options.cudnn_benchmark = config.model.cudnn_benchmark;
   absl::StatusOr<std::unique_ptr<VideoModel>> model = VideoModel::Create(options);
   if (!model.ok() && !config.model.dir.empty()) {
     return absl::Status(model.status().code(),

@@ -163,6 +163,11 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
     return s;
   }
   if (absl::Status s =
+          CheckRange("model.cuda_graph_cache_size", c.model.cuda_graph_cache_size, 0, 1024);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
           CheckRange("scheduler.max_batch_size", c.scheduler.max_batch_size, 1, kMaxBatchSizeLimit);
       !s.ok()) {
     return s;
@@ -209,6 +214,8 @@ absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text)
         {"device", StringField(&c.model.device)},
         {"num_threads", IntField(&c.model.num_threads)},
         {"init_seed", IntField(&c.model.init_seed)},
+        {"cuda_graph_cache_size", IntField(&c.model.cuda_graph_cache_size)},
+        {"cudnn_benchmark", BoolField(&c.model.cudnn_benchmark)},
     };
     const std::map<std::string, FieldReader> scheduler_fields = {
         {"max_batch_size", IntField(&c.scheduler.max_batch_size)},

@@ -29,6 +29,10 @@ struct ServerConfig {
     std::string device = "auto";  // auto | cpu | cuda | cuda:N
     int num_threads = 0;          // CPU intra-op threads; 0 = LibTorch's default
     uint64_t init_seed = 0;       // seed of the random weights when dir is empty
+    // CUDA only: CUDA graphs kept for Decode (one per decoder and batch shape), [0, 1024];
+    // 0 = eager decode.
+    int cuda_graph_cache_size = 8;
+    bool cudnn_benchmark = true;  // CUDA only: autotune each convolution shape once
   } model;
 
   struct Scheduler {

@@ -126,6 +126,7 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
             {"full_ms", r.timing.full_ms},
             {"thin_ms", r.timing.thin_ms},
             {"thin_speedup", r.timing.full_ms / r.timing.thin_ms},
+            {"cuda_graph_decode", info.cuda_graph_decode},
             {"thin_psnr_loss_db", overall.PsnrLossDb()}}},
           {"prompt_following", prompt_following}};
 }

@@ -310,6 +310,11 @@ TEST(VideoModel, CreateRejectsBadOptions) {
   options.config = *LoadPreset("tiny");
   options.checkpoint_path = "/nonexistent/model.safetensors";
   EXPECT_EQ(VideoModel::Create(options).status().code(), absl::StatusCode::kNotFound);
+  options.checkpoint_path.clear();
+  options.cuda_graph_cache_size = -1;
+  EXPECT_EQ(VideoModel::Create(options).status().message(),
+            "cuda_graph_cache_size: must be in [0, 1024] (0 = eager decode), got -1");
+  options.cuda_graph_cache_size = 8;
   if (!CudaAvailable()) {
     options.checkpoint_path.clear();
     options.device = "cuda";

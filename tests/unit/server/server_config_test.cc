@@ -48,6 +48,8 @@ TEST(ServerConfig, ShippedDeployFileParsesToTheDefaults) {
   EXPECT_EQ(shipped->listen, defaults.listen);
   EXPECT_EQ(shipped->metrics_listen, defaults.metrics_listen);
   EXPECT_EQ(shipped->model.preset, defaults.model.preset);
+  EXPECT_EQ(shipped->model.cuda_graph_cache_size, defaults.model.cuda_graph_cache_size);
+  EXPECT_EQ(shipped->model.cudnn_benchmark, defaults.model.cudnn_benchmark);
   EXPECT_EQ(shipped->scheduler.max_batch_size, defaults.scheduler.max_batch_size);
   EXPECT_EQ(shipped->scheduler.max_queue_delay_us, defaults.scheduler.max_queue_delay_us);
   EXPECT_EQ(shipped->limits.max_message_bytes, defaults.limits.max_message_bytes);
@@ -58,7 +60,8 @@ TEST(ServerConfig, ReadsEveryKey) {
   absl::StatusOr<ServerConfig> config = ParseServerConfigYaml(R"(
 listen: 0.0.0.0:6000
 metrics_listen: "127.0.0.1:0"
-model: {dir: /models/x, preset: seed, device: "cuda:1", num_threads: 3, init_seed: 7}
+model: {dir: /models/x, preset: seed, device: "cuda:1", num_threads: 3, init_seed: 7,
+        cuda_graph_cache_size: 0, cudnn_benchmark: false}
 scheduler: {max_batch_size: 4, max_queue_delay_us: 500, max_queue_size: 10, max_active_generations: 2}
 limits: {max_message_bytes: 1048576}
 drain_timeout_ms: 1000
@@ -72,6 +75,8 @@ warmup: false
   EXPECT_EQ(config->model.device, "cuda:1");
   EXPECT_EQ(config->model.num_threads, 3);
   EXPECT_EQ(config->model.init_seed, 7u);
+  EXPECT_EQ(config->model.cuda_graph_cache_size, 0);
+  EXPECT_FALSE(config->model.cudnn_benchmark);
   EXPECT_EQ(config->scheduler.max_batch_size, 4);
   EXPECT_EQ(config->scheduler.max_queue_delay_us, 500);
   EXPECT_EQ(config->scheduler.max_queue_size, 10);
@@ -102,6 +107,8 @@ TEST(ServerConfig, OutOfRangeValuesNameTheKeyRangeAndValue) {
   EXPECT_THAT(ErrorOf("limits: {max_message_bytes: 10}"), HasSubstr("limits.max_message_bytes"));
   EXPECT_THAT(ErrorOf("drain_timeout_ms: -5"), HasSubstr("drain_timeout_ms"));
   EXPECT_THAT(ErrorOf("model: {num_threads: -2}"), HasSubstr("model.num_threads"));
+  EXPECT_EQ(ErrorOf("model: {cuda_graph_cache_size: -1}"),
+            "model.cuda_graph_cache_size: must be in [0, 1024], got -1");
 }
 
 TEST(ServerConfig, WrongTypesNameTheKey) {
