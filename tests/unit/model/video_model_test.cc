@@ -101,7 +101,10 @@ TEST(VideoModel, BatchedEncodeEqualsOneByOne) {
   auto batched = SharedModel()->Encode(both);
   auto single = SharedModel()->Encode(only_b);
   ASSERT_TRUE(batched.ok() && single.ok());
-  EXPECT_LT(MaxAbsDiff((*batched)[1], (*single)[0]), 1e-4);
+  // On CUDA, cuDNN (autotuned per shape, TF32 convolutions) may pick different algorithms
+  // for batch 2 and batch 1: equal to TF32 rounding (2.9e-4 measured on an H100).
+  const double tolerance = SharedModel()->info().device == "cpu" ? 1e-4 : 2e-3;
+  EXPECT_LT(MaxAbsDiff((*batched)[1], (*single)[0]), tolerance);
 }
 
 TEST(VideoModel, DecodeRestoresPixelShapeWithBothDecoders) {
