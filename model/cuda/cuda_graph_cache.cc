@@ -20,13 +20,9 @@ struct CudaGraphCache::Entry {
   torch::Tensor output;  // static output, rewritten by each replay
 };
 
-namespace {
-
-// Ends a capture that an exception interrupted, so that the stream, the caching allocator
-// and the CUDA error state are usable again: graph.capture_end() ends the allocator's
-// routing into the pool (and throws for an invalidated capture); a stream still capturing
-// after that is ended directly.
-void AbandonCapture(at::cuda::CUDAGraph& graph, const c10::cuda::CUDAStream& stream) {
+// graph.capture_end() ends the allocator's routing into the pool (and throws for an
+// invalidated capture); a stream still capturing after that is ended directly.
+void AbandonCudaGraphCapture(at::cuda::CUDAGraph& graph, const c10::cuda::CUDAStream& stream) {
   try {
     graph.capture_end();
   } catch (const std::exception&) {
@@ -41,8 +37,6 @@ void AbandonCapture(at::cuda::CUDAGraph& graph, const c10::cuda::CUDAStream& str
   }
   (void)cudaGetLastError();  // capture errors are not sticky; clear the last-error slot
 }
-
-}  // namespace
 
 CudaGraphCache::CudaGraphCache(const CudaGraphCacheOptions& options)
     : options_(options), pool_(at::cuda::graph_pool_handle()) {}
@@ -62,13 +56,12 @@ torch::Tensor CudaGraphCache::Run(const std::string& kind, const torch::Tensor& 
     Entry& entry = *entries_.front();
     entry.input.copy_(input);
     entry.graph.replay();
-    ++replays_;
     return entry.output;
   }
 
-  // First sight of the key: an eager run (which is also this call's answer) on the capture
-  // stream creates per-stream library handles and runs cuDNN's autotuning outside the
-  // capture; then the capture, then one replay so the caller gets the graph's output.
+  // First sight of the key: an eager run on the capture stream creates per-stream library
+  // handles and runs cuDNN's autotuning outside the capture, and answers this call; then
+  // the capture, which later calls replay.
   auto entry = std::make_unique<Entry>();
   entry->key = key;
   entry->input = input.clone();
@@ -89,7 +82,7 @@ torch::Tensor CudaGraphCache::Run(const std::string& kind, const torch::Tensor& 
         entry->graph.capture_end();
       } catch (...) {
         entry->output = torch::Tensor();
-        AbandonCapture(entry->graph, stream);
+        AbandonCudaGraphCapture(entry->graph, stream);
         throw;
       }
     } catch (const std::exception& e) {
@@ -100,7 +93,6 @@ torch::Tensor CudaGraphCache::Run(const std::string& kind, const torch::Tensor& 
       return eager;
     }
   }
-  ++captures_;
   entries_.push_front(std::move(entry));
   while (static_cast<int>(entries_.size()) > options_.max_graphs) entries_.pop_back();
   return eager;

@@ -15,6 +15,7 @@
 #define VIDSERVE_MODEL_CUDA_CUDA_GRAPH_CACHE_H_
 
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -26,6 +27,10 @@
 #include <vector>
 
 namespace vidserve {
+
+// Ends a capture that an exception interrupted, so that the stream, the caching allocator
+// and the CUDA error state are usable again. Never throws.
+void AbandonCudaGraphCapture(at::cuda::CUDAGraph& graph, const c10::cuda::CUDAStream& stream);
 
 struct CudaGraphCacheOptions {
   // Graphs kept (least recently used evicted); each distinct (kind, input shape) is one.
@@ -44,17 +49,10 @@ class CudaGraphCache {
   // fn(input) for a CUDA `input`. `fn` must enqueue device work only (no host sync, no
   // host-side branching on tensor values) and depend on nothing but `input`'s values and
   // shape, so that one capture per (kind, shape) is valid for every later call. The first
-  // call for a key runs fn eagerly once (lazy library state and cuDNN autotuning happen
-  // outside the capture), then captures it and replays. The result is the graph's static
-  // output: valid until the next Run. A key whose capture fails runs eagerly from then on.
+  // call for a key runs fn eagerly, which is its answer (and puts lazy library state and
+  // cuDNN autotuning outside the capture), then captures it; later calls replay. A
+  // replay's result is the graph's static output: valid until the next Run. A key whose capture fails runs eagerly from then on.
   torch::Tensor Run(const std::string& kind, const torch::Tensor& input, const Function& fn);
-
-  // Graphs held now, and keys that failed to capture (run eagerly).
-  int graphs() const { return static_cast<int>(entries_.size()); }
-  int uncapturable() const { return static_cast<int>(uncapturable_.size()); }
-  // Replays and captures since construction (for tests and logs).
-  int64_t replays() const { return replays_; }
-  int64_t captures() const { return captures_; }
 
  private:
   struct Entry;
@@ -64,8 +62,6 @@ class CudaGraphCache {
   std::list<std::unique_ptr<Entry>> entries_;  // most recently used first
   std::vector<Key> uncapturable_;
   at::cuda::MempoolId_t pool_;  // the graphs' shared memory pool
-  int64_t replays_ = 0;
-  int64_t captures_ = 0;
 };
 
 }  // namespace vidserve

@@ -49,6 +49,8 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
+
+#include "model/cuda/cuda_graph_cache.h"
 #endif
 
 #include "model/mixers/loglinear_attention.h"
@@ -189,27 +191,6 @@ std::string ShortReason(const char* what) {
   return text.empty() ? "unknown error" : text;
 }
 
-#ifdef VIDSERVE_HAVE_CUDA
-// Ends a capture that an exception interrupted, so that the stream, the caching allocator
-// and the CUDA error state are usable again. graph.capture_end() ends the allocator's
-// routing to the graph's pool (and throws for the invalidated capture); if the stream
-// still captures after that, the capture is ended here directly.
-void AbandonCapture(at::cuda::CUDAGraph& graph, const c10::cuda::CUDAStream& stream) {
-  try {
-    graph.capture_end();
-  } catch (const std::exception&) {
-  }
-  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-  if (cudaStreamIsCapturing(stream.stream(), &status) == cudaSuccess &&
-      status != cudaStreamCaptureStatusNone) {
-    cudaGraph_t partial = nullptr;
-    if (cudaStreamEndCapture(stream.stream(), &partial) == cudaSuccess && partial != nullptr) {
-      cudaGraphDestroy(partial);
-    }
-  }
-  (void)cudaGetLastError();  // capture errors are not sticky; clear the last-error slot
-}
-#endif
 
 // Captures one call of `run` into a CUDA graph on a side stream (static inputs: `run`
 // reads the same tensors every time) and times replay + synchronize over `repeats`. Runs
@@ -241,7 +222,7 @@ void MeasureGraph(Measurement* m, const Settings& settings,
         graph.capture_end();
       } catch (const std::exception& e) {
         out = torch::Tensor();
-        AbandonCapture(graph, stream);
+        AbandonCudaGraphCapture(graph, stream);
         m->graph_failure = "capture failed: " + ShortReason(e.what());
         return;
       }

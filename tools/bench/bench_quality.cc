@@ -42,7 +42,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: vidserve-bench quality [--checkpoint PATH ...] [--preset tiny] [--device "
     "auto|cpu|cuda]\n"
-    "         [--threads 0] [--vae-clips 64] [--prompts 64] [--steps 20] [--guidance G]\n"
+    "         [--threads 0] [--vae-clips 64] [--prompts 64] [--first-held-out 0] [--steps 20]\n"
+    "         [--guidance G]\n"
     "         [--seed 0] [--frames 17] [--height 64] [--width 64] [--decoder full|thin]\n"
     "         [--generation-batch 16] [--vae-batch 8] [--timing-batch 8] [--timing-repeats 5]\n"
     "         [--json FILE] [--contact-sheet FILE.png] [--sheet-prompts 8]\n"
@@ -58,6 +59,7 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
   settings.threads = static_cast<int>(flags.Int("threads", settings.threads));
   settings.vae_clips = static_cast<int>(flags.Int("vae-clips", settings.vae_clips));
   settings.prompts = static_cast<int>(flags.Int("prompts", settings.prompts));
+  settings.first_held_out = static_cast<int>(flags.Int("first-held-out", settings.first_held_out));
   settings.steps = static_cast<int>(flags.Int("steps", settings.steps));
   if (flags.Has("guidance")) settings.guidance = flags.Double("guidance", 0);
   settings.seed = static_cast<uint64_t>(flags.Int("seed", 0));
@@ -113,6 +115,10 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
   }
   if (settings.sheet_prompts < 0) {
     return fail(absl::StrCat("--sheet-prompts must be >= 0, got ", settings.sheet_prompts));
+  }
+  if (settings.first_held_out < 0 || settings.first_held_out > 1000000) {
+    return fail(
+        absl::StrCat("--first-held-out must be in [0, 1000000], got ", settings.first_held_out));
   }
   if (settings.guidance.has_value() && !(*settings.guidance >= 0)) {
     return fail(absl::StrCat("--guidance must be >= 0, got ", *settings.guidance));
@@ -229,7 +235,8 @@ int RunQualityBench(int argc, char** argv) {
         {"vae_batch", settings.vae_batch},
         {"timing_batch", settings.timing_batch},
         {"timing_repeats", settings.timing_repeats},
-        {"held_out_seeds", "data::HeldOutSeeds (the first N held-out generator seeds)"}}},
+        {"first_held_out", settings.first_held_out},
+        {"held_out_seeds", "data::HeldOutSeeds, N of them after the first first_held_out"}}},
       {"ground_truth", TallyJson(ground_truth)},
       {"checkpoints", nlohmann::json::array()}};
 

@@ -52,7 +52,9 @@ std::vector<HeldOutClip> RenderHeldOutClips(const QualitySettings& settings, int
   options.height = settings.height;
   options.width = settings.width;
   std::vector<HeldOutClip> clips;
-  for (uint64_t seed : data::HeldOutSeeds(count)) {
+  const std::vector<uint64_t> seeds = data::HeldOutSeeds(settings.first_held_out + count);
+  for (size_t i = settings.first_held_out; i < seeds.size(); ++i) {
+    const uint64_t seed = seeds[i];
     HeldOutClip clip;
     clip.seed = seed;
     clip.spec = data::SampleSpec(seed, options);

@@ -34,6 +34,9 @@ struct QualitySettings {
   int threads = 0;                 // CPU intra-op threads; 0 = LibTorch's default
   int vae_clips = 64;              // held-out clips reconstructed
   int prompts = 64;                // held-out captions generated and scored
+  // Held-out seeds skipped before the first one used: a disjoint set for tuning inference
+  // settings (e.g. --first-held-out 256) without touching the reported one (0).
+  int first_held_out = 0;
   int steps = 20;                  // denoising steps per generation
   std::optional<double> guidance;  // unset = each checkpoint's default
   uint64_t seed = 0;               // generation seeds derive from it (GenerationSeed)
