@@ -51,7 +51,8 @@ class CudaGraphCache {
   // shape, so that one capture per (kind, shape) is valid for every later call. The first
   // call for a key runs fn eagerly, which is its answer (and puts lazy library state and
   // cuDNN autotuning outside the capture), then captures it; later calls replay. A
-  // replay's result is the graph's static output: valid until the next Run. A key whose capture fails runs eagerly from then on.
+  // replay's result is the graph's static output: valid until the next Run. A key whose
+  // capture fails runs eagerly from then on.
   torch::Tensor Run(const std::string& kind, const torch::Tensor& input, const Function& fn);
 
  private:
