@@ -164,13 +164,18 @@ TEST_F(TrainerTest, ThinAndDenoiserStagesLearnAndMergeIntoAServableCheckpoint) {
   EXPECT_THAT(std::string(refused.message()), HasSubstr("same vae export"));
 }
 
-TEST_F(TrainerTest, ZeroStepsFitsTheScheduleToTheTimeBudget) {
-  TrainOptions o = Options(TrainStage::kVae, "auto", 0);
+// A VAE run on single 16x16 frames with --steps 0 (schedule fitted to the time budget).
+TrainOptions TimeFittedTinyVaeOptions(TrainOptions o, int64_t warmup_steps) {
   o.batch_size = 1;
   o.data.frames = 1;
   o.data.height = 16;
   o.data.width = 16;
-  o.optimizer.warmup_steps = 40;
+  o.optimizer.warmup_steps = warmup_steps;
+  return o;
+}
+
+TEST_F(TrainerTest, ZeroStepsFitsTheScheduleToTheTimeBudget) {
+  TrainOptions o = TimeFittedTinyVaeOptions(Options(TrainStage::kVae, "auto", 0), 40);
   o.time_budget_minutes = 0.1;  // 6 s
   auto summary = RunTraining(o);
   ASSERT_TRUE(summary.ok()) << summary.status();
@@ -183,12 +188,7 @@ TEST_F(TrainerTest, ZeroStepsFitsTheScheduleToTheTimeBudget) {
 }
 
 TEST_F(TrainerTest, ZeroStepsRefitsTheScheduleAtTheEndOfWarmUp) {
-  TrainOptions o = Options(TrainStage::kVae, "auto", 0);
-  o.batch_size = 1;
-  o.data.frames = 1;
-  o.data.height = 16;
-  o.data.width = 16;
-  o.optimizer.warmup_steps = 80;
+  TrainOptions o = TimeFittedTinyVaeOptions(Options(TrainStage::kVae, "auto", 0), 80);
   o.time_budget_minutes = 10;  // not reached: the run stops after 90 steps
   auto summary = RunTraining(o, /*max_steps_this_run=*/90);
   ASSERT_TRUE(summary.ok()) << summary.status();
