@@ -380,18 +380,6 @@ BreakEven FindBreakEven(const std::vector<Measurement>& all, const std::string& 
   return result;
 }
 
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) items.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return items;
-}
-
 nlohmann::json ToJson(const Measurement& m) {
   nlohmann::json j = {{"mixer", m.mixer}, {"seq", m.seq}, {"ran", m.ran}};
   if (!m.ran) {

@@ -33,6 +33,8 @@ std::string UtcNow();
 
 // Parses "1024,2048,4096" into integers; empty on error.
 std::vector<int64_t> ParseIntList(const std::string& text);
+// Splits "a,b,c" at commas, dropping empty items.
+std::vector<std::string> SplitList(const std::string& text);
 
 }  // namespace vidserve::bench
 

@@ -4,6 +4,7 @@
 // process's peak RSS on CPU (both include the weights and the input latent). On CUDA every
 // size is measured twice in the same run, eager and through CUDA graphs (the server's
 // default, model.cuda_graph_cache_size), by two VideoModel instances on the same GPU.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -32,11 +33,6 @@ VideoClip PatternClip(const ClipSize& size) {
   for (size_t i = 0; i < clip.rgb.size(); ++i) clip.rgb[i] = static_cast<uint8_t>((i * 131) % 251);
   return clip;
 }
-
-struct DecodeMode {
-  std::string name;  // "eager" | "cuda_graph"
-  int cuda_graph_cache_size;
-};
 
 // One row: encode and both decoders for one clip size, batch and decode mode. False (and a
 // message on stderr) on a model error.
@@ -121,35 +117,21 @@ int RunVaeBench(int argc, char** argv) {
   if (!flags.CheckAllUsed("vae")) return 2;
 
   std::vector<ClipSize> sizes;
-  {
-    size_t start = 0;
-    while (start < sizes_text.size()) {
-      size_t comma = sizes_text.find(',', start);
-      if (comma == std::string::npos) comma = sizes_text.size();
-      ClipSize size{};
-      if (std::sscanf(sizes_text.substr(start, comma - start).c_str(), "%ldx%ldx%ld", &size.frames,
-                      &size.height, &size.width) != 3) {
-        std::fprintf(stderr, "vidserve-bench vae: --sizes expects TxHxW[,TxHxW...], got \"%s\"\n",
-                     sizes_text.c_str());
-        return 2;
-      }
-      sizes.push_back(size);
-      start = comma + 1;
-    }
-  }
-  std::vector<int64_t> batches;
-  for (size_t start = 0; start < batches_text.size();) {
-    size_t comma = batches_text.find(',', start);
-    if (comma == std::string::npos) comma = batches_text.size();
-    long batch = 0;
-    if (std::sscanf(batches_text.substr(start, comma - start).c_str(), "%ld", &batch) != 1 ||
-        batch < 1 || batch > 256) {
-      std::fprintf(stderr, "vidserve-bench vae: --batches expects N[,N...] in [1, 256], got \"%s\"\n",
-                   batches_text.c_str());
+  for (const std::string& item : SplitList(sizes_text)) {
+    ClipSize size{};
+    if (std::sscanf(item.c_str(), "%ldx%ldx%ld", &size.frames, &size.height, &size.width) != 3) {
+      std::fprintf(stderr, "vidserve-bench vae: --sizes expects TxHxW[,TxHxW...], got \"%s\"\n",
+                   sizes_text.c_str());
       return 2;
     }
-    batches.push_back(batch);
-    start = comma + 1;
+    sizes.push_back(size);
+  }
+  const std::vector<int64_t> batches = ParseIntList(batches_text);
+  if (batches.empty() || *std::min_element(batches.begin(), batches.end()) < 1 ||
+      *std::max_element(batches.begin(), batches.end()) > 256) {
+    std::fprintf(stderr, "vidserve-bench vae: --batches expects N[,N...] in [1, 256], got \"%s\"\n",
+                 batches_text.c_str());
+    return 2;
   }
 
   VideoModel::Options options;
