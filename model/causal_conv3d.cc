@@ -47,8 +47,9 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache*
   // is 2-8x slower (measured) than the same convolution done as a 2D oneDNN one over
   // folded frames. Narrow layers (the thin decoder's) live below that threshold.
   constexpr int64_t kMkldnnMinWork = 20480;
-  if (x.is_cpu() &&
-      padded.size(0) * padded.size(1) * padded.size(2) * padded.size(3) <= kMkldnnMinWork) {
+  if (lowering == Conv3dLowering::kConv2dOverFrames ||
+      (x.is_cpu() &&
+       padded.size(0) * padded.size(1) * padded.size(2) * padded.size(3) <= kMkldnnMinWork)) {
     return ForwardAsConv2d(padded);
   }
   return conv->forward(padded);

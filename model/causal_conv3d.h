@@ -25,6 +25,16 @@ struct CausalConvCache {
   bool empty() const { return past_frames.empty(); }
 };
 
+// How forward() runs the convolution.
+enum class Conv3dLowering {
+  // conv3d, except on CPU for inputs below oneDNN's 3D threshold (see forward()).
+  kAuto,
+  // Always conv2d over frames folded into the batch, the temporal taps stacked on channels:
+  // on CUDA, cuDNN's 2D kernels can beat its 3D ones at few channels (measured by
+  // vidserve-bench vae --conv2d).
+  kConv2dOverFrames,
+};
+
 struct CausalConv3dOptions {
   CausalConv3dOptions(int64_t in_channels, int64_t out_channels)
       : in_channels_(in_channels), out_channels_(out_channels) {}
@@ -48,11 +58,14 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
 
   CausalConv3dOptions options;
   torch::nn::Conv3d conv{nullptr};
+  // Set before use (not while another thread runs forward()).
+  Conv3dLowering lowering = Conv3dLowering::kAuto;
 
  private:
   // The same convolution as conv2d over frames folded into the batch, temporal taps
   // stacked on channels. Used on CPU for small/narrow inputs, which LibTorch would send to
-  // a slow unblocked 3D kernel; the 2D form reaches oneDNN.
+  // a slow unblocked 3D kernel (the 2D form reaches oneDNN), and everywhere under
+  // Conv3dLowering::kConv2dOverFrames.
   torch::Tensor ForwardAsConv2d(const torch::Tensor& padded);
 };
 TORCH_MODULE(CausalConv3d);

@@ -71,6 +71,18 @@ Latent TensorToLatent(const torch::Tensor& t) {  // t: [C, T, H, W] on any devic
   return latent;
 }
 
+torch::ScalarType TorchDtype(DecodePrecision precision) {
+  switch (precision) {
+    case DecodePrecision::kFloat16:
+      return torch::kHalf;
+    case DecodePrecision::kBFloat16:
+      return torch::kBFloat16;
+    case DecodePrecision::kFloat32:
+      break;
+  }
+  return torch::kFloat;
+}
+
 }  // namespace
 
 struct Generation::State {
@@ -98,9 +110,40 @@ struct VideoModel::Impl {
 #endif
 
   int64_t SpatialMultiple() const { return 8 * info.config.denoiser.patch_size; }
+  // Applies Options' decode_* settings (CUDA only) to both decoders and records them.
+  void ConfigureDecodersForCuda(const VideoModel::Options& options);
+  // Latents as the decoders take them: their dtype and memory layout.
+  torch::Tensor ToDecoderInput(const torch::Tensor& latents) const;
   absl::Status ValidatePixelShape(const std::string& field, int64_t frames, int64_t height,
                                   int64_t width) const;
 };
+
+void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& options) {
+  torch::NoGradGuard no_grad;
+  for (VaeDecoder decoder : {network->decoder, network->thin_decoder}) {
+    decoder->to(TorchDtype(options.decode_precision));
+    if (options.decode_channels_last) {
+      for (torch::Tensor& p : decoder->parameters()) {
+        if (p.dim() == 5) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast3d));
+      }
+    }
+    if (options.decode_conv2d) {
+      for (const auto& module : decoder->modules(/*include_self=*/false)) {
+        if (auto* conv = module->as<CausalConv3dImpl>()) {
+          conv->lowering = Conv3dLowering::kConv2dOverFrames;
+        }
+      }
+    }
+  }
+  info.decode_precision = options.decode_precision;
+  info.decode_channels_last = options.decode_channels_last;
+  info.decode_conv2d = options.decode_conv2d;
+}
+
+torch::Tensor VideoModel::Impl::ToDecoderInput(const torch::Tensor& latents) const {
+  auto z = latents.to(TorchDtype(info.decode_precision));
+  return info.decode_channels_last ? z.contiguous(at::MemoryFormat::ChannelsLast3d) : z;
+}
 
 absl::Status VideoModel::Impl::ValidatePixelShape(const std::string& field, int64_t frames,
                                                   int64_t height, int64_t width) const {
@@ -172,6 +215,7 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     impl->network->to(device);
     impl->sampler = FlowSampler(FlowSamplerOptions{impl->info.config.sampler.timestep_shift});
     impl->info.device = device.str();
+    if (device.is_cuda()) impl->ConfigureDecodersForCuda(options);
 #ifdef VIDSERVE_HAVE_CUDA
     if (device.is_cuda() && options.cuda_graph_cache_size > 0) {
       impl->decode_graphs = std::make_unique<CudaGraphCache>(
@@ -309,11 +353,14 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     const int64_t chunk_frames = ChunkLatentFrames(z.size(0), z.size(3), z.size(4));
     // Device work only from latents to bytes, so that it can run as one CUDA graph.
     auto decode_to_bytes = [&](const torch::Tensor& latents) {
+      const auto input = impl_->ToDecoderInput(latents);
       auto pixels = decoder == DecoderKind::kThin
-                        ? net->thin_decoder->DecodeInChunks(latents, chunk_frames)
-                        : net->decoder->DecodeInChunks(latents, chunk_frames);
-      // [-1, 1] -> uint8, channels last: [B, T, H, W, 3].
-      return pixels.clamp(-1.0, 1.0)
+                        ? net->thin_decoder->DecodeInChunks(input, chunk_frames)
+                        : net->decoder->DecodeInChunks(input, chunk_frames);
+      // [-1, 1] -> uint8, channels last: [B, T, H, W, 3], rounded in float32 whatever the
+      // decode precision (half precision cannot hold 127.5 * x to a byte's rounding).
+      return pixels.to(torch::kFloat)
+          .clamp(-1.0, 1.0)
           .add(1.0)
           .mul(127.5)
           .round()

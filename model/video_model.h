@@ -31,6 +31,9 @@ struct ModelInfo {
   int64_t denoiser_parameters = 0;  // denoiser + text encoder
   std::map<std::string, double> metrics;  // from checkpoint metadata (e.g. psnr_db)
   bool cuda_graph_decode = false;  // Decode replays captured CUDA graphs (CUDA only)
+  DecodePrecision decode_precision = DecodePrecision::kFloat32;  // what Decode runs in
+  bool decode_channels_last = false;  // decoder activations in channels-last 3D layout
+  bool decode_conv2d = false;         // decoder convolutions as conv2d over frames
 };
 
 // One request's denoising state. Created by VideoModel::StartGeneration, advanced by
@@ -75,6 +78,15 @@ class VideoModel {
     // cuDNN autotunes each new convolution shape once and reuses the fastest kernel
     // (at::globalContext().setBenchmarkCuDNN; process-wide).
     bool cudnn_benchmark = true;
+    // The decoders' weights and activations in this precision (fp32 statistics inside the
+    // norms; the latents still arrive in float32 and the bytes are rounded from float32).
+    DecodePrecision decode_precision = DecodePrecision::kFloat32;
+    // Decoder activations and weights in channels-last 3D layout (NDHWC), which cuDNN's
+    // tensor-core kernels take without transposing.
+    bool decode_channels_last = false;
+    // Every decoder convolution as a conv2d over frames folded into the batch (temporal
+    // taps stacked on channels): cuDNN's 2D kernels can beat its 3D ones at few channels.
+    bool decode_conv2d = false;
   };
 
   static absl::StatusOr<std::unique_ptr<VideoModel>> Create(const Options& options);

@@ -12,4 +12,24 @@ const char* DecoderKindName(DecoderKind kind) {
   return "unknown";
 }
 
+const char* DecodePrecisionName(DecodePrecision precision) {
+  switch (precision) {
+    case DecodePrecision::kFloat32:
+      return "float32";
+    case DecodePrecision::kFloat16:
+      return "float16";
+    case DecodePrecision::kBFloat16:
+      return "bfloat16";
+  }
+  return "unknown";
+}
+
+std::optional<DecodePrecision> ParseDecodePrecision(const std::string& name) {
+  for (DecodePrecision p :
+       {DecodePrecision::kFloat32, DecodePrecision::kFloat16, DecodePrecision::kBFloat16}) {
+    if (name == DecodePrecisionName(p)) return p;
+  }
+  return std::nullopt;
+}
+
 }  // namespace vidserve

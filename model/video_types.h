@@ -34,6 +34,15 @@ enum class DecoderKind { kFull, kThin };
 
 const char* DecoderKindName(DecoderKind kind);  // "full" | "thin"
 
+// The arithmetic Decode runs the VAE decoders in. Half precision is for CUDA devices,
+// where the decoders' narrow convolutions are memory-bound; the CPU always decodes in
+// float32. Latents arrive and bytes leave the same way in every precision.
+enum class DecodePrecision { kFloat32, kFloat16, kBFloat16 };
+
+const char* DecodePrecisionName(DecodePrecision precision);  // "float32" | "float16" | "bfloat16"
+// The inverse of DecodePrecisionName; nullopt for any other name.
+std::optional<DecodePrecision> ParseDecodePrecision(const std::string& name);
+
 // A fully resolved generation request (defaults applied, validated by the caller against
 // ModelLimits).
 struct GenerationParams {

@@ -47,7 +47,7 @@ constexpr const char* kUsage =
     "         [--seed 0] [--frames 17] [--height 64] [--width 64] [--decoder full|thin]\n"
     "         [--generation-batch 16] [--vae-batch 8] [--timing-batch 8] [--timing-repeats 5]\n"
     "         [--json FILE] [--contact-sheet FILE.png] [--sheet-prompts 8]\n"
-    "         [--sheet-frames 0,4,8,12,16]\n";
+    "         [--sheet-frames 0,4,8,12,16] [--decode-precision float32|float16|bfloat16]\n";
 
 // Parses flags into `settings`; false (after printing why) on anything malformed.
 bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
@@ -76,6 +76,7 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
   settings.sheet_path = flags.String("contact-sheet", "");
   settings.sheet_prompts = static_cast<int>(flags.Int("sheet-prompts", settings.sheet_prompts));
   const std::string sheet_frames = flags.String("sheet-frames", "");
+  const std::string precision = flags.String("decode-precision", "float32");
   if (!flags.CheckAllUsed("quality")) return false;
 
   auto fail = [](const std::string& message) {
@@ -135,6 +136,12 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
     return fail(absl::StrCat("--height and --width must be positive multiples of 16, got ",
                              settings.height, "x", settings.width));
   }
+  const std::optional<DecodePrecision> parsed_precision = ParseDecodePrecision(precision);
+  if (!parsed_precision) {
+    return fail(absl::StrCat("--decode-precision must be float32, float16 or bfloat16, got \"",
+                             precision, "\""));
+  }
+  settings.decode_precision = *parsed_precision;
   if (decoder == "full") {
     settings.decoder = DecoderKind::kFull;
   } else if (decoder == "thin") {
@@ -260,6 +267,7 @@ int RunQualityBench(int argc, char** argv) {
     options.checkpoint_path = path;
     options.device = settings.device;
     options.num_threads = settings.threads;
+    options.decode_precision = settings.decode_precision;  // CUDA only
     if (path.empty()) {
       absl::StatusOr<ModelConfig> config = LoadPreset(settings.preset);
       if (!config.ok()) {

@@ -22,6 +22,8 @@ VideoClip ToClip(const media::VideoFrames& video) {
   return clip;
 }
 
+}  // namespace
+
 media::VideoFrames ToFrames(VideoClip clip) {
   media::VideoFrames video;
   video.frames = static_cast<int>(clip.frames);
@@ -31,8 +33,6 @@ media::VideoFrames ToFrames(VideoClip clip) {
   video.rgb = std::move(clip.rgb);
   return video;
 }
-
-}  // namespace
 
 uint64_t GenerationSeed(uint64_t bench_seed, int index) {
   return data::SplitMix64((bench_seed << 32) + static_cast<uint64_t>(index));

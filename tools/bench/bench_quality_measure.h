@@ -46,6 +46,8 @@ struct QualitySettings {
   int vae_batch = 8;                   // clips per Encode / Decode call in reconstruction
   int timing_batch = 8;                // latents per timed Decode call
   int timing_repeats = 5;
+  // Decode's arithmetic on CUDA (VideoModel::Options::decode_precision; CPU: float32).
+  DecodePrecision decode_precision = DecodePrecision::kFloat32;
   std::string json_path;
   std::string sheet_path;
   int sheet_prompts = 8;
@@ -97,6 +99,9 @@ struct CheckpointResult {
 // prompt gets the same noise under every checkpoint, so a comparison between checkpoints is
 // paired; nearby bench seeds give unrelated noise.
 uint64_t GenerationSeed(uint64_t bench_seed, int index);
+
+// A decoded clip as the eval measures take it (moves the bytes).
+media::VideoFrames ToFrames(VideoClip clip);
 
 // The decoder the server uses for a Generate request that names none, taken from the
 // server's own request validation so the report cannot drift from what Generate serves.

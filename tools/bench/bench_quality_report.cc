@@ -127,6 +127,7 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
             {"thin_ms", r.timing.thin_ms},
             {"thin_speedup", r.timing.full_ms / r.timing.thin_ms},
             {"cuda_graph_decode", info.cuda_graph_decode},
+            {"decode_precision", DecodePrecisionName(info.decode_precision)},
             {"thin_psnr_loss_db", overall.PsnrLossDb()}}},
           {"prompt_following", prompt_following}};
 }

@@ -2,19 +2,26 @@
 // Reports median encode/decode time per clip size and batch, parameter counts, and the peak
 // memory of each decoder, measured from a reset peak: the CUDA allocator's peak on CUDA, the
 // process's peak RSS on CPU (both include the weights and the input latent). On CUDA every
-// size is measured twice in the same run, eager and through CUDA graphs (the server's
-// default, model.cuda_graph_cache_size), by two VideoModel instances on the same GPU.
+// size is measured eager (float32) and through CUDA graphs (the server's default,
+// model.cuda_graph_cache_size) in every combination of --precisions, --channels-last and
+// --conv2d, one VideoModel instance per variant on the same GPU, and each variant's bytes
+// are compared with the eager float32 ones (PSNR, largest byte difference).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
+#include "eval/video_quality.h"
 #include "model/video_model.h"
 #include "tools/bench/bench_commands.h"
 #include "tools/bench/bench_flags.h"
+#include "tools/bench/bench_quality_measure.h"
 #include "tools/bench/bench_stats.h"
 
 namespace vidserve::bench {
@@ -34,32 +41,49 @@ VideoClip PatternClip(const ClipSize& size) {
   return clip;
 }
 
-// One row: encode and both decoders for one clip size, batch and decode mode. False (and a
+// Each decoder's output for one batch of latents, as a reference for the other variants.
+struct DecodedBatch {
+  std::vector<VideoClip> full, thin;
+};
+
+// PSNR of `test` against `reference` over every clip's bytes (kPsnrCapDb when identical)
+// and the largest byte difference: how far a decode variant moves the eager float32 bytes.
+struct ByteAgreement {
+  double psnr_db = eval::kPsnrCapDb;
+  int max_abs_diff = 0;
+};
+
+ByteAgreement CompareBytes(const std::vector<VideoClip>& reference,
+                           const std::vector<VideoClip>& test) {
+  ByteAgreement agreement;
+  double psnr_sum = 0;
+  for (size_t i = 0; i < reference.size(); ++i) {
+    absl::StatusOr<double> psnr = eval::Psnr(ToFrames(reference[i]), ToFrames(test[i]));
+    psnr_sum += psnr.ok() ? *psnr : 0;
+    for (size_t j = 0; j < reference[i].rgb.size(); ++j) {
+      agreement.max_abs_diff = std::max(
+          agreement.max_abs_diff, std::abs(int{reference[i].rgb[j]} - int{test[i].rgb[j]}));
+    }
+  }
+  agreement.psnr_db = psnr_sum / reference.size();
+  return agreement;
+}
+
+// One row: both decoders of one variant for one clip size and batch. `reference` is null
+// for the baseline variant, which fills it with its own output instead. False (and a
 // message on stderr) on a model error.
-bool MeasureSize(VideoModel& model, const ClipSize& size, int64_t batch, int64_t repeats,
-                 const std::string& mode, nlohmann::json& report) {
+bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_t repeats,
+                   const std::string& label, double encode_ms, DecodedBatch& reference,
+                   bool is_reference, nlohmann::json& report) {
   const bool on_cuda = model.info().device.rfind("cuda", 0) == 0;
-  std::vector<VideoClip> clip_storage;
-  for (int64_t b = 0; b < batch; ++b) clip_storage.push_back(PatternClip(size));
-  std::vector<const VideoClip*> clips;
-  for (const VideoClip& c : clip_storage) clips.push_back(&c);
-  std::vector<double> encode_s, full_s, thin_s;
-  auto latents = model.Encode(clips);  // warm-up
-  if (!latents.ok()) {
-    std::fprintf(stderr, "vidserve-bench vae: encode %ldx%ldx%ld: %s\n", size.frames, size.height,
-                 size.width, latents.status().ToString().c_str());
-    return false;
-  }
-  for (int64_t r = 0; r < repeats; ++r) {
-    const double t0 = NowSeconds();
-    latents = model.Encode(clips);
-    encode_s.push_back(NowSeconds() - t0);
-  }
   std::vector<const Latent*> latent_ptrs;
-  for (const Latent& l : *latents) latent_ptrs.push_back(&l);
+  for (const Latent& l : latents) latent_ptrs.push_back(&l);
+  std::vector<double> full_s, thin_s;
   double peak_mib[2] = {0, 0};
+  ByteAgreement agreement[2];
   for (DecoderKind kind : {DecoderKind::kThin, DecoderKind::kFull}) {
-    auto& samples = kind == DecoderKind::kThin ? thin_s : full_s;
+    const int k = kind == DecoderKind::kThin ? 1 : 0;
+    auto& samples = k == 1 ? thin_s : full_s;
     // Warm-up: cuDNN autotuning, and with graphs the capture (two calls: capture, replay).
     for (int w = 0; w < 2; ++w) {
       if (!model.Decode(latent_ptrs, kind, 24.0).ok()) return false;
@@ -69,9 +93,10 @@ bool MeasureSize(VideoModel& model, const ClipSize& size, int64_t batch, int64_t
     } else {
       ResetPeakResidentBytes();
     }
+    absl::StatusOr<std::vector<VideoClip>> video;
     for (int64_t r = 0; r < repeats; ++r) {
       const double t0 = NowSeconds();
-      auto video = model.Decode(latent_ptrs, kind, 24.0);
+      video = model.Decode(latent_ptrs, kind, 24.0);
       samples.push_back(NowSeconds() - t0);
       if (!video.ok()) {
         std::fprintf(stderr, "vidserve-bench vae: decode: %s\n", video.status().ToString().c_str());
@@ -79,26 +104,72 @@ bool MeasureSize(VideoModel& model, const ClipSize& size, int64_t batch, int64_t
       }
     }
     const int64_t peak = on_cuda ? model.DeviceMemory().peak_bytes : PeakResidentBytes();
-    peak_mib[kind == DecoderKind::kThin ? 1 : 0] = peak / (1024.0 * 1024.0);
+    peak_mib[k] = peak / (1024.0 * 1024.0);
+    std::vector<VideoClip>& ref = k == 1 ? reference.thin : reference.full;
+    if (is_reference) ref = *video;
+    agreement[k] = CompareBytes(ref, *video);
   }
   const double full_ms = Median(full_s) * 1e3, thin_ms = Median(thin_s) * 1e3;
-  char label[64];
-  std::snprintf(label, sizeof(label), "%ldx%ldx%ld", size.frames, size.height, size.width);
-  std::printf("%-12s %5ld %-10s %12.2f %14.2f %14.2f %7.2fx %14.1f %14.1f\n", label, batch,
-              mode.c_str(), Median(encode_s) * 1e3, full_ms, thin_ms, full_ms / thin_ms,
-              peak_mib[0], peak_mib[1]);
+  const std::string clip = absl::StrCat(latents[0].shape[1] * 4 - 3, "x", latents[0].shape[2] * 8,
+                                        "x", latents[0].shape[3] * 8);
+  std::printf("%-12s %5zu %-36s %10.2f %12.2f %12.2f %7.2fx %8.1f %8.1f %5d %5d %10.1f %10.1f\n",
+              clip.c_str(), latents.size(), label.c_str(), encode_ms, full_ms, thin_ms,
+              full_ms / thin_ms, agreement[0].psnr_db, agreement[1].psnr_db,
+              agreement[0].max_abs_diff, agreement[1].max_abs_diff, peak_mib[0], peak_mib[1]);
   report["results"].push_back(
-      {{"clip", label},
-       {"batch", batch},
-       {"decode_mode", mode},
-       {"encode_ms", Median(encode_s) * 1e3},
+      {{"clip", clip},
+       {"batch", latents.size()},
+       {"decode_mode", label},
+       {"decode_precision", DecodePrecisionName(model.info().decode_precision)},
+       {"decode_channels_last", model.info().decode_channels_last},
+       {"decode_conv2d", model.info().decode_conv2d},
+       {"cuda_graph_decode", model.info().cuda_graph_decode},
+       {"encode_ms", encode_ms},
        {"full_decode_ms", full_ms},
        {"thin_decode_ms", thin_ms},
        {"thin_speedup", full_ms / thin_ms},
+       {"full_psnr_vs_eager_float32_db", agreement[0].psnr_db},
+       {"thin_psnr_vs_eager_float32_db", agreement[1].psnr_db},
+       {"full_max_abs_byte_diff", agreement[0].max_abs_diff},
+       {"thin_max_abs_byte_diff", agreement[1].max_abs_diff},
        {"full_peak_mib", peak_mib[0]},
        {"thin_peak_mib", peak_mib[1]},
        {"peak_memory_kind", on_cuda ? "cuda_allocator_peak" : "process_peak_rss"}});
   return true;
+}
+
+// Encode timing (median of `repeats` after a warm-up) and the latents it gives.
+absl::StatusOr<std::vector<Latent>> EncodeBatch(VideoModel& model, const ClipSize& size,
+                                                int64_t batch, int64_t repeats,
+                                                double& encode_ms) {
+  std::vector<VideoClip> clip_storage;
+  for (int64_t b = 0; b < batch; ++b) clip_storage.push_back(PatternClip(size));
+  std::vector<const VideoClip*> clips;
+  for (const VideoClip& c : clip_storage) clips.push_back(&c);
+  auto latents = model.Encode(clips);  // warm-up
+  std::vector<double> encode_s;
+  for (int64_t r = 0; latents.ok() && r < repeats; ++r) {
+    const double t0 = NowSeconds();
+    latents = model.Encode(clips);
+    encode_s.push_back(NowSeconds() - t0);
+  }
+  encode_ms = Median(encode_s) * 1e3;
+  return latents;
+}
+
+struct DecodeVariant {
+  std::string label;
+  std::unique_ptr<VideoModel> model;
+};
+
+std::string VariantLabel(const VideoModel::Options& options) {
+  std::string label = options.cuda_graph_cache_size > 0 ? "cuda_graph" : "eager";
+  if (options.decode_precision != DecodePrecision::kFloat32) {
+    absl::StrAppend(&label, "+", DecodePrecisionName(options.decode_precision));
+  }
+  if (options.decode_channels_last) absl::StrAppend(&label, "+channels_last");
+  if (options.decode_conv2d) absl::StrAppend(&label, "+conv2d");
+  return label;
 }
 
 }  // namespace
@@ -114,6 +185,9 @@ int RunVaeBench(int argc, char** argv) {
   const std::string sizes_text = flags.String("sizes", "17x64x64,65x256x256");
   const std::string batches_text = flags.String("batches", "1");
   const std::string json_path = flags.String("json", "");
+  const std::string precisions_text = flags.String("precisions", "float32");
+  const std::string channels_last_text = flags.String("channels-last", "0");
+  const std::string conv2d_text = flags.String("conv2d", "0");
   if (!flags.CheckAllUsed("vae")) return 2;
 
   std::vector<ClipSize> sizes;
@@ -133,6 +207,28 @@ int RunVaeBench(int argc, char** argv) {
                  batches_text.c_str());
     return 2;
   }
+  std::vector<DecodePrecision> precisions;
+  for (const std::string& name : SplitList(precisions_text)) {
+    std::optional<DecodePrecision> p = ParseDecodePrecision(name);
+    if (!p) {
+      std::fprintf(stderr,
+                   "vidserve-bench vae: --precisions expects float32|float16|bfloat16[,...], "
+                   "got \"%s\"\n",
+                   precisions_text.c_str());
+      return 2;
+    }
+    precisions.push_back(*p);
+  }
+  const std::vector<int64_t> channels_last = ParseIntList(channels_last_text);
+  const std::vector<int64_t> conv2d = ParseIntList(conv2d_text);
+  for (const auto& [flag, values] : {std::pair{"channels-last", channels_last},
+                                     std::pair{"conv2d", conv2d}}) {
+    if (values.empty() || *std::min_element(values.begin(), values.end()) < 0 ||
+        *std::max_element(values.begin(), values.end()) > 1) {
+      std::fprintf(stderr, "vidserve-bench vae: --%s expects 0 and/or 1 (e.g. 0,1)\n", flag);
+      return 2;
+    }
+  }
 
   VideoModel::Options options;
   if (checkpoint.empty()) {
@@ -147,23 +243,42 @@ int RunVaeBench(int argc, char** argv) {
   options.device = device;
   options.num_threads = static_cast<int>(threads);
   options.cuda_graph_cache_size = 0;
-  auto eager = VideoModel::Create(options);
-  if (!eager.ok()) {
-    std::fprintf(stderr, "vidserve-bench vae: %s\n", eager.status().ToString().c_str());
-    return 1;
-  }
-  std::vector<std::pair<std::string, std::unique_ptr<VideoModel>>> models;
-  models.emplace_back("eager", std::move(*eager));
-  const ModelInfo info = models[0].second->info();
-  if (info.device.rfind("cuda", 0) == 0) {
-    options.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
-    auto graphs = VideoModel::Create(options);
-    if (!graphs.ok()) {
-      std::fprintf(stderr, "vidserve-bench vae: %s\n", graphs.status().ToString().c_str());
+  // The baseline: eager float32, whose bytes every other variant is compared with.
+  std::vector<DecodeVariant> variants;
+  {
+    auto eager = VideoModel::Create(options);
+    if (!eager.ok()) {
+      std::fprintf(stderr, "vidserve-bench vae: %s\n", eager.status().ToString().c_str());
       return 1;
     }
-    // Builds without CUDA graph support report eager decode; measure them once.
-    if ((*graphs)->info().cuda_graph_decode) models.emplace_back("cuda_graph", std::move(*graphs));
+    variants.push_back({VariantLabel(options), std::move(*eager)});
+  }
+  const ModelInfo info = variants[0].model->info();
+  const bool on_cuda = info.device.rfind("cuda", 0) == 0;
+  if (on_cuda) {
+    // Every combination through CUDA graphs (the server's default decode mode).
+    options.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
+    for (DecodePrecision precision : precisions) {
+      for (int64_t cl : channels_last) {
+        for (int64_t c2d : conv2d) {
+          options.decode_precision = precision;
+          options.decode_channels_last = cl == 1;
+          options.decode_conv2d = c2d == 1;
+          auto model = VideoModel::Create(options);
+          if (!model.ok()) {
+            std::fprintf(stderr, "vidserve-bench vae: %s\n", model.status().ToString().c_str());
+            return 1;
+          }
+          // Builds without CUDA graph support decode eagerly; the label says so.
+          if (!(*model)->info().cuda_graph_decode) options.cuda_graph_cache_size = 0;
+          variants.push_back({VariantLabel(options), std::move(*model)});
+          options.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
+        }
+      }
+    }
+  } else if (precisions_text != "float32" || channels_last_text != "0" || conv2d_text != "0") {
+    std::fprintf(stderr, "vidserve-bench vae: --precisions, --channels-last and --conv2d apply "
+                         "on CUDA only; measuring float32 eager\n");
   }
   const std::string model_label = checkpoint.empty() ? preset : checkpoint;
   nlohmann::json report = {{"command", "vae"},        {"date", UtcNow()},
@@ -176,13 +291,26 @@ int RunVaeBench(int argc, char** argv) {
               info.device.c_str(), TorchVersion().c_str());
   std::printf("params: VAE (encoder+full decoder) %ld, thin decoder %ld\n", info.vae_parameters,
               info.thin_decoder_parameters);
-  std::printf("%-12s %5s %-10s %12s %14s %14s %8s %14s %14s\n", "clip", "batch", "decode",
-              "encode_ms", "full_dec_ms", "thin_dec_ms", "speedup", "full_peak_MiB",
-              "thin_peak_MiB");
+  std::printf("PSNR / max diff: each decoder's bytes against the eager float32 bytes\n");
+  std::printf("%-12s %5s %-36s %10s %12s %12s %8s %8s %8s %5s %5s %10s %10s\n", "clip", "batch",
+              "decode", "encode_ms", "full_dec_ms", "thin_dec_ms", "speedup", "full_dB",
+              "thin_dB", "fdiff", "tdiff", "full_MiB", "thin_MiB");
   for (const ClipSize& size : sizes) {
     for (int64_t batch : batches) {
-      for (auto& [mode, model] : models) {
-        if (!MeasureSize(*model, size, batch, repeats, mode, report)) return 1;
+      double encode_ms = 0;
+      absl::StatusOr<std::vector<Latent>> latents =
+          EncodeBatch(*variants[0].model, size, batch, repeats, encode_ms);
+      if (!latents.ok()) {
+        std::fprintf(stderr, "vidserve-bench vae: encode %ldx%ldx%ld: %s\n", size.frames,
+                     size.height, size.width, latents.status().ToString().c_str());
+        return 1;
+      }
+      DecodedBatch reference;
+      for (size_t v = 0; v < variants.size(); ++v) {
+        if (!MeasureDecode(*variants[v].model, *latents, repeats, variants[v].label, encode_ms,
+                           reference, v == 0, report)) {
+          return 1;
+        }
       }
     }
   }

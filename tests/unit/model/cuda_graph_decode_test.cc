@@ -3,7 +3,9 @@
 // cache evicted a graph. The GPU tests skip without a usable CUDA device (CI has none).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -92,6 +94,75 @@ TEST(CudaGraphDecode, ReplaysMatchEagerDecodesInAnyOrderAndAfterEviction) {
         off_by_more_than_one += std::abs(int(got[j][k]) - int(want[j][k])) > 1;
       }
       EXPECT_EQ(off_by_more_than_one, 0) << "request " << i << " clip " << j;
+    }
+  }
+}
+
+TEST(CudaDecodeVariants, OffOnCpu) {
+  VideoModel::Options options;
+  options.config = *LoadPreset("tiny");
+  options.device = "cpu";
+  options.decode_precision = DecodePrecision::kFloat16;
+  options.decode_channels_last = true;
+  options.decode_conv2d = true;
+  auto model = VideoModel::Create(options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->info().decode_precision, DecodePrecision::kFloat32);
+  EXPECT_FALSE((*model)->info().decode_channels_last);
+  EXPECT_FALSE((*model)->info().decode_conv2d);
+}
+
+// Half precision, channels-last and conv2d lowering change rounding, not the decode: every
+// variant, eager and through graphs, stays within a few byte levels of eager float32.
+TEST(CudaDecodeVariants, StayCloseToFloat32Bytes) {
+  if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
+  auto reference = MakeModel("cuda", 0);
+  ASSERT_NE(reference, nullptr);
+  const int64_t c = reference->info().config.vae.latent_channels;
+  const std::vector<Request> requests = {
+      {DecoderKind::kFull, {MakeLatent(c, 3, 4, 4, 1), MakeLatent(c, 3, 4, 4, 2)}},
+      {DecoderKind::kThin, {MakeLatent(c, 3, 4, 4, 3), MakeLatent(c, 3, 4, 4, 4)}}};
+  for (DecodePrecision precision :
+       {DecodePrecision::kFloat32, DecodePrecision::kFloat16, DecodePrecision::kBFloat16}) {
+    for (bool channels_last : {false, true}) {
+      for (bool conv2d : {false, true}) {
+        for (int graphs : {0, 4}) {
+          VideoModel::Options options;
+          options.config = *LoadPreset("tiny");
+          options.device = "cuda";
+          options.init_seed = 11;
+          options.cuda_graph_cache_size = graphs;
+          options.cudnn_benchmark = false;
+          options.decode_precision = precision;
+          options.decode_channels_last = channels_last;
+          options.decode_conv2d = conv2d;
+          auto model = VideoModel::Create(options);
+          ASSERT_TRUE(model.ok()) << model.status();
+          EXPECT_EQ((*model)->info().decode_precision, precision);
+          const std::string variant =
+              std::string(DecodePrecisionName(precision)) + (channels_last ? " channels_last" : "") +
+              (conv2d ? " conv2d" : "") + (graphs > 0 ? " graphs" : "");
+          for (const Request& request : requests) {
+            const auto want = DecodeBytes(*reference, request);
+            const auto got = DecodeBytes(**model, request);
+            ASSERT_EQ(got.size(), want.size()) << variant;
+            for (size_t j = 0; j < got.size(); ++j) {
+              ASSERT_EQ(got[j].size(), want[j].size()) << variant;
+              int max_diff = 0;
+              double sum_diff = 0;
+              for (size_t k = 0; k < got[j].size(); ++k) {
+                const int d = std::abs(int(got[j][k]) - int(want[j][k]));
+                max_diff = std::max(max_diff, d);
+                sum_diff += d;
+              }
+              // Random weights make a noisy, high-contrast output: bf16's 8-bit mantissa
+              // alone moves bytes by a few levels. The mean stays far below one level.
+              EXPECT_LE(max_diff, precision == DecodePrecision::kBFloat16 ? 24 : 8) << variant;
+              EXPECT_LT(sum_diff / got[j].size(), 1.0) << variant;
+            }
+          }
+        }
+      }
     }
   }
 }

@@ -32,16 +32,21 @@ TEST(CausalConv3d, StrideTwoKeepsTheFirstFrameAlone) {
 
 TEST(CausalConv3d, EqualsConv3dOverTheFrontPaddedInput) {
   torch::NoGradGuard no_grad;
-  // Small and large inputs take different CPU code paths; both must be this convolution.
-  for (int64_t size : {8, 128})
-    for (int64_t stride : {1, 2}) {
-      CausalConv3d conv(CausalConv3dOptions(3, 5).temporal_stride(stride).spatial_stride(stride));
-      auto x = torch::randn({2, 3, 5, size, size});
-      auto padded = torch::cat({x.narrow(2, 0, 1), x.narrow(2, 0, 1), x}, 2);
-      auto expected = conv->conv->forward(padded);
-      EXPECT_TRUE(torch::allclose(conv->forward(x), expected, 1e-4, 1e-5))
-          << "size " << size << " stride " << stride;
-    }
+  // Small and large inputs take different CPU code paths, and kConv2dOverFrames forces the
+  // 2D one for every size; each must be this convolution.
+  for (Conv3dLowering lowering : {Conv3dLowering::kAuto, Conv3dLowering::kConv2dOverFrames})
+    for (int64_t size : {8, 128})
+      for (int64_t stride : {1, 2}) {
+        CausalConv3d conv(
+            CausalConv3dOptions(3, 5).temporal_stride(stride).spatial_stride(stride));
+        conv->lowering = lowering;
+        auto x = torch::randn({2, 3, 5, size, size});
+        auto padded = torch::cat({x.narrow(2, 0, 1), x.narrow(2, 0, 1), x}, 2);
+        auto expected = conv->conv->forward(padded);
+        EXPECT_TRUE(torch::allclose(conv->forward(x), expected, 1e-4, 1e-5))
+            << "size " << size << " stride " << stride << " lowering "
+            << static_cast<int>(lowering);
+      }
 }
 
 TEST(CausalConv3d, OutputFrameIgnoresLaterInputFrames) {
