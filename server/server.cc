@@ -28,6 +28,11 @@ absl::StatusOr<std::unique_ptr<VideoModel>> LoadModel(const ServerConfig& config
   options.num_threads = config.model.num_threads;
   options.cuda_graph_cache_size = config.model.cuda_graph_cache_size;
   options.cudnn_benchmark = config.model.cudnn_benchmark;
+  // Validated by ValidateServerConfig.
+  options.decode_precision =
+      ParseDecodePrecision(config.model.decode_precision).value_or(DecodePrecision::kFloat32);
+  options.decode_channels_last = config.model.decode_channels_last;
+  options.decode_conv2d = config.model.decode_conv2d;
   absl::StatusOr<std::unique_ptr<VideoModel>> model = VideoModel::Create(options);
   if (!model.ok() && !config.model.dir.empty()) {
     return absl::Status(model.status().code(),

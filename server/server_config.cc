@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/video_types.h"
 #include "yaml-cpp/yaml.h"
 
 namespace vidserve {
@@ -167,6 +168,11 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
       !s.ok()) {
     return s;
   }
+  if (!ParseDecodePrecision(c.model.decode_precision)) {
+    return KeyError("model.decode_precision",
+                    absl::StrCat("must be float32, float16 or bfloat16, got \"",
+                                 c.model.decode_precision, "\""));
+  }
   if (absl::Status s =
           CheckRange("scheduler.max_batch_size", c.scheduler.max_batch_size, 1, kMaxBatchSizeLimit);
       !s.ok()) {
@@ -216,6 +222,9 @@ absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text)
         {"init_seed", IntField(&c.model.init_seed)},
         {"cuda_graph_cache_size", IntField(&c.model.cuda_graph_cache_size)},
         {"cudnn_benchmark", BoolField(&c.model.cudnn_benchmark)},
+        {"decode_precision", StringField(&c.model.decode_precision)},
+        {"decode_channels_last", BoolField(&c.model.decode_channels_last)},
+        {"decode_conv2d", BoolField(&c.model.decode_conv2d)},
     };
     const std::map<std::string, FieldReader> scheduler_fields = {
         {"max_batch_size", IntField(&c.scheduler.max_batch_size)},

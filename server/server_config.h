@@ -33,6 +33,11 @@ struct ServerConfig {
     // 0 = eager decode.
     int cuda_graph_cache_size = 8;
     bool cudnn_benchmark = true;  // CUDA only: autotune each convolution shape once
+    // CUDA only: Decode's arithmetic, float32 | float16 | bfloat16, and its layout knobs
+    // (VideoModel::Options; measured by vidserve-bench vae, BENCHMARKS.md section 3).
+    std::string decode_precision = "float32";
+    bool decode_channels_last = false;
+    bool decode_conv2d = false;
   } model;
 
   struct Scheduler {

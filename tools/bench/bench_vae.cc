@@ -24,6 +24,20 @@
 #include "tools/bench/bench_quality_measure.h"
 #include "tools/bench/bench_stats.h"
 
+// NVTX ranges name each timed decode ("<variant>-<decoder>") so a kernel profiler can pick
+// one out, e.g. ncu --nvtx --nvtx-include "eager-thin/" (CUDA builds with the header-only
+// NVTX 3 of the CUDA toolkit; elsewhere the ranges compile to nothing).
+#if defined(VIDSERVE_HAVE_CUDA) && __has_include(<nvtx3/nvToolsExt.h>)
+#include <nvtx3/nvToolsExt.h>
+#define VIDSERVE_NVTX_PUSH(name) nvtxRangePushA(name)
+#define VIDSERVE_NVTX_POP() nvtxRangePop()
+constexpr bool kNvtxRanges = true;
+#else
+constexpr bool kNvtxRanges = false;
+#define VIDSERVE_NVTX_PUSH(name) ((void)(name))
+#define VIDSERVE_NVTX_POP() ((void)0)
+#endif
+
 namespace vidserve::bench {
 namespace {
 
@@ -94,9 +108,12 @@ bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_
       ResetPeakResidentBytes();
     }
     absl::StatusOr<std::vector<VideoClip>> video;
+    const std::string range = absl::StrCat(label, "-", DecoderKindName(kind));
     for (int64_t r = 0; r < repeats; ++r) {
       const double t0 = NowSeconds();
+      VIDSERVE_NVTX_PUSH(range.c_str());
       video = model.Decode(latent_ptrs, kind, 24.0);
+      VIDSERVE_NVTX_POP();
       samples.push_back(NowSeconds() - t0);
       if (!video.ok()) {
         std::fprintf(stderr, "vidserve-bench vae: decode: %s\n", video.status().ToString().c_str());
@@ -157,9 +174,14 @@ absl::StatusOr<std::vector<Latent>> EncodeBatch(VideoModel& model, const ClipSiz
   return latents;
 }
 
-struct DecodeVariant {
-  std::string label;
-  std::unique_ptr<VideoModel> model;
+// One clip size and batch: its latents (encoded once, by the baseline) and the baseline's
+// decoded bytes, which every other variant is compared with.
+struct BenchCase {
+  ClipSize size;
+  int64_t batch = 1;
+  double encode_ms = 0;
+  std::vector<Latent> latents;
+  DecodedBatch reference;
 };
 
 std::string VariantLabel(const VideoModel::Options& options) {
@@ -243,36 +265,32 @@ int RunVaeBench(int argc, char** argv) {
   options.device = device;
   options.num_threads = static_cast<int>(threads);
   options.cuda_graph_cache_size = 0;
-  // The baseline: eager float32, whose bytes every other variant is compared with.
-  std::vector<DecodeVariant> variants;
-  {
-    auto eager = VideoModel::Create(options);
-    if (!eager.ok()) {
-      std::fprintf(stderr, "vidserve-bench vae: %s\n", eager.status().ToString().c_str());
-      return 1;
+  auto create = [](const VideoModel::Options& o) -> std::unique_ptr<VideoModel> {
+    auto model = VideoModel::Create(o);
+    if (!model.ok()) {
+      std::fprintf(stderr, "vidserve-bench vae: %s\n", model.status().ToString().c_str());
+      return nullptr;
     }
-    variants.push_back({VariantLabel(options), std::move(*eager)});
-  }
-  const ModelInfo info = variants[0].model->info();
+    return std::move(*model);
+  };
+  // The baseline: eager float32, whose bytes every other variant is compared with.
+  std::unique_ptr<VideoModel> baseline = create(options);
+  if (baseline == nullptr) return 1;
+  const ModelInfo info = baseline->info();
   const bool on_cuda = info.device.rfind("cuda", 0) == 0;
+  // Every combination through CUDA graphs (the server's default decode mode). One model at
+  // a time: each keeps its graphs, and graphs of large clips hold gigabytes.
+  std::vector<VideoModel::Options> variants;
   if (on_cuda) {
-    // Every combination through CUDA graphs (the server's default decode mode).
-    options.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
     for (DecodePrecision precision : precisions) {
       for (int64_t cl : channels_last) {
         for (int64_t c2d : conv2d) {
-          options.decode_precision = precision;
-          options.decode_channels_last = cl == 1;
-          options.decode_conv2d = c2d == 1;
-          auto model = VideoModel::Create(options);
-          if (!model.ok()) {
-            std::fprintf(stderr, "vidserve-bench vae: %s\n", model.status().ToString().c_str());
-            return 1;
-          }
-          // Builds without CUDA graph support decode eagerly; the label says so.
-          if (!(*model)->info().cuda_graph_decode) options.cuda_graph_cache_size = 0;
-          variants.push_back({VariantLabel(options), std::move(*model)});
-          options.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
+          VideoModel::Options v = options;
+          v.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
+          v.decode_precision = precision;
+          v.decode_channels_last = cl == 1;
+          v.decode_conv2d = c2d == 1;
+          variants.push_back(v);
         }
       }
     }
@@ -291,26 +309,42 @@ int RunVaeBench(int argc, char** argv) {
               info.device.c_str(), TorchVersion().c_str());
   std::printf("params: VAE (encoder+full decoder) %ld, thin decoder %ld\n", info.vae_parameters,
               info.thin_decoder_parameters);
-  std::printf("PSNR / max diff: each decoder's bytes against the eager float32 bytes\n");
+  std::printf("PSNR / max diff: each decoder's bytes against the eager float32 bytes%s\n",
+              kNvtxRanges ? "; NVTX ranges <decode>-<full|thin> around each timed decode" : "");
+  report["nvtx_ranges"] = kNvtxRanges;
   std::printf("%-12s %5s %-36s %10s %12s %12s %8s %8s %8s %5s %5s %10s %10s\n", "clip", "batch",
               "decode", "encode_ms", "full_dec_ms", "thin_dec_ms", "speedup", "full_dB",
               "thin_dB", "fdiff", "tdiff", "full_MiB", "thin_MiB");
+  std::vector<BenchCase> cases;
   for (const ClipSize& size : sizes) {
     for (int64_t batch : batches) {
-      double encode_ms = 0;
+      BenchCase c{size, batch};
       absl::StatusOr<std::vector<Latent>> latents =
-          EncodeBatch(*variants[0].model, size, batch, repeats, encode_ms);
+          EncodeBatch(*baseline, size, batch, repeats, c.encode_ms);
       if (!latents.ok()) {
         std::fprintf(stderr, "vidserve-bench vae: encode %ldx%ldx%ld: %s\n", size.frames,
                      size.height, size.width, latents.status().ToString().c_str());
         return 1;
       }
-      DecodedBatch reference;
-      for (size_t v = 0; v < variants.size(); ++v) {
-        if (!MeasureDecode(*variants[v].model, *latents, repeats, variants[v].label, encode_ms,
-                           reference, v == 0, report)) {
-          return 1;
-        }
+      c.latents = std::move(*latents);
+      if (!MeasureDecode(*baseline, c.latents, repeats, VariantLabel(options), c.encode_ms,
+                         c.reference, /*is_reference=*/true, report)) {
+        return 1;
+      }
+      cases.push_back(std::move(c));
+    }
+  }
+  baseline.reset();
+  for (const VideoModel::Options& v : variants) {
+    std::unique_ptr<VideoModel> model = create(v);
+    if (model == nullptr) return 1;
+    // Builds without CUDA graph support decode eagerly; the label says so.
+    VideoModel::Options as_run = v;
+    if (!model->info().cuda_graph_decode) as_run.cuda_graph_cache_size = 0;
+    for (BenchCase& c : cases) {
+      if (!MeasureDecode(*model, c.latents, repeats, VariantLabel(as_run), c.encode_ms,
+                         c.reference, /*is_reference=*/false, report)) {
+        return 1;
       }
     }
   }

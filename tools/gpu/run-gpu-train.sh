@@ -7,6 +7,8 @@
 #   bash tools/gpu/run-gpu-train.sh eval           # merge, vidserve-bench quality, split ckpt
 #   bash tools/gpu/run-gpu-train.sh build continue # thin + denoiser from INIT, merged candidate
 #   BUILD_TESTS=1 bash tools/gpu/run-gpu-train.sh build decode  # decode speed, eager vs CUDA graphs
+#   bash tools/gpu/run-gpu-train.sh build sweep   # sampler steps x guidance on the tuning set
+#   bash tools/gpu/run-gpu-train.sh build profile  # per-kernel decode times (Nsight Compute)
 # Runs live in runs-gpu/ (git-ignored, so they survive between calls while the machine
 # stays warm; every stage resumes from its state if a phase is repeated). The exact runs
 # behind the shipped checkpoint (these phases, then continuation runs started from the
@@ -149,6 +151,31 @@ decode)
     --sizes 17x64x64,65x256x256 --batches 1,8 --repeats 20 ${DECODE_FLAGS:-} \
     --json "$OUT/vae-decode.json" 2>&1 \
     | tee "$OUT/vae-decode.txt"
+  ;;
+sweep)
+  # Sampler settings on the held-out tuning set (seeds after the first 256, which the
+  # reported figures use): one quality run per SWEEP_STEPS x SWEEP_GUIDANCE pair.
+  mkdir -p "$RUNS/sweep"
+  for steps in ${SWEEP_STEPS:-20 40}; do
+    for g in ${SWEEP_GUIDANCE:-3 4 5}; do
+      $BENCH quality --device $DEVICE --checkpoint "${SWEEP_CKPT:-models/vidserve-tiny}" \
+        --vae-clips 8 --prompts 256 --first-held-out 256 --steps $steps --guidance $g \
+        --json "$RUNS/sweep/steps$steps-g$g.json" > "$RUNS/sweep/steps$steps-g$g.txt" 2>&1
+      echo "steps $steps guidance $g: $(grep -E '^ +colour' "$RUNS/sweep/steps$steps-g$g.txt")"
+    done
+  done
+  tar czf "$OUT/sweep.tar.gz" -C "$RUNS" sweep
+  ;;
+profile)
+  # Kernel times of one eager decode per decoder (17x64x64, batch 8) under Nsight Compute,
+  # picked out by the bench's NVTX ranges.
+  for d in thin full; do
+    timeout "${PROFILE_TIMEOUT:-120}" ncu --nvtx --nvtx-include "eager-$d/" --csv \
+      --metrics gpu__time_duration.sum $BENCH vae --device $DEVICE \
+      --checkpoint models/vidserve-tiny --sizes 17x64x64 --batches 8 --repeats 1 \
+      > "$RUNS/ncu-$d.csv" 2> "$RUNS/ncu-$d.err"; echo "ncu $d rc=$?"
+  done
+  tar czf "$OUT/profile.tar.gz" -C "$RUNS" ncu-thin.csv ncu-full.csv ncu-thin.err ncu-full.err
   ;;
 eval)
   mkdir -p "$RUNS/merged"

@@ -50,6 +50,9 @@ TEST(ServerConfig, ShippedDeployFileParsesToTheDefaults) {
   EXPECT_EQ(shipped->model.preset, defaults.model.preset);
   EXPECT_EQ(shipped->model.cuda_graph_cache_size, defaults.model.cuda_graph_cache_size);
   EXPECT_EQ(shipped->model.cudnn_benchmark, defaults.model.cudnn_benchmark);
+  EXPECT_EQ(shipped->model.decode_precision, defaults.model.decode_precision);
+  EXPECT_EQ(shipped->model.decode_channels_last, defaults.model.decode_channels_last);
+  EXPECT_EQ(shipped->model.decode_conv2d, defaults.model.decode_conv2d);
   EXPECT_EQ(shipped->scheduler.max_batch_size, defaults.scheduler.max_batch_size);
   EXPECT_EQ(shipped->scheduler.max_queue_delay_us, defaults.scheduler.max_queue_delay_us);
   EXPECT_EQ(shipped->limits.max_message_bytes, defaults.limits.max_message_bytes);
@@ -61,7 +64,8 @@ TEST(ServerConfig, ReadsEveryKey) {
 listen: 0.0.0.0:6000
 metrics_listen: "127.0.0.1:0"
 model: {dir: /models/x, preset: seed, device: "cuda:1", num_threads: 3, init_seed: 7,
-        cuda_graph_cache_size: 0, cudnn_benchmark: false}
+        cuda_graph_cache_size: 0, cudnn_benchmark: false, decode_precision: float16,
+        decode_channels_last: true, decode_conv2d: true}
 scheduler: {max_batch_size: 4, max_queue_delay_us: 500, max_queue_size: 10, max_active_generations: 2}
 limits: {max_message_bytes: 1048576}
 drain_timeout_ms: 1000
@@ -77,6 +81,9 @@ warmup: false
   EXPECT_EQ(config->model.init_seed, 7u);
   EXPECT_EQ(config->model.cuda_graph_cache_size, 0);
   EXPECT_FALSE(config->model.cudnn_benchmark);
+  EXPECT_EQ(config->model.decode_precision, "float16");
+  EXPECT_TRUE(config->model.decode_channels_last);
+  EXPECT_TRUE(config->model.decode_conv2d);
   EXPECT_EQ(config->scheduler.max_batch_size, 4);
   EXPECT_EQ(config->scheduler.max_queue_delay_us, 500);
   EXPECT_EQ(config->scheduler.max_queue_size, 10);
@@ -109,6 +116,8 @@ TEST(ServerConfig, OutOfRangeValuesNameTheKeyRangeAndValue) {
   EXPECT_THAT(ErrorOf("model: {num_threads: -2}"), HasSubstr("model.num_threads"));
   EXPECT_EQ(ErrorOf("model: {cuda_graph_cache_size: -1}"),
             "model.cuda_graph_cache_size: must be in [0, 1024], got -1");
+  EXPECT_EQ(ErrorOf("model: {decode_precision: fp8}"),
+            "model.decode_precision: must be float32, float16 or bfloat16, got \"fp8\"");
 }
 
 TEST(ServerConfig, WrongTypesNameTheKey) {
