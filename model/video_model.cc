@@ -215,7 +215,14 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     impl->network->to(device);
     impl->sampler = FlowSampler(FlowSamplerOptions{impl->info.config.sampler.timestep_shift});
     impl->info.device = device.str();
-    if (device.is_cuda()) impl->ConfigureDecodersForCuda(options);
+    if (device.is_cuda()) {
+      impl->ConfigureDecodersForCuda(options);
+    } else if (options.decode_precision != DecodePrecision::kFloat32 ||
+               options.decode_channels_last || options.decode_conv2d) {
+      LOG_WARNING << "decode_precision / decode_channels_last / decode_conv2d apply on CUDA "
+                     "only; decoding in float32 on "
+                  << device.str();
+    }
 #ifdef VIDSERVE_HAVE_CUDA
     if (device.is_cuda() && options.cuda_graph_cache_size > 0) {
       impl->decode_graphs = std::make_unique<CudaGraphCache>(

@@ -57,7 +57,7 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
   std::string flags =
       "--device cpu --preset tiny --vae-clips 3 --prompts 3 --steps 2 --frames 5 --height 32 "
       "--width 32 --generation-batch 2 --vae-batch 2 --timing-batch 2 --timing-repeats 2 "
-      "--json " +
+      "--decode-precision float16 --json " +
       json_path;
 #ifdef VIDSERVE_HAVE_FFMPEG
   flags += " --sheet-prompts 4 --contact-sheet " + sheet_path;
@@ -101,6 +101,8 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
   EXPECT_GT(timing.at("full_ms").get<double>(), 0);
   EXPECT_GT(timing.at("thin_ms").get<double>(), 0);
   EXPECT_TRUE(std::isfinite(timing.at("thin_speedup").get<double>()));
+  // --decode-precision applies on CUDA only; the CPU reports what it ran.
+  EXPECT_EQ(timing.at("decode_precision"), "float32");
 
   const nlohmann::json& following = checkpoint.at("prompt_following");
   EXPECT_EQ(following.at("clips"), 3);
@@ -133,6 +135,7 @@ TEST(QualityBenchCli, RejectsBadFlagsAndMissingPathsBeforeAnyWork) {
   EXPECT_EQ(RunBench("--frames 16", log), 2);
   EXPECT_EQ(RunBench("--prompts 0", log), 2);
   EXPECT_EQ(RunBench("--decoder wide", log), 2);
+  EXPECT_EQ(RunBench("--decode-precision fp8", log), 2);
   EXPECT_EQ(RunBench("--no-such-flag 1", log), 2);
   EXPECT_EQ(RunBench("--json /nonexistent/dir/report.json", log), 2);
   EXPECT_EQ(RunBench("--checkpoint /nonexistent/model.safetensors", log), 2);

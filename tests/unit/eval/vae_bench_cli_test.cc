@@ -1,0 +1,87 @@
+// End-to-end check of `vidserve-bench vae` on the random weights of the tiny preset, on the
+// CPU: every size x batch gets a row with positive times, the baseline's bytes agree with
+// themselves, and malformed flags fail before any work. Speed is not asserted (that is the
+// bench's job). Runs the built binary; skips when it has not been built.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace vidserve::eval {
+namespace {
+
+std::string BenchBinary() { return std::string(VIDSERVE_BINARY_DIR) + "/vidserve-bench"; }
+
+std::string TempPath(const std::string& name) {
+  std::string base = ::testing::TempDir();
+  if (!base.empty() && base.back() != '/') base += '/';
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return base + "vidserve_vae_bench_" + info->name() + "_" + name;
+}
+
+int RunVaeBench(const std::string& flags, const std::string& log) {
+  const std::string command = BenchBinary() + " vae " + flags + " > " + log + " 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(VaeBenchCli, OneRowPerSizeAndBatchWithTheBaselineAgreeingWithItself) {
+  if (!std::filesystem::exists(BenchBinary())) GTEST_SKIP() << BenchBinary() << " is not built";
+  const std::string json_path = TempPath("report.json");
+  const std::string log = TempPath("log.txt");
+  // Variant flags apply on CUDA only: the CPU measures float32 eager and says so.
+  const int status = RunVaeBench(
+      "--device cpu --preset tiny --sizes 5x32x32,9x32x32 --batches 1,2 --repeats 1 "
+      "--precisions float32,float16 --channels-last 0,1 --json " + json_path,
+      log);
+  const std::string log_text = ReadFile(log);
+  ASSERT_EQ(status, 0) << log_text;
+  EXPECT_NE(log_text.find("apply on CUDA only"), std::string::npos) << log_text;
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(json_path));
+  EXPECT_EQ(report.at("command"), "vae");
+  EXPECT_EQ(report.at("device"), "cpu");
+  const nlohmann::json& rows = report.at("results");
+  ASSERT_EQ(rows.size(), 4u);
+  std::set<std::string> seen;
+  for (const nlohmann::json& row : rows) {
+    seen.insert(row.at("clip").get<std::string>() + "/" + std::to_string(row.at("batch").get<int>()));
+    EXPECT_EQ(row.at("decode_mode"), "eager");
+    EXPECT_EQ(row.at("decode_precision"), "float32");
+    EXPECT_GT(row.at("encode_ms").get<double>(), 0);
+    EXPECT_GT(row.at("full_decode_ms").get<double>(), 0);
+    EXPECT_GT(row.at("thin_decode_ms").get<double>(), 0);
+    EXPECT_EQ(row.at("full_max_abs_byte_diff"), 0);
+    EXPECT_EQ(row.at("thin_max_abs_byte_diff"), 0);
+    EXPECT_EQ(row.at("full_psnr_vs_eager_float32_db"), 100.0);
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"5x32x32/1", "5x32x32/2", "9x32x32/1", "9x32x32/2"}));
+  std::remove(json_path.c_str());
+  std::remove(log.c_str());
+}
+
+TEST(VaeBenchCli, RejectsMalformedFlags) {
+  if (!std::filesystem::exists(BenchBinary())) GTEST_SKIP() << BenchBinary() << " is not built";
+  const std::string log = TempPath("log.txt");
+  EXPECT_EQ(RunVaeBench("--sizes 17x64", log), 2);
+  EXPECT_EQ(RunVaeBench("--batches 0", log), 2);
+  EXPECT_EQ(RunVaeBench("--precisions fp8", log), 2);
+  EXPECT_NE(ReadFile(log).find("--precisions expects"), std::string::npos);
+  EXPECT_EQ(RunVaeBench("--channels-last 2", log), 2);
+  EXPECT_EQ(RunVaeBench("--conv2d yes", log), 2);
+  std::remove(log.c_str());
+}
+
+}  // namespace
+}  // namespace vidserve::eval
