@@ -376,6 +376,11 @@ grpc::ServerUnaryReactor* VideoService::GetModelInfo(grpc::CallbackServerContext
   for (const auto& [name, value] : info.metrics) (*response->mutable_metrics())[name] = value;
   response->set_version(options_.version);
   response->set_torch_version(TorchVersion());
+  v1::DecodeSettings* decode = response->mutable_decode();
+  decode->set_cuda_graphs(info.cuda_graph_decode);
+  decode->set_precision(DecodePrecisionName(info.decode_precision));
+  decode->set_channels_last(info.decode_channels_last);
+  decode->set_conv2d(info.decode_conv2d);
   FinishUnary(metrics_, Method::kGetModelInfo, start, reactor, absl::OkStatus());
   return reactor;
 }

@@ -345,6 +345,10 @@ int RunInfo(const CommonOptions& common, const ArgParser& args) {
               static_cast<unsigned long long>(l.max_message_bytes()));
   std::printf("defaults:     frames %u, %ux%u, steps %u, guidance %g, fps %g\n", d.frames(),
               d.height(), d.width(), d.steps(), d.guidance(), d.fps());
+  const v1::DecodeSettings& decode = info.decode();
+  std::printf("decode:       %s%s%s%s\n", decode.precision().c_str(),
+              decode.cuda_graphs() ? ", CUDA graphs" : ", eager",
+              decode.channels_last() ? ", channels-last" : "", decode.conv2d() ? ", conv2d" : "");
   if (!info.metrics().empty()) {
     std::vector<std::string> parts;
     for (const auto& [k, v] : info.metrics()) parts.push_back(absl::StrCat(k, "=", v));

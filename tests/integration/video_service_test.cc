@@ -68,6 +68,11 @@ TEST_F(VideoServiceTest, GetModelInfoDescribesModelLimitsAndDefaults) {
   EXPECT_EQ(info.defaults().fps(), 24.0);
   EXPECT_EQ(info.version(), VIDSERVE_VERSION);
   EXPECT_FALSE(info.torch_version().empty());
+  // The test server runs on the CPU: eager float32 decode, whatever the config asks.
+  EXPECT_EQ(info.decode().precision(), "float32");
+  EXPECT_EQ(info.decode().cuda_graphs(), server_->model_info().cuda_graph_decode);
+  EXPECT_FALSE(info.decode().channels_last());
+  EXPECT_FALSE(info.decode().conv2d());
 }
 
 TEST_F(VideoServiceTest, EncodeThenDecodeRoundTripsShapesAndBytes) {
