@@ -29,9 +29,9 @@ struct CausalConvCache {
 enum class Conv3dLowering {
   // conv3d, except on CPU for inputs below oneDNN's 3D threshold (see forward()).
   kAuto,
-  // Always conv2d over frames folded into the batch, the temporal taps stacked on channels:
-  // on CUDA, cuDNN's 2D kernels can beat its 3D ones at few channels (measured by
-  // vidserve-bench vae --conv2d).
+  // Always conv2d over frames folded into the batch, the temporal taps stacked on channels,
+  // so CUDA runs cuDNN's 2D kernels instead of its 3D ones (slower on an H100 at every size
+  // vidserve-bench vae --conv2d measured; kept for other GPUs).
   kConv2dOverFrames,
 };
 

@@ -82,10 +82,12 @@ class VideoModel {
     // norms; the latents still arrive in float32 and the bytes are rounded from float32).
     DecodePrecision decode_precision = DecodePrecision::kFloat32;
     // Decoder activations and weights in channels-last 3D layout (NDHWC), which cuDNN's
-    // tensor-core kernels take without transposing.
+    // tensor-core kernels take without transposing. On an H100 it helped some sizes and
+    // hurt others (BENCHMARKS.md section 3), hence off by default.
     bool decode_channels_last = false;
     // Every decoder convolution as a conv2d over frames folded into the batch (temporal
-    // taps stacked on channels): cuDNN's 2D kernels can beat its 3D ones at few channels.
+    // taps stacked on channels). Slower on an H100 at every measured size; kept so other
+    // GPUs and cuDNN versions can be measured with vidserve-bench vae --conv2d.
     bool decode_conv2d = false;
   };
 
