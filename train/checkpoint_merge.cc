@@ -40,12 +40,21 @@ absl::Status MergeCheckpoints(const MergeOptions& options) {
                                             "thin checkpoint's encoder"));
   VIDSERVE_RETURN_IF_ERROR(CheckSameWeights(*vae.network->encoder, *denoiser.network->encoder,
                                             "denoiser checkpoint's encoder"));
-  // The denoiser export already holds everything but the thin decoder; start from it.
-  VideoNetwork merged = denoiser.network;
+  // The denoiser's config (it carries the latent statistics) with the thin checkpoint's
+  // thin-decoder shape, which a thin run may have changed (--thin_stages).
+  ModelConfig config = denoiser.config;
+  config.vae.thin_stages = thin.config.vae.thin_stages;
+  config.vae.thin_width_multiplier = thin.config.vae.thin_width_multiplier;
+  VIDSERVE_ASSIGN_OR_RETURN(VideoNetwork merged,
+                            BuildVideoNetwork(config, /*init_seed=*/0, /*adaln_zero_init=*/false));
+  VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*vae.network->encoder, *merged->encoder, vae.path));
   VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*vae.network->decoder, *merged->decoder, vae.path));
   VIDSERVE_RETURN_IF_ERROR(
       CopyModuleState(*thin.network->thin_decoder, *merged->thin_decoder, thin.path));
-  ModelConfig config = denoiser.config;
+  VIDSERVE_RETURN_IF_ERROR(
+      CopyModuleState(*denoiser.network->text_encoder, *merged->text_encoder, denoiser.path));
+  VIDSERVE_RETURN_IF_ERROR(
+      CopyModuleState(*denoiser.network->denoiser, *merged->denoiser, denoiser.path));
   if (!options.name.empty()) config.name = options.name;
   std::error_code ec;
   const auto parent = std::filesystem::path(options.output).parent_path();

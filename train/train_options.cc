@@ -41,6 +41,15 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("mixer: must be softmax, loglinear or mesa, got '", o.mixer, "'"));
   }
+  if (o.stage != TrainStage::kThinDecoder && (o.thin_stages != -1 || o.thin_width_multiplier != 0)) {
+    return absl::InvalidArgumentError(
+        "thin_stages / thin_width_multiplier: only the thin stage reshapes the thin decoder");
+  }
+  if (o.thin_stages < -1) return Invalid("thin_stages", "must be >= 0, or -1 to keep", o.thin_stages);
+  if (!(o.thin_width_multiplier >= 0 && o.thin_width_multiplier <= 1)) {
+    return Invalid("thin_width_multiplier", "must be in (0, 1], or 0 to keep",
+                   o.thin_width_multiplier);
+  }
   if (o.threads < 0) return Invalid("threads", "must be >= 0", o.threads);
   if (o.steps < 0) return Invalid("steps", "must be >= 1, or 0 to fit the time budget", o.steps);
   if (o.steps == 0 && o.time_budget_minutes <= 0) {

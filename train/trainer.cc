@@ -64,7 +64,19 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
   } else {
     VIDSERVE_ASSIGN_OR_RETURN(out.config, ConfigFromName(options.config));
   }
-  bool fresh_denoiser = false;
+  bool fresh_denoiser = false, fresh_thin = false;
+  if (options.stage == TrainStage::kThinDecoder) {
+    VaeConfig& vae = out.config.vae;
+    if (options.thin_stages >= 0 && options.thin_stages != vae.thin_stages) {
+      vae.thin_stages = options.thin_stages;
+      fresh_thin = true;
+    }
+    if (options.thin_width_multiplier > 0 &&
+        options.thin_width_multiplier != vae.thin_width_multiplier) {
+      vae.thin_width_multiplier = options.thin_width_multiplier;
+      fresh_thin = true;
+    }
+  }
   if (options.stage == TrainStage::kDenoiser) {
     // Statistics of the encoder at hand are measured again by the stage.
     out.config.vae.latent_mean.clear();
@@ -80,8 +92,10 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
     const std::string& src = init.path;
     VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*init.network->encoder, *out.network->encoder, src));
     VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*init.network->decoder, *out.network->decoder, src));
-    VIDSERVE_RETURN_IF_ERROR(
-        CopyModuleState(*init.network->thin_decoder, *out.network->thin_decoder, src));
+    if (!fresh_thin) {
+      VIDSERVE_RETURN_IF_ERROR(
+          CopyModuleState(*init.network->thin_decoder, *out.network->thin_decoder, src));
+    }
     if (!fresh_denoiser) {
       VIDSERVE_RETURN_IF_ERROR(
           CopyModuleState(*init.network->text_encoder, *out.network->text_encoder, src));
@@ -105,6 +119,7 @@ absl::StatusOr<std::unique_ptr<TrainingStage>> MakeStage(const StageContext& con
 nlohmann::json FixedOptions(const TrainOptions& o) {
   return {{"stage", TrainStageName(o.stage)}, {"batch_size", o.batch_size},
           {"seed", o.seed},                   {"mixer", o.mixer},
+          {"thin_stages", o.thin_stages},     {"thin_width_multiplier", o.thin_width_multiplier},
           {"frames", o.data.frames},          {"height", o.data.height},
           {"width", o.data.width},            {"clip_folder", o.data.clip_folder}};
 }

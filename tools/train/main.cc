@@ -35,6 +35,11 @@ ABSL_FLAG(std::string, run_dir, "", "run directory (state, losses.csv, model.saf
 ABSL_FLAG(std::string, init_checkpoint, "", "previous stage's export (thin, denoiser stages)");
 ABSL_FLAG(std::string, config, kDefaults.config, "preset name or YAML path (vae stage, fresh)");
 ABSL_FLAG(std::string, mixer, "", "denoiser stage: token mixer of every layer (softmax|loglinear|mesa)");
+ABSL_FLAG(int64_t, thin_stages, -1,
+          "thin stage: pixel-near decoder stages to narrow, for a thin decoder of a new shape "
+          "trained from scratch (-1 = the init checkpoint's)");
+ABSL_FLAG(double, thin_width_multiplier, 0,
+          "thin stage: width multiplier of the narrowed stages (0 = the init checkpoint's)");
 ABSL_FLAG(std::string, device, kDefaults.device, "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, kDefaults.threads, "CPU intra-op threads (0 = LibTorch default)");
 ABSL_FLAG(int64_t, steps, kDefaults.steps, "schedule length in optimiser steps");
@@ -159,6 +164,8 @@ int main(int argc, char** argv) {
   o.init_checkpoint = absl::GetFlag(FLAGS_init_checkpoint);
   o.config = absl::GetFlag(FLAGS_config);
   o.mixer = absl::GetFlag(FLAGS_mixer);
+  o.thin_stages = absl::GetFlag(FLAGS_thin_stages);
+  o.thin_width_multiplier = absl::GetFlag(FLAGS_thin_width_multiplier);
   o.device = absl::GetFlag(FLAGS_device);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.steps = absl::GetFlag(FLAGS_steps);

@@ -164,6 +164,47 @@ TEST_F(TrainerTest, ThinAndDenoiserStagesLearnAndMergeIntoAServableCheckpoint) {
   EXPECT_THAT(std::string(refused.message()), HasSubstr("same vae export"));
 }
 
+TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
+  auto vae = RunTraining(Options(TrainStage::kVae, "vae", 4));
+  ASSERT_TRUE(vae.ok()) << vae.status();
+  TrainOptions thin_options = Options(TrainStage::kThinDecoder, "thin3", 20);
+  thin_options.init_checkpoint = vae->export_path;
+  thin_options.thin_stages = 3;  // the small model narrows 2 by default
+  thin_options.thin_width_multiplier = 0.25;
+  auto thin = RunTraining(thin_options);
+  ASSERT_TRUE(thin.ok()) << thin.status();
+  EXPECT_LT(Mean(thin->step_losses, 15, 20), Mean(thin->step_losses, 0, 5));
+
+  MergeOptions merge;
+  merge.vae_checkpoint = vae->export_path;
+  merge.thin_checkpoint = thin->export_path;
+  merge.denoiser_checkpoint = vae->export_path;
+  merge.output = (root_ / "merged" / "model.safetensors").string();
+  ASSERT_TRUE(MergeCheckpoints(merge).ok());
+  VideoModel::Options reshaped_options, original_options;
+  reshaped_options.checkpoint_path = (root_ / "merged").string();
+  original_options.checkpoint_path = vae->export_path;
+  reshaped_options.device = original_options.device = "cpu";
+  auto reshaped = VideoModel::Create(reshaped_options);
+  auto original = VideoModel::Create(original_options);
+  ASSERT_TRUE(reshaped.ok()) << reshaped.status();
+  ASSERT_TRUE(original.ok()) << original.status();
+  EXPECT_EQ((*reshaped)->info().config.vae.thin_stages, 3);
+  EXPECT_DOUBLE_EQ((*reshaped)->info().config.vae.thin_width_multiplier, 0.25);
+  // Every stage narrowed: fewer parameters than the two-stage thin decoder; the rest of the
+  // network is the vae export's.
+  EXPECT_LT((*reshaped)->info().thin_decoder_parameters,
+            (*original)->info().thin_decoder_parameters);
+  EXPECT_EQ((*reshaped)->info().vae_parameters, (*original)->info().vae_parameters);
+
+  // Only the thin stage reshapes the thin decoder.
+  TrainOptions wrong_stage = Options(TrainStage::kVae, "vae3", 2);
+  wrong_stage.thin_stages = 3;
+  auto refused = RunTraining(wrong_stage);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("only the thin stage"));
+}
+
 // A VAE run on single 16x16 frames with --steps 0 (schedule fitted to the time budget).
 TrainOptions TimeFittedTinyVaeOptions(TrainOptions o, int64_t warmup_steps) {
   o.batch_size = 1;
