@@ -108,7 +108,8 @@ continue)
   # merge with its VAE into a candidate that comes back in < 16 MiB parts.
   INIT="${INIT:-models/vidserve-tiny}"
   tag="${TAG:-c1}"
-  # STAGES="denoiser" keeps INIT's thin decoder.
+  # STAGES="denoiser" keeps INIT's thin decoder. THIN_FLAGS="--thin_stages 3" (with e.g.
+  # THIN_LR=5e-4) trains a thin decoder of another shape from scratch instead.
   stages="${STAGES:-thin denoiser}"
   thin_src="$INIT"; den_src="$INIT"
   [[ " $stages " == *" thin "* ]] && thin_src="$RUNS/thin-$tag"
@@ -117,7 +118,7 @@ continue)
   $TRAIN thin --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/thin-$tag" --steps 0 \
     --time_budget_minutes "$REST_MINUTES" --batch_size 32 --learning_rate "${THIN_LR:-1e-4}" \
     --warmup_steps 100 --loader_threads 6 --log_every 100 --save_every 4000 \
-    --progress_bar=false "${EXTRA[@]}" > "$RUNS/thin-$tag.log" 2>&1 &
+    --progress_bar=false ${THIN_FLAGS:-} "${EXTRA[@]}" > "$RUNS/thin-$tag.log" 2>&1 &
   [ "$den_src" = "$INIT" ] ||
   $TRAIN denoiser --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/den-$tag" \
     --steps 0 --time_budget_minutes "$REST_MINUTES" --batch_size 256 \
