@@ -2,35 +2,21 @@
 // pipeline runs and writes a well-formed report whose numbers lie in their ranges. Accuracy
 // values mean nothing for random weights and are not asserted. The test runs the built
 // binary (this test binary does not link the model) and skips when it has not been built.
-#include <sys/wait.h>
-
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/unit/eval/bench_cli.h"
 
 namespace vidserve::eval {
 namespace {
 
-std::string BenchBinary() { return std::string(VIDSERVE_BINARY_DIR) + "/vidserve-bench"; }
-
-std::string TempPath(const std::string& name) {
-  std::string base = ::testing::TempDir();
-  if (!base.empty() && base.back() != '/') base += '/';
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return base + "vidserve_eval_" + info->name() + "_" + name;
-}
-
-// Runs the bench with `flags`, stdout and stderr into `log`; returns the exit status.
 int RunBench(const std::string& flags, const std::string& log) {
-  const std::string command = BenchBinary() + " quality " + flags + " > " + log + " 2>&1";
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return RunBenchCommand("quality", flags, log);
 }
 
 void ExpectAccuracyWellFormed(const nlohmann::json& accuracy, int clips, const std::string& what) {
@@ -63,9 +49,7 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
   flags += " --sheet-prompts 4 --contact-sheet " + sheet_path;
 #endif
   const int status = RunBench(flags, log);
-  std::ifstream log_file(log);
-  const std::string log_text((std::istreambuf_iterator<char>(log_file)),
-                             std::istreambuf_iterator<char>());
+  const std::string log_text = ReadFile(log);
   ASSERT_EQ(status, 0) << log_text;
   EXPECT_NE(log_text.find("comparison"), std::string::npos) << log_text;
 
@@ -139,9 +123,7 @@ TEST(QualityBenchCli, RejectsBadFlagsAndMissingPathsBeforeAnyWork) {
   EXPECT_EQ(RunBench("--no-such-flag 1", log), 2);
   EXPECT_EQ(RunBench("--json /nonexistent/dir/report.json", log), 2);
   EXPECT_EQ(RunBench("--checkpoint /nonexistent/model.safetensors", log), 2);
-  std::ifstream log_file(log);
-  const std::string log_text((std::istreambuf_iterator<char>(log_file)),
-                             std::istreambuf_iterator<char>());
+  const std::string log_text = ReadFile(log);
   EXPECT_NE(log_text.find("/nonexistent/model.safetensors"), std::string::npos) << log_text;
   std::remove(log.c_str());
 }

@@ -2,10 +2,7 @@
 // CPU: every size x batch gets a row with positive times, the baseline's bytes agree with
 // themselves, and malformed flags fail before any work. Speed is not asserted (that is the
 // bench's job). Runs the built binary; skips when it has not been built.
-#include <sys/wait.h>
-
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,28 +10,13 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/unit/eval/bench_cli.h"
 
 namespace vidserve::eval {
 namespace {
 
-std::string BenchBinary() { return std::string(VIDSERVE_BINARY_DIR) + "/vidserve-bench"; }
-
-std::string TempPath(const std::string& name) {
-  std::string base = ::testing::TempDir();
-  if (!base.empty() && base.back() != '/') base += '/';
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return base + "vidserve_vae_bench_" + info->name() + "_" + name;
-}
-
 int RunVaeBench(const std::string& flags, const std::string& log) {
-  const std::string command = BenchBinary() + " vae " + flags + " > " + log + " 2>&1";
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return RunBenchCommand("vae", flags, log);
 }
 
 TEST(VaeBenchCli, OneRowPerSizeAndBatchWithTheBaselineAgreeingWithItself) {
