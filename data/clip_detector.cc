@@ -403,6 +403,10 @@ ClipScore Score(const ClipDetection& d, const ExpectedAttributes& expected) {
       }
     }
   }
+  if (subject != nullptr) {
+    s.judged_shape = subject->shape;
+    s.judged_motion = subject->motion;
+  }
   if (expected.shape) s.shape_correct = subject != nullptr && subject->shape == *expected.shape;
   if (expected.motion) {
     s.motion_correct = subject != nullptr && subject->motion == *expected.motion;

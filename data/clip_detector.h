@@ -106,6 +106,9 @@ struct ClipScore {
   std::optional<bool> colour_correct;
   std::optional<bool> shape_correct;
   std::optional<bool> motion_correct;
+  // What the judged object showed (nullopt when nothing was detected), for confusion counts.
+  std::optional<Shape> judged_shape;
+  std::optional<Motion> judged_motion;
 };
 // Colour is correct when some detected object has the expected colour; shape and motion
 // are judged on that object, or on the most salient one when the prompt names no colour

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <optional>
+#include <string>
 
 namespace vidserve::eval {
 namespace {
@@ -20,7 +21,8 @@ double Accuracy::Percent() const {
 }
 
 void PromptFollowingTally::Add(const data::ClipScore& score,
-                               const data::TemporalConsistency& consistency) {
+                               const data::TemporalConsistency& consistency,
+                               const data::ExpectedAttributes& expected) {
   ++clips_;
   Count(score.colour_correct, colour_);
   Count(score.shape_correct, shape_);
@@ -37,6 +39,16 @@ void PromptFollowingTally::Add(const data::ClipScore& score,
   sum_score_ += consistency.score;
   sum_frame_difference_ += consistency.mean_abs_frame_difference;
   sum_flicker_ += consistency.brightness_flicker;
+  if (expected.shape) {
+    shape_confusion_[std::string(data::ShapeName(*expected.shape))]
+                    [score.judged_shape ? std::string(data::ShapeName(*score.judged_shape))
+                                        : "none"]++;
+  }
+  if (expected.motion) {
+    motion_confusion_[std::string(data::MotionPhrase(*expected.motion))]
+                     [score.judged_motion ? std::string(data::MotionPhrase(*score.judged_motion))
+                                          : "none"]++;
+  }
 }
 
 data::TemporalConsistency PromptFollowingTally::MeanConsistency() const {

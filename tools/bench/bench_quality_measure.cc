@@ -75,7 +75,7 @@ absl::StatusOr<eval::PromptFollowingTally> ScoreGroundTruth(
     absl::StatusOr<data::TemporalConsistency> consistency =
         data::MeasureTemporalConsistency(held_out[i].video);
     if (!consistency.ok()) return consistency.status();
-    tally.Add(data::Score(*detection, held_out[i].expected), *consistency);
+    tally.Add(data::Score(*detection, held_out[i].expected), *consistency, held_out[i].expected);
   }
   return tally;
 }
@@ -111,7 +111,8 @@ absl::Status MeasureReconstruction(VideoModel& model, const QualitySettings& set
       absl::StatusOr<data::TemporalConsistency> consistency =
           data::MeasureTemporalConsistency(full_frames);
       if (!consistency.ok()) return consistency.status();
-      result.reconstruction_detection.Add(data::Score(*detection, truth.expected), *consistency);
+      result.reconstruction_detection.Add(data::Score(*detection, truth.expected), *consistency,
+                                          truth.expected);
       absl::StatusOr<eval::VideoQuality> thin_quality =
           eval::MeasureVideoQuality(truth.video, ToFrames(std::move((*thin)[j])));
       if (!thin_quality.ok()) return thin_quality.status();
@@ -201,7 +202,7 @@ absl::Status MeasurePromptFollowing(VideoModel& model, const QualitySettings& se
             data::MeasureTemporalConsistency(video);
         if (!consistency.ok()) return consistency.status();
         sample.consistency = *consistency;
-        result.prompt_following.Add(sample.score, sample.consistency);
+        result.prompt_following.Add(sample.score, sample.consistency, held_out[index].expected);
         result.samples.push_back(std::move(sample));
       }
       if (index < keep) result.sheet_clips.push_back(std::move(video));

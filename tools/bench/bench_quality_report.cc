@@ -63,6 +63,8 @@ nlohmann::json TallyJson(const eval::PromptFollowingTally& tally) {
           {"shape", AccuracyJson(tally.shape())},
           {"motion", AccuracyJson(tally.motion())},
           {"all_named", AccuracyJson(tally.all_named())},
+          {"shape_confusion", tally.shape_confusion()},
+          {"motion_confusion", tally.motion_confusion()},
           {"temporal_consistency", ConsistencyJson(tally.MeanConsistency())}};
 }
 

@@ -170,6 +170,9 @@ TEST(ClipDetector, ReportsEveryObjectLargestFirstAndScoresThePromptedOne) {
   EXPECT_EQ(s.colour_correct, true);
   EXPECT_EQ(s.shape_correct, true);
   EXPECT_EQ(s.motion_correct, true);
+  // The judged object is the prompted (red) one, not the larger square.
+  EXPECT_EQ(s.judged_shape, Shape::kCircle);
+  EXPECT_EQ(s.judged_motion, Motion::kRight);
   // Without a colour the most salient object is judged.
   EXPECT_EQ(Score(*d, ParseCaption("a circle moving right")).shape_correct, false);
 }
@@ -185,6 +188,8 @@ TEST(ClipDetector, BlankClipHasNoObjectAndScoresWrongOnEveryNamedAttribute) {
   EXPECT_EQ(s.colour_correct, false);
   EXPECT_EQ(s.shape_correct, false);
   EXPECT_EQ(s.motion_correct, false);
+  EXPECT_FALSE(s.judged_shape.has_value());
+  EXPECT_FALSE(s.judged_motion.has_value());
 }
 
 TEST(ClipDetector, ScoresOnlyTheAttributesThePromptNames) {

@@ -64,5 +64,34 @@ TEST(PromptFollowingTally, MeanConsistencyAveragesEveryField) {
   EXPECT_DOUBLE_EQ(mean.brightness_flicker, 0.03);
 }
 
+TEST(PromptFollowingTally, ConfusionCountsWhatTheNamedValuesCameOutAs) {
+  PromptFollowingTally tally;
+  data::ExpectedAttributes circle_right;
+  circle_right.shape = data::Shape::kCircle;
+  circle_right.motion = data::Motion::kRight;
+  data::ClipScore seen_as_diamond_left = MakeScore(std::nullopt, false, false);
+  seen_as_diamond_left.judged_shape = data::Shape::kDiamond;
+  seen_as_diamond_left.judged_motion = data::Motion::kLeft;
+  data::ClipScore right = MakeScore(std::nullopt, true, true);
+  right.judged_shape = data::Shape::kCircle;
+  right.judged_motion = data::Motion::kRight;
+  const data::ClipScore nothing_found = MakeScore(std::nullopt, false, false);
+  tally.Add(seen_as_diamond_left, Consistency(0, 0), circle_right);
+  tally.Add(right, Consistency(0, 0), circle_right);
+  tally.Add(seen_as_diamond_left, Consistency(0, 0), circle_right);
+  tally.Add(nothing_found, Consistency(0, 0), circle_right);
+  data::ExpectedAttributes colour_only;
+  colour_only.colour = data::Colour::kRed;
+  tally.Add(right, Consistency(0, 0), colour_only);  // names no shape or motion
+  const Confusion want_shape = {{"circle", {{"diamond", 2}, {"circle", 1}, {"none", 1}}}};
+  EXPECT_EQ(tally.shape_confusion(), want_shape);
+  ASSERT_EQ(tally.motion_confusion().size(), 1u);
+  const auto& right_row = tally.motion_confusion().begin()->second;
+  int total = 0;
+  for (const auto& [seen, n] : right_row) total += n;
+  EXPECT_EQ(total, 4);
+  EXPECT_EQ(right_row.at("none"), 1);
+}
+
 }  // namespace
 }  // namespace vidserve::eval
