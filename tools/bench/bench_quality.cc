@@ -11,7 +11,9 @@
 //     names none (read from server/request_validation, not assumed), and judged by
 //     data::DetectClip + data::Score against the caption's attributes; colour, shape and
 //     motion accuracy and the clips' temporal consistency, beside the same numbers for
-//     the ground-truth renders of the same captions (the detector's ceiling);
+//     the ground-truth renders of the same captions (the detector's ceiling); the JSON adds
+//     shape and motion confusion counts (named value -> detected) for generated clips,
+//     ground truth and VAE reconstructions;
 //   - identity: checkpoint, trained flag, token mixers, parameter counts.
 // Several --checkpoint flags are scored alike and compared in one table. --contact-sheet
 // writes generated samples of the first checkpoint as a PNG grid (rows = prompts, printed
