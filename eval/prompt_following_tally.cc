@@ -13,6 +13,14 @@ void Count(const std::optional<bool>& correct, Accuracy& accuracy) {
   if (*correct) ++accuracy.correct;
 }
 
+// One (named -> judged) count; nothing when the prompt does not name the attribute.
+template <typename T, typename NameOf>
+void CountConfusion(const std::optional<T>& named, const std::optional<T>& judged,
+                    NameOf name_of, Confusion& confusion) {
+  if (!named.has_value()) return;
+  confusion[std::string(name_of(*named))][judged ? std::string(name_of(*judged)) : "none"]++;
+}
+
 }  // namespace
 
 double Accuracy::Percent() const {
@@ -39,16 +47,8 @@ void PromptFollowingTally::Add(const data::ClipScore& score,
   sum_score_ += consistency.score;
   sum_frame_difference_ += consistency.mean_abs_frame_difference;
   sum_flicker_ += consistency.brightness_flicker;
-  if (expected.shape) {
-    shape_confusion_[std::string(data::ShapeName(*expected.shape))]
-                    [score.judged_shape ? std::string(data::ShapeName(*score.judged_shape))
-                                        : "none"]++;
-  }
-  if (expected.motion) {
-    motion_confusion_[std::string(data::MotionPhrase(*expected.motion))]
-                     [score.judged_motion ? std::string(data::MotionPhrase(*score.judged_motion))
-                                          : "none"]++;
-  }
+  CountConfusion(expected.shape, score.judged_shape, data::ShapeName, shape_confusion_);
+  CountConfusion(expected.motion, score.judged_motion, data::MotionPhrase, motion_confusion_);
 }
 
 data::TemporalConsistency PromptFollowingTally::MeanConsistency() const {

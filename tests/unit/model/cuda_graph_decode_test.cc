@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <string>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "model/video_model.h"
@@ -14,16 +14,22 @@
 namespace vidserve {
 namespace {
 
-std::unique_ptr<VideoModel> MakeModel(const std::string& device, int graph_cache_size) {
+// The same random weights for every model of a comparison.
+VideoModel::Options TestOptions(const std::string& device, int graph_cache_size) {
   VideoModel::Options options;
   options.config = *LoadPreset("tiny");
   options.device = device;
   options.init_seed = 11;
   options.cuda_graph_cache_size = graph_cache_size;
   // Autotuning may pick different convolution algorithms for the two models, and with
-  // them different float rounding; the comparison is about graphs, so keep it off.
+  // them different float rounding; the comparisons are about graphs and decode variants,
+  // so keep it off.
   options.cudnn_benchmark = false;
-  auto created = VideoModel::Create(options);
+  return options;
+}
+
+std::unique_ptr<VideoModel> MakeModel(const std::string& device, int graph_cache_size) {
+  auto created = VideoModel::Create(TestOptions(device, graph_cache_size));
   EXPECT_TRUE(created.ok()) << created.status();
   return created.ok() ? std::move(*created) : nullptr;
 }
@@ -99,9 +105,7 @@ TEST(CudaGraphDecode, ReplaysMatchEagerDecodesInAnyOrderAndAfterEviction) {
 }
 
 TEST(CudaDecodeVariants, OffOnCpu) {
-  VideoModel::Options options;
-  options.config = *LoadPreset("tiny");
-  options.device = "cpu";
+  VideoModel::Options options = TestOptions("cpu", 8);
   options.decode_precision = DecodePrecision::kFloat16;
   options.decode_channels_last = true;
   options.decode_conv2d = true;
@@ -127,12 +131,7 @@ TEST(CudaDecodeVariants, StayCloseToFloat32Bytes) {
     for (bool channels_last : {false, true}) {
       for (bool conv2d : {false, true}) {
         for (int graphs : {0, 4}) {
-          VideoModel::Options options;
-          options.config = *LoadPreset("tiny");
-          options.device = "cuda";
-          options.init_seed = 11;
-          options.cuda_graph_cache_size = graphs;
-          options.cudnn_benchmark = false;
+          VideoModel::Options options = TestOptions("cuda", graphs);
           options.decode_precision = precision;
           options.decode_channels_last = channels_last;
           options.decode_conv2d = conv2d;
