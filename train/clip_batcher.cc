@@ -75,7 +75,8 @@ absl::StatusOr<std::unique_ptr<ClipBatcher>> ClipBatcher::Create(const DataOptio
 
 int64_t ClipBatcher::source_size() const { return folder_ ? folder_->size() : -1; }
 
-absl::StatusOr<data::CaptionedClip> ClipBatcher::Clip(int64_t clip_index) const {
+absl::StatusOr<data::CaptionedClip> ClipBatcher::Clip(int64_t run_clip_index) const {
+  const int64_t clip_index = data_.first_clip + run_clip_index;
   if (folder_ == nullptr) {
     const data::ClipSpec spec = data::SampleSpec(TrainSeed(clip_index), synthetic_);
     data::CaptionedClip clip;

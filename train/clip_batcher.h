@@ -57,8 +57,9 @@ class ClipBatcher {
   void Seek(int64_t batch_index);
   // Any batch, built on the calling thread (the latent cache and tests).
   absl::StatusOr<ClipBatch> Build(int64_t batch_index) const;
-  // A single clip by index (same mapping as the batches).
-  absl::StatusOr<data::CaptionedClip> Clip(int64_t clip_index) const;
+  // A single clip by its index in the run (same mapping as the batches; the source clip
+  // is DataOptions::first_clip further on).
+  absl::StatusOr<data::CaptionedClip> Clip(int64_t run_clip_index) const;
 
   // Clips in the source; -1 for the endless synthetic source.
   int64_t source_size() const;

@@ -110,6 +110,10 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   if (d.latent_cache_clips < 0) {
     return Invalid("latent_cache_clips", "must be >= 0", d.latent_cache_clips);
   }
+  // TrainSeed moves held-out seeds up by 2^40; keeping offsets below 2^39 keeps them apart.
+  if (d.first_clip < 0 || d.first_clip > (int64_t{1} << 39)) {
+    return Invalid("first_clip", "must be in [0, 2^39]", d.first_clip);
+  }
   if (d.clip_folder.empty() && o.stage == TrainStage::kDenoiser && d.latent_cache_clips == 0) {
     return absl::InvalidArgumentError(
         "latent_cache_clips: synthetic data is endless; give a number of clips (> 0)");

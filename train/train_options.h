@@ -59,6 +59,12 @@ struct DataOptions {
   // is frozen, so encoding every step would only repeat work). 0 = every clip in the folder
   // (synthetic data needs a number).
   int64_t latent_cache_clips = 20000;
+  // Index of the first clip a run reads: clip i of the run is source clip first_clip + i
+  // (a training seed of the synthetic generator, or a position in the folder's epoch
+  // permutations). Every run starts at clip 0 otherwise, so continuation runs pass a new
+  // offset to learn from clips the earlier runs never saw; for the denoiser, whose latent
+  // cache holds only latent_cache_clips clips, this is the whole difference.
+  int64_t first_clip = 0;
 };
 
 struct TrainOptions {

@@ -121,7 +121,8 @@ nlohmann::json FixedOptions(const TrainOptions& o) {
           {"seed", o.seed},                   {"mixer", o.mixer},
           {"thin_stages", o.thin_stages},     {"thin_width_multiplier", o.thin_width_multiplier},
           {"frames", o.data.frames},          {"height", o.data.height},
-          {"width", o.data.width},            {"clip_folder", o.data.clip_folder}};
+          {"width", o.data.width},            {"clip_folder", o.data.clip_folder},
+          {"first_clip", o.data.first_clip}};
 }
 
 // AdamW with weight decay on matrices only: decaying norm gains and biases toward zero

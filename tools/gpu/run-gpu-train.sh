@@ -9,6 +9,8 @@
 #   BUILD_TESTS=1 bash tools/gpu/run-gpu-train.sh build decode  # decode speed, eager vs CUDA graphs
 #   bash tools/gpu/run-gpu-train.sh build sweep   # sampler steps x guidance on the tuning set
 #   bash tools/gpu/run-gpu-train.sh build profile  # per-kernel decode times (Nsight Compute)
+#   bash tools/gpu/run-gpu-train.sh build thinshapes continue  # untrained thin shapes' speed,
+#                                                  # then train the one picked (THIN_FLAGS=pick)
 # Runs live in runs-gpu/ (git-ignored, so they survive between calls while the machine
 # stays warm; every stage resumes from its state if a phase is repeated). The exact runs
 # behind the shipped checkpoint (these phases, then continuation runs started from the
@@ -109,20 +111,27 @@ continue)
   INIT="${INIT:-models/vidserve-tiny}"
   tag="${TAG:-c1}"
   # STAGES="denoiser" keeps INIT's thin decoder. THIN_FLAGS="--thin_stages 3" (with e.g.
-  # THIN_LR=5e-4) trains a thin decoder of another shape from scratch instead.
+  # THIN_LR=5e-4) trains a thin decoder of another shape from scratch instead;
+  # THIN_FLAGS=pick takes the shape the 'thinshapes' phase picked.
+  # DEN_FIRST_CLIP / THIN_FIRST_CLIP: where in the training clips each run starts (a new
+  # offset per round gives the denoiser's latent cache clips no earlier round saw).
   stages="${STAGES:-thin denoiser}"
+  thin_flags="${THIN_FLAGS:-}"
+  [ "$thin_flags" = pick ] && thin_flags="$(cat "$RUNS/thin-pick.flags")"
   thin_src="$INIT"; den_src="$INIT"
   [[ " $stages " == *" thin "* ]] && thin_src="$RUNS/thin-$tag"
   [[ " $stages " == *" denoiser "* ]] && den_src="$RUNS/den-$tag"
   [ "$thin_src" = "$INIT" ] ||
   $TRAIN thin --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/thin-$tag" --steps 0 \
     --time_budget_minutes "$REST_MINUTES" --batch_size 32 --learning_rate "${THIN_LR:-1e-4}" \
-    --warmup_steps 100 --loader_threads 6 --log_every 100 --save_every 4000 \
-    --progress_bar=false ${THIN_FLAGS:-} "${EXTRA[@]}" > "$RUNS/thin-$tag.log" 2>&1 &
+    --warmup_steps 100 --loader_threads "${THIN_LOADERS:-6}" --log_every 100 --save_every 4000 \
+    --first_clip "${THIN_FIRST_CLIP:-0}" --progress_bar=false $thin_flags "${EXTRA[@]}" \
+    > "$RUNS/thin-$tag.log" 2>&1 &
   [ "$den_src" = "$INIT" ] ||
   $TRAIN denoiser --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/den-$tag" \
-    --steps 0 --time_budget_minutes "$REST_MINUTES" --batch_size 256 \
-    --learning_rate "${DEN_LR:-2e-4}" --warmup_steps 200 --latent_cache_clips 30000 --loader_threads 6 \
+    --steps 0 --time_budget_minutes "$REST_MINUTES" --batch_size "${DEN_BATCH:-256}" \
+    --learning_rate "${DEN_LR:-2e-4}" --warmup_steps 200 --latent_cache_clips "${DEN_CACHE_CLIPS:-30000}" \
+    --first_clip "${DEN_FIRST_CLIP:-0}" --loader_threads "${DEN_LOADERS:-6}" \
     --log_every 200 --save_every 4000 --progress_bar=false "${EXTRA[@]}" > "$RUNS/den-$tag.log" 2>&1 &
   wait
   for r in thin-$tag den-$tag; do echo "== $r"; tail -3 "$RUNS/$r.log"; cat "$RUNS/$r/summary.json" 2>/dev/null | head -c 600; echo; done
@@ -166,6 +175,30 @@ sweep)
     done
   done
   tar czf "$OUT/sweep.tar.gz" -C "$RUNS" sweep
+  ;;
+thinshapes)
+  # Decode speed of untrained thin decoders of other shapes (THIN_SHAPES, "stages:width
+  # multiplier" each; speed does not depend on the weights) against the full decoder, one
+  # bench run per shape; the widest shape at least THIN_MIN_SPEEDUP x faster (17x64x64 x 8,
+  # CUDA graphs, float32) goes to $RUNS/thin-pick.flags for 'continue' with THIN_FLAGS=pick.
+  picks=()
+  for shape in ${THIN_SHAPES:-3:0.25 3:0.375 3:0.5}; do
+    s=${shape%%:*}; m=${shape##*:}; d="$RUNS/thinshape-$s-$m"
+    flags="--thin_stages $s --thin_width_multiplier $m"
+    $TRAIN thin --device $DEVICE --init_checkpoint models/vidserve-tiny --run_dir "$d" --steps 1 \
+      --batch_size 2 --loader_threads 1 --progress_bar=false $flags "${EXTRA[@]}" > "$d.log" 2>&1 &&
+    $TRAIN merge --vae models/vidserve-tiny --thin "$d" --denoiser models/vidserve-tiny \
+      --trained=false --out "$d-merged/model.safetensors" >> "$d.log" 2>&1 ||
+      { echo "thin shape $shape: FAILED"; tail -5 "$d.log"; continue; }
+    $BENCH vae --device $DEVICE --checkpoint "$d-merged" --sizes 17x64x64,65x256x256 \
+      --batches 1,8 --repeats 20 ${THIN_SHAPE_BENCH_FLAGS:-} \
+      --json "$OUT/vae-thin$s-$m.json" > "$OUT/vae-thin$s-$m.txt" 2>&1
+    grep -E "^(17|65)x" "$OUT/vae-thin$s-$m.txt" | sed "s/^/thin $s:$m  /"
+    picks+=("$flags=$OUT/vae-thin$s-$m.json")
+  done
+  python3 tools/gpu/pick_thin_shape.py "${THIN_MIN_SPEEDUP:-2.7}" "${picks[@]}" \
+    > "$RUNS/thin-pick.flags" || exit 1
+  echo "picked: $(cat "$RUNS/thin-pick.flags")"
   ;;
 profile)
   # Kernel times of one eager decode per decoder (17x64x64, batch 8) under Nsight Compute,

@@ -74,6 +74,8 @@ ABSL_FLAG(int, width, kDefaults.data.width, "clip width in pixels");
 ABSL_FLAG(int, loader_threads, kDefaults.data.loader_threads, "batches prepared in parallel");
 ABSL_FLAG(int64_t, latent_cache_clips, kDefaults.data.latent_cache_clips,
           "denoiser: clips encoded into the latent cache (0 = whole folder)");
+ABSL_FLAG(int64_t, first_clip, kDefaults.data.first_clip,
+          "index of the run's first clip (continuation runs: a new offset sees new clips)");
 // merge
 ABSL_FLAG(std::string, vae, "", "merge: vae stage export (file or run dir)");
 ABSL_FLAG(std::string, thin, "", "merge: thin stage export");
@@ -195,6 +197,7 @@ int main(int argc, char** argv) {
   o.data.width = absl::GetFlag(FLAGS_width);
   o.data.loader_threads = absl::GetFlag(FLAGS_loader_threads);
   o.data.latent_cache_clips = absl::GetFlag(FLAGS_latent_cache_clips);
+  o.data.first_clip = absl::GetFlag(FLAGS_first_clip);
   if (absl::Status s = vidserve::train::ValidateTrainOptions(o); !s.ok()) {
     std::fprintf(stderr, "vidserve-train: %s\n", std::string(s.message()).c_str());
     return 2;

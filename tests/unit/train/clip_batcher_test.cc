@@ -54,6 +54,20 @@ TEST(ClipBatcherTest, BatchesDependOnlyOnTheirIndex) {
   EXPECT_TRUE(torch::equal(built->pixels, a1->pixels));
 }
 
+TEST(ClipBatcherTest, FirstClipShiftsTheRunAlongTheSource) {
+  DataOptions shifted = SmallClips(2);
+  shifted.first_clip = 3;  // one batch of 3 further on
+  auto from_zero = ClipBatcher::Create(SmallClips(2), 3, 0);
+  auto from_three = ClipBatcher::Create(shifted, 3, 0);
+  ASSERT_TRUE(from_zero.ok() && from_three.ok());
+  auto zero_0 = (*from_zero)->Build(0), zero_1 = (*from_zero)->Build(1);
+  auto three_0 = (*from_three)->Next();
+  ASSERT_TRUE(zero_0.ok() && zero_1.ok() && three_0.ok());
+  EXPECT_TRUE(torch::equal(three_0->pixels, zero_1->pixels));
+  EXPECT_EQ(three_0->captions, zero_1->captions);
+  EXPECT_FALSE(torch::equal(three_0->pixels, zero_0->pixels));
+}
+
 TEST(ClipBatcherTest, ReadsAFolderOfCaptionedClipsInEpochPermutations) {
   const std::string dir = ::testing::TempDir() + "/clip_batcher_folder";
   std::filesystem::remove_all(dir);

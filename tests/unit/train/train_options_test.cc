@@ -40,6 +40,11 @@ TEST(TrainOptionsTest, ErrorsNameTheFieldAndRange) {
   o = Valid();
   o.stage = TrainStage::kThinDecoder;
   EXPECT_THAT(ErrorOf(o), HasSubstr("init_checkpoint"));
+  o = Valid();
+  o.data.first_clip = -1;
+  EXPECT_THAT(ErrorOf(o), HasSubstr("first_clip: must be in [0, 2^39], got -1"));
+  o.data.first_clip = 1000000;
+  EXPECT_TRUE(ValidateTrainOptions(o).ok());
 }
 
 TEST(TrainOptionsTest, StageNamesRoundTrip) {

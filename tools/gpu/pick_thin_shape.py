@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Picks a thin-decoder shape from `vidserve-bench vae` runs of untrained candidates.
+
+Usage: pick_thin_shape.py MIN_SPEEDUP "FLAGS=bench.json" ...
+
+Each argument pairs the vidserve-train flags of one shape with the bench JSON measured on
+a checkpoint of that shape. The speed-up read is the thin decoder's against the full one,
+17x64x64 x 8, through CUDA graphs in float32 (the row the model card reports). Prints the
+flags of the shape with the most parameters (the best chance to stay within 0.5 dB of the
+full decoder) among those at least MIN_SPEEDUP faster, else of the fastest one; a table of
+every candidate goes to stderr.
+"""
+import json
+import sys
+
+
+def graph_float32_speedup(results, clip="17x64x64", batch=8):
+    for row in results:
+        if (row.get("clip") == clip and row.get("batch") == batch
+                and row.get("decode_mode") == "cuda_graph"
+                and row.get("decode_precision") == "float32"
+                and not row.get("decode_channels_last") and not row.get("decode_conv2d")):
+            return row["thin_speedup"]
+    return None
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.exit(__doc__)
+    min_speedup = float(argv[1])
+    candidates = []
+    for arg in argv[2:]:
+        flags, _, path = arg.rpartition("=")
+        try:
+            with open(path) as f:
+                bench = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"{flags}: no bench result ({e})", file=sys.stderr)
+            continue
+        speedup = graph_float32_speedup(bench.get("results", []))
+        if speedup is None:
+            print(f"{flags}: no 17x64x64 x 8 cuda_graph float32 row", file=sys.stderr)
+            continue
+        params = bench.get("thin_decoder_parameters", 0)
+        candidates.append((flags, speedup, params))
+        print(f"{flags}: thin speed-up {speedup:.2f}x, {params} parameters", file=sys.stderr)
+    if not candidates:
+        sys.exit("no candidate was measured")
+    fast_enough = [c for c in candidates if c[1] >= min_speedup]
+    pick = (max(fast_enough, key=lambda c: c[2]) if fast_enough
+            else max(candidates, key=lambda c: c[1]))
+    print(pick[0])
+
+
+if __name__ == "__main__":
+    main(sys.argv)
