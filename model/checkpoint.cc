@@ -232,4 +232,19 @@ absl::Status CopyModuleState(const torch::nn::Module& from, torch::nn::Module& t
   return LoadModuleState(to, tensors, source);
 }
 
+MatchingCopy CopyMatchingTensors(const torch::nn::Module& from, torch::nn::Module& to) {
+  std::map<std::string, torch::Tensor> source;
+  for (auto& [name, tensor] : ModuleStateDict(from)) source[name] = tensor;
+  MatchingCopy result;
+  torch::NoGradGuard no_grad;
+  for (auto& [name, target] : ModuleStateDict(to)) {
+    ++result.total;
+    auto it = source.find(name);
+    if (it == source.end() || it->second.sizes() != target.sizes()) continue;
+    target.copy_(it->second);
+    ++result.copied;
+  }
+  return result;
+}
+
 }  // namespace vidserve

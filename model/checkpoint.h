@@ -53,6 +53,14 @@ absl::Status LoadModuleState(torch::nn::Module& module,
 absl::Status CopyModuleState(const torch::nn::Module& from, torch::nn::Module& to,
                              const std::string& source);
 
+// Copies the parameters and buffers of `from` whose dotted name and shape also exist in
+// `to`, leaving the others of `to` as they are (warm-starting a reshaped module).
+struct MatchingCopy {
+  int copied = 0;  // tensors copied
+  int total = 0;   // tensors in `to`
+};
+MatchingCopy CopyMatchingTensors(const torch::nn::Module& from, torch::nn::Module& to);
+
 }  // namespace vidserve
 
 #endif  // VIDSERVE_MODEL_CHECKPOINT_H_

@@ -188,6 +188,7 @@ absl::Status ParseVae(MappingReader& r, VaeConfig* c) {
   VIDSERVE_RETURN_IF_ERROR(r.Int("blocks_per_stage", &c->blocks_per_stage));
   VIDSERVE_RETURN_IF_ERROR(r.Double("thin_width_multiplier", &c->thin_width_multiplier));
   VIDSERVE_RETURN_IF_ERROR(r.Int("thin_stages", &c->thin_stages));
+  VIDSERVE_RETURN_IF_ERROR(r.Int("thin_output_patch", &c->thin_output_patch));
   VIDSERVE_RETURN_IF_ERROR(r.DoubleList("latent_mean", &c->latent_mean));
   return r.DoubleList("latent_std", &c->latent_std);
 }
@@ -329,6 +330,7 @@ std::string ModelConfigToJson(const ModelConfig& c) {
               {"blocks_per_stage", c.vae.blocks_per_stage},
               {"thin_width_multiplier", c.vae.thin_width_multiplier},
               {"thin_stages", c.vae.thin_stages},
+              {"thin_output_patch", c.vae.thin_output_patch},
               {"latent_mean", c.vae.latent_mean},
               {"latent_std", c.vae.latent_std}};
   j["denoiser"] = {{"hidden_dim", c.denoiser.hidden_dim},
@@ -387,6 +389,10 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
   if (v.thin_stages < 0 || v.thin_stages > static_cast<int64_t>(v.channels.size())) {
     return Invalid("vae.thin_stages",
                    absl::StrCat("must be in [0, ", v.channels.size(), "], got ", v.thin_stages));
+  }
+  if (v.thin_output_patch != 1 && v.thin_output_patch != 2 && v.thin_output_patch != 4) {
+    return Invalid("vae.thin_output_patch",
+                   absl::StrCat("must be 1, 2 or 4, got ", v.thin_output_patch));
   }
   for (const auto* list : {&v.latent_mean, &v.latent_std}) {
     const char* field = list == &v.latent_mean ? "vae.latent_mean" : "vae.latent_std";

@@ -23,6 +23,9 @@ struct VaeConfig {
   double thin_width_multiplier = 0.25;
   // Number of pixel-near decoder stages that the thin decoder narrows.
   int64_t thin_stages = 2;
+  // 1, 2 or 4: the thin decoder's last log2(p) stages stay at 1/p resolution and its
+  // output convolution emits p x p pixels per position (VaeDecoderOptions::output_patch).
+  int64_t thin_output_patch = 1;
   // Per-channel statistics of the encoder's latents (posterior means) over training data.
   // The denoiser works on (z - mean) / std, i.e. roughly unit-variance latents, which the
   // rectified-flow noise schedule assumes; generated latents are mapped back before

@@ -18,6 +18,16 @@ torch::Tensor SpatialUpsample2x(const torch::Tensor& x) {
   return x.unsqueeze(4).unsqueeze(6).expand({b, c, t, h, 2, w, 2}).reshape({b, c, t, 2 * h, 2 * w});
 }
 
+// [B, C p^2, T, H, W] -> [B, C, T, pH, pW]: channel c p^2 + i p + j becomes pixel (i, j)
+// of each p x p block; one copy.
+torch::Tensor DepthToSpace(const torch::Tensor& x, int64_t p) {
+  if (p == 1) return x;
+  const int64_t b = x.size(0), c = x.size(1) / (p * p), t = x.size(2), h = x.size(3), w = x.size(4);
+  return x.reshape({b, c, p, p, t, h, w})
+      .permute({0, 1, 4, 5, 2, 6, 3})
+      .reshape({b, c, t, h * p, w * p});
+}
+
 torch::Tensor RepeatFramesTwice(const torch::Tensor& x) {
   const int64_t b = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
   return x.unsqueeze(3).expand({b, c, t, 2, h, w}).reshape({b, c, 2 * t, h, w});
@@ -140,9 +150,15 @@ int64_t VaeDecoderImpl::StageWidth(int64_t stage) const {
   return std::max<int64_t>(8, static_cast<int64_t>(std::llround(scaled / 8.0)) * 8);
 }
 
+bool VaeDecoderImpl::StageUpsamplesSpace(int64_t stage) const {
+  return (int64_t{1} << stage) >= options.output_patch();
+}
+
 void VaeDecoderImpl::reset() {
   TORCH_CHECK(static_cast<int64_t>(options.channels().size()) == kNumStages,
               "VaeDecoder: channels must have ", kNumStages, " entries");
+  const int64_t p = options.output_patch();
+  TORCH_CHECK(p == 1 || p == 2 || p == 4, "VaeDecoder: output_patch must be 1, 2 or 4, got ", p);
   blocks_.clear();
   upsample_convs_.clear();
   int64_t width = StageWidth(kNumStages - 1);
@@ -161,8 +177,8 @@ void VaeDecoderImpl::reset() {
   }
   norm_out_ = register_module(
       "norm_out", ChannelRmsNorm(width));
-  conv_out_ =
-      register_module("conv_out", CausalConv3d(CausalConv3dOptions(width, options.out_channels())));
+  conv_out_ = register_module(
+      "conv_out", CausalConv3d(CausalConv3dOptions(width, options.out_channels() * p * p)));
 }
 
 torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& latents) {
@@ -192,13 +208,14 @@ torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalCo
     for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
       h = blocks_[block++]->forward(h, cache);
     }
-    h = SpatialUpsample2x(h);
+    if (StageUpsamplesSpace(s)) h = SpatialUpsample2x(h);
     if (HalvesTime(s)) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);
     h = upsample_convs_[i]->forward(h, cache);
   }
   const int64_t shortcut = std::min<int64_t>(3, options.latent_channels());
   // The decoder's half of the shortcut: the thumbnail channels, repeated over their pixels.
-  const auto out = conv_out_->forward(torch::silu(norm_out_->forward(h)), cache);
+  const auto out = DepthToSpace(conv_out_->forward(torch::silu(norm_out_->forward(h)), cache),
+                                options.output_patch());
   const auto thumb = BlockRepeat(latents.narrow(1, 0, shortcut), first_chunk);
   if (shortcut == out.size(1)) return out + thumb;
   return torch::cat({out.narrow(1, 0, shortcut) + thumb,

@@ -75,6 +75,12 @@ struct VaeDecoderOptions {
   // highest resolution and dominate decode cost, so narrowing only them buys most speed.
   TORCH_ARG(double, width_multiplier) = 1.0;
   TORCH_ARG(int64_t, narrowed_stages) = 0;
+  // 1, 2 or 4. With p > 1 the last log2(p) stages skip their 2x spatial upsampling and the
+  // output convolution emits 3 p^2 channels that a depth-to-space rearrangement turns into
+  // p x p pixels (LTX-Video's VAE ends the same way). No convolution then runs at full
+  // resolution, where a GPU spends most of a small decoder's time on thin-channel kernels
+  // and memory passes: the thin decoder's lever on the GPU.
+  TORCH_ARG(int64_t, output_patch) = 1;
 };
 
 // Latents [B, Clat, T', H', W'] to pixels [B, 3, 1+4(T'-1), 8H', 8W'] (unclamped).
@@ -89,6 +95,8 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   torch::Tensor DecodeInChunks(const torch::Tensor& latents, int64_t chunk_latent_frames);
   // Width of decoder stage i (0 = pixel level) after the multiplier.
   int64_t StageWidth(int64_t stage) const;
+  // Whether stage i upsamples 2x in space (all but the last log2(output_patch) stages).
+  bool StageUpsamplesSpace(int64_t stage) const;
 
   VaeDecoderOptions options;
 

@@ -41,10 +41,11 @@ absl::Status MergeCheckpoints(const MergeOptions& options) {
   VIDSERVE_RETURN_IF_ERROR(CheckSameWeights(*vae.network->encoder, *denoiser.network->encoder,
                                             "denoiser checkpoint's encoder"));
   // The denoiser's config (it carries the latent statistics) with the thin checkpoint's
-  // thin-decoder shape, which a thin run may have changed (--thin_stages).
+  // thin-decoder shape, which a thin run may have changed (--thin_stages and the like).
   ModelConfig config = denoiser.config;
   config.vae.thin_stages = thin.config.vae.thin_stages;
   config.vae.thin_width_multiplier = thin.config.vae.thin_width_multiplier;
+  config.vae.thin_output_patch = thin.config.vae.thin_output_patch;
   VIDSERVE_ASSIGN_OR_RETURN(VideoNetwork merged,
                             BuildVideoNetwork(config, /*init_seed=*/0, /*adaln_zero_init=*/false));
   VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*vae.network->encoder, *merged->encoder, vae.path));

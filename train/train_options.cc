@@ -41,9 +41,15 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("mixer: must be softmax, loglinear or mesa, got '", o.mixer, "'"));
   }
-  if (o.stage != TrainStage::kThinDecoder && (o.thin_stages != -1 || o.thin_width_multiplier != 0)) {
+  if (o.stage != TrainStage::kThinDecoder &&
+      (o.thin_stages != -1 || o.thin_width_multiplier != 0 || o.thin_output_patch != 0)) {
     return absl::InvalidArgumentError(
-        "thin_stages / thin_width_multiplier: only the thin stage reshapes the thin decoder");
+        "thin_stages / thin_width_multiplier / thin_output_patch: only the thin stage reshapes "
+        "the thin decoder");
+  }
+  if (o.thin_output_patch != 0 && o.thin_output_patch != 1 && o.thin_output_patch != 2 &&
+      o.thin_output_patch != 4) {
+    return Invalid("thin_output_patch", "must be 1, 2 or 4, or 0 to keep", o.thin_output_patch);
   }
   if (o.thin_stages < -1) return Invalid("thin_stages", "must be >= 0, or -1 to keep", o.thin_stages);
   if (!(o.thin_width_multiplier >= 0 && o.thin_width_multiplier <= 1)) {

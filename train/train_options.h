@@ -77,11 +77,14 @@ struct TrainOptions {
   std::string init_checkpoint;
   std::string config = "tiny";  // preset name or YAML path when there is no init_checkpoint
   std::string mixer;  // denoiser stage: override every layer's token mixer (softmax|loglinear|mesa)
-  // Thin stage: a thin decoder of another shape than the init checkpoint's, trained from
-  // scratch: how many pixel-near stages are narrowed (-1 = keep) and by what width
-  // multiplier (0 = keep). The merge takes the thin checkpoint's shape.
+  // Thin stage: a thin decoder of another shape than the init checkpoint's: how many
+  // pixel-near stages are narrowed (-1 = keep), by what width multiplier (0 = keep) and
+  // its output patch (1, 2 or 4; 0 = keep). It starts from the init checkpoint's thin
+  // decoder tensors whose names and shapes still match, the rest freshly initialised. The
+  // merge takes the thin checkpoint's shape.
   int64_t thin_stages = -1;
   double thin_width_multiplier = 0;
+  int64_t thin_output_patch = 0;
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;              // CPU intra-op threads; 0 = LibTorch's default
   // Length of the schedule, in optimiser steps. 0 = fit it to time_budget_minutes: the

@@ -76,6 +76,10 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
       vae.thin_width_multiplier = options.thin_width_multiplier;
       fresh_thin = true;
     }
+    if (options.thin_output_patch > 0 && options.thin_output_patch != vae.thin_output_patch) {
+      vae.thin_output_patch = options.thin_output_patch;
+      fresh_thin = true;
+    }
   }
   if (options.stage == TrainStage::kDenoiser) {
     // Statistics of the encoder at hand are measured again by the stage.
@@ -95,6 +99,13 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
     if (!fresh_thin) {
       VIDSERVE_RETURN_IF_ERROR(
           CopyModuleState(*init.network->thin_decoder, *out.network->thin_decoder, src));
+    } else {
+      // A reshaped thin decoder keeps what still fits (e.g. every tensor but the output
+      // convolution when only the output patch changes), so it need not learn it again.
+      const MatchingCopy copied =
+          CopyMatchingTensors(*init.network->thin_decoder, *out.network->thin_decoder);
+      LOG_INFO << "reshaped thin decoder: " << copied.copied << " of " << copied.total
+               << " tensors copied from " << src << " (same name and shape)";
     }
     if (!fresh_denoiser) {
       VIDSERVE_RETURN_IF_ERROR(
@@ -120,6 +131,7 @@ nlohmann::json FixedOptions(const TrainOptions& o) {
   return {{"stage", TrainStageName(o.stage)}, {"batch_size", o.batch_size},
           {"seed", o.seed},                   {"mixer", o.mixer},
           {"thin_stages", o.thin_stages},     {"thin_width_multiplier", o.thin_width_multiplier},
+          {"thin_output_patch", o.thin_output_patch},
           {"frames", o.data.frames},          {"height", o.data.height},
           {"width", o.data.width},            {"clip_folder", o.data.clip_folder},
           {"first_clip", o.data.first_clip}};

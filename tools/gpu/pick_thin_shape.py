@@ -6,9 +6,9 @@ Usage: pick_thin_shape.py MIN_SPEEDUP "FLAGS=bench.json" ...
 Each argument pairs the vidserve-train flags of one shape with the bench JSON measured on
 a checkpoint of that shape. The speed-up read is the thin decoder's against the full one,
 17x64x64 x 8, through CUDA graphs in float32 (the row the model card reports). Prints the
-flags of the shape with the most parameters (the best chance to stay within 0.5 dB of the
-full decoder) among those at least MIN_SPEEDUP faster, else of the fastest one; a table of
-every candidate goes to stderr.
+flags of the first shape, in the order given (the caller's preference: e.g. the one that
+keeps most of a trained thin decoder first), that is at least MIN_SPEEDUP faster, else of
+the fastest one; a table of every candidate goes to stderr.
 """
 import json
 import sys
@@ -47,8 +47,7 @@ def main(argv):
     if not candidates:
         sys.exit("no candidate was measured")
     fast_enough = [c for c in candidates if c[1] >= min_speedup]
-    pick = (max(fast_enough, key=lambda c: c[2]) if fast_enough
-            else max(candidates, key=lambda c: c[1]))
+    pick = fast_enough[0] if fast_enough else max(candidates, key=lambda c: c[1])
     print(pick[0])
 
 

@@ -177,14 +177,16 @@ sweep)
   tar czf "$OUT/sweep.tar.gz" -C "$RUNS" sweep
   ;;
 thinshapes)
-  # Decode speed of untrained thin decoders of other shapes (THIN_SHAPES, "stages:width
-  # multiplier" each; speed does not depend on the weights) against the full decoder, one
-  # bench run per shape; the widest shape at least THIN_MIN_SPEEDUP x faster (17x64x64 x 8,
-  # CUDA graphs, float32) goes to $RUNS/thin-pick.flags for 'continue' with THIN_FLAGS=pick.
+  # Decode speed of thin decoders of other shapes (THIN_SHAPES: "stages:width multiplier:
+  # output patch" each, in order of preference) against the full decoder, one bench run per
+  # shape, each thin decoder warm-started from the shipped one where its tensors still fit
+  # (speed does not depend on the weights). The first shape at least THIN_MIN_SPEEDUP x
+  # faster (17x64x64 x 8, CUDA graphs, float32) goes to $RUNS/thin-pick.flags for
+  # 'continue' with THIN_FLAGS=pick.
   picks=()
-  for shape in ${THIN_SHAPES:-3:0.25 3:0.375 3:0.5}; do
-    s=${shape%%:*}; m=${shape##*:}; d="$RUNS/thinshape-$s-$m"
-    flags="--thin_stages $s --thin_width_multiplier $m"
+  for shape in ${THIN_SHAPES:-2:0.25:2 3:0.5:2 3:0.25:2 2:0.25:4}; do
+    IFS=: read -r s m p <<< "$shape"; p=${p:-1}; d="$RUNS/thinshape-$s-$m-$p"
+    flags="--thin_stages $s --thin_width_multiplier $m --thin_output_patch $p"
     $TRAIN thin --device $DEVICE --init_checkpoint models/vidserve-tiny --run_dir "$d" --steps 1 \
       --batch_size 2 --loader_threads 1 --progress_bar=false $flags "${EXTRA[@]}" > "$d.log" 2>&1 &&
     $TRAIN merge --vae models/vidserve-tiny --thin "$d" --denoiser models/vidserve-tiny \
@@ -192,13 +194,15 @@ thinshapes)
       { echo "thin shape $shape: FAILED"; tail -5 "$d.log"; continue; }
     $BENCH vae --device $DEVICE --checkpoint "$d-merged" --sizes 17x64x64,65x256x256 \
       --batches 1,8 --repeats 20 ${THIN_SHAPE_BENCH_FLAGS:-} \
-      --json "$OUT/vae-thin$s-$m.json" > "$OUT/vae-thin$s-$m.txt" 2>&1
-    grep -E "^(17|65)x" "$OUT/vae-thin$s-$m.txt" | sed "s/^/thin $s:$m  /"
-    picks+=("$flags=$OUT/vae-thin$s-$m.json")
+      --json "$RUNS/vae-thin-$s-$m-$p.json" > "$RUNS/vae-thin-$s-$m-$p.txt" 2>&1
+    grep -E "^(17|65)x" "$RUNS/vae-thin-$s-$m-$p.txt" | sed "s/^/thin $shape  /"
+    picks+=("$flags=$RUNS/vae-thin-$s-$m-$p.json")
   done
   python3 tools/gpu/pick_thin_shape.py "${THIN_MIN_SPEEDUP:-2.7}" "${picks[@]}" \
     > "$RUNS/thin-pick.flags" || exit 1
   echo "picked: $(cat "$RUNS/thin-pick.flags")"
+  # One file back (the transfer returns at most 8).
+  tar czf "$OUT/thinshapes.tar.gz" -C "$RUNS" thin-pick.flags $(cd "$RUNS" && ls vae-thin-*)
   ;;
 profile)
   # Kernel times of one eager decode per decoder (17x64x64, batch 8) under Nsight Compute,

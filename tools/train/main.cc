@@ -40,6 +40,9 @@ ABSL_FLAG(int64_t, thin_stages, -1,
           "trained from scratch (-1 = the init checkpoint's)");
 ABSL_FLAG(double, thin_width_multiplier, 0,
           "thin stage: width multiplier of the narrowed stages (0 = the init checkpoint's)");
+ABSL_FLAG(int64_t, thin_output_patch, 0,
+          "thin stage: output patch 1, 2 or 4 (the last log2(p) stages skip their spatial "
+          "upsampling; 0 = the init checkpoint's)");
 ABSL_FLAG(std::string, device, kDefaults.device, "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, kDefaults.threads, "CPU intra-op threads (0 = LibTorch default)");
 ABSL_FLAG(int64_t, steps, kDefaults.steps, "schedule length in optimiser steps");
@@ -168,6 +171,7 @@ int main(int argc, char** argv) {
   o.mixer = absl::GetFlag(FLAGS_mixer);
   o.thin_stages = absl::GetFlag(FLAGS_thin_stages);
   o.thin_width_multiplier = absl::GetFlag(FLAGS_thin_width_multiplier);
+  o.thin_output_patch = absl::GetFlag(FLAGS_thin_output_patch);
   o.device = absl::GetFlag(FLAGS_device);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.steps = absl::GetFlag(FLAGS_steps);

@@ -246,5 +246,28 @@ TEST(Checkpoint, FacadeReportsAMismatchedCheckpointByTensorName) {
   EXPECT_THAT(VideoModel::Create(options).status().message(), HasSubstr("vidserve_config"));
 }
 
+TEST(Checkpoint, CopyMatchingTensorsSkipsOnlyWhatChangedShape) {
+  // Only the output convolution differs between these decoders (3 vs 12 output channels).
+  torch::manual_seed(0);
+  VaeDecoder from(VaeDecoderOptions().latent_channels(8));
+  torch::manual_seed(1);
+  VaeDecoder to(VaeDecoderOptions().latent_channels(8).output_patch(2));
+  const auto before = ModuleStateDict(*to);
+  std::map<std::string, torch::Tensor> kept;
+  for (const auto& [name, tensor] : before) kept[name] = tensor.clone();
+  const MatchingCopy copied = CopyMatchingTensors(*from, *to);
+  EXPECT_EQ(copied.total, static_cast<int>(before.size()));
+  EXPECT_EQ(copied.copied, copied.total - 2);
+  std::map<std::string, torch::Tensor> source;
+  for (const auto& [name, tensor] : ModuleStateDict(*from)) source[name] = tensor;
+  for (const auto& [name, tensor] : ModuleStateDict(*to)) {
+    if (name.rfind("conv_out.", 0) == 0) {
+      EXPECT_TRUE(torch::equal(tensor, kept.at(name))) << name;
+    } else {
+      EXPECT_TRUE(torch::equal(tensor, source.at(name))) << name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vidserve

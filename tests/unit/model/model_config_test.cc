@@ -134,12 +134,22 @@ TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
   ModelConfig config = *tiny;
   config.denoiser.mixers = {"softmax", "mesa", "loglinear", "softmax"};
   config.vae.thin_width_multiplier = 0.3;
+  config.vae.thin_output_patch = 4;
   config.sampler.timestep_shift = 2.5;
   auto back = ModelConfigFromJson(ModelConfigToJson(config));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(ModelConfigToJson(*back), ModelConfigToJson(config));
   EXPECT_EQ(back->denoiser.mixers, config.denoiser.mixers);
   EXPECT_DOUBLE_EQ(back->vae.thin_width_multiplier, 0.3);
+  EXPECT_EQ(back->vae.thin_output_patch, 4);
+}
+
+TEST(ModelConfig, ThinOutputPatchIsOneTwoOrFour) {
+  auto config = ParseModelConfigYaml("vae:\n  thin_output_patch: 3\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("vae.thin_output_patch: must be 1, 2 or 4, got 3"));
+  EXPECT_TRUE(ParseModelConfigYaml("vae:\n  thin_output_patch: 2\n").ok());
 }
 
 TEST(ModelConfig, BadJsonIsInvalidArgument) {

@@ -155,5 +155,66 @@ TEST(Vae, ThinDecoderHasFewerParametersAndSameOutputShape) {
   EXPECT_EQ(thin->forward(z).sizes(), (std::vector<int64_t>{1, 3, 5, 16, 16}));
 }
 
+TEST(Vae, OutputPatchKeepsShapeCausalityAndChunking) {
+  torch::NoGradGuard no_grad;
+  for (int64_t patch : {2, 4}) {
+    torch::manual_seed(3);
+    VaeDecoder decoder(
+        VaeDecoderOptions().latent_channels(8).channels({32, 64, 128}).output_patch(patch));
+    EXPECT_TRUE(decoder->StageUpsamplesSpace(2));
+    EXPECT_EQ(decoder->StageUpsamplesSpace(1), patch < 4);
+    EXPECT_FALSE(decoder->StageUpsamplesSpace(0));
+    auto z = torch::randn({2, 8, 4, 2, 3});
+    auto whole = decoder->forward(z);
+    ASSERT_EQ(whole.sizes(), (std::vector<int64_t>{2, 3, 13, 16, 24})) << "patch " << patch;
+    auto chunked = decoder->DecodeInChunks(z, 1);
+    EXPECT_TRUE(torch::allclose(chunked, whole, 1e-4, 1e-5)) << "patch " << patch;
+    auto changed = z.clone();
+    changed.narrow(2, 2, 1).add_(1.0);  // latent 2 covers frames 5..8
+    auto frames = decoder->forward(changed);
+    EXPECT_TRUE(torch::equal(whole.narrow(2, 0, 5), frames.narrow(2, 0, 5))) << "patch " << patch;
+    EXPECT_FALSE(torch::equal(whole.narrow(2, 5, 1), frames.narrow(2, 5, 1))) << "patch " << patch;
+  }
+}
+
+TEST(Vae, OutputPatchPutsEachChannelGroupOnItsPixels) {
+  // Zero every weight of the output convolution but one output channel's bias: that
+  // channel, c p^2 + i p + j, must light exactly pixel (i, j) of every p x p block of
+  // colour c (the thumbnail shortcut adds the same block value everywhere, so it cancels
+  // in the difference against the all-zero-bias decoder).
+  torch::NoGradGuard no_grad;
+  const int64_t p = 2, c = 1, i = 0, j = 1;
+  torch::manual_seed(4);
+  VaeDecoder decoder(VaeDecoderOptions().latent_channels(8).channels({32, 64, 128}).output_patch(p));
+  auto z = torch::randn({1, 8, 2, 2, 2});
+  for (auto& item : decoder->named_parameters()) {
+    if (item.key().rfind("conv_out.", 0) == 0) item.value().zero_();
+  }
+  const auto base = decoder->forward(z);
+  for (auto& item : decoder->named_parameters()) {
+    if (item.key().rfind("conv_out.", 0) == 0 && item.value().dim() == 1) {
+      item.value()[c * p * p + i * p + j] = 1.0;
+    }
+  }
+  const auto lit = decoder->forward(z) - base;
+  ASSERT_EQ(lit.sizes(), base.sizes());
+  const auto blocks = lit.view({1, 3, 5, 8, p, 8, p});  // [.., H/p, i, W/p, j]
+  const auto on = blocks.select(1, c).select(3, i).select(4, j);
+  EXPECT_TRUE(torch::allclose(on, torch::ones_like(on), 0, 1e-5));
+  EXPECT_NEAR(lit.abs().sum().item<double>(), 5.0 * 8 * 8, 1e-2);  // nothing anywhere else
+}
+
+TEST(Vae, ThinOutputPatchComesFromTheConfig) {
+  auto config = *LoadPreset("tiny");
+  config.vae.thin_output_patch = 2;
+  VaeDecoder full(DecoderOptionsFromConfig(config, /*thin=*/false));
+  VaeDecoder thin(DecoderOptionsFromConfig(config, /*thin=*/true));
+  EXPECT_EQ(full->options.output_patch(), 1);
+  EXPECT_EQ(thin->options.output_patch(), 2);
+  torch::NoGradGuard no_grad;
+  auto z = torch::randn({1, 8, 2, 2, 2});
+  EXPECT_EQ(thin->forward(z).sizes(), full->forward(z).sizes());
+}
+
 }  // namespace
 }  // namespace vidserve

@@ -197,6 +197,23 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
             (*original)->info().thin_decoder_parameters);
   EXPECT_EQ((*reshaped)->info().vae_parameters, (*original)->info().vae_parameters);
 
+  // A new output patch: the merge keeps it and the served thin decoder gives full-size clips.
+  TrainOptions patch_options = Options(TrainStage::kThinDecoder, "thin-patch2", 2);
+  patch_options.init_checkpoint = vae->export_path;
+  patch_options.thin_output_patch = 2;
+  auto patched = RunTraining(patch_options);
+  ASSERT_TRUE(patched.ok()) << patched.status();
+  merge.thin_checkpoint = patched->export_path;
+  merge.output = (root_ / "merged-patch2" / "model.safetensors").string();
+  ASSERT_TRUE(MergeCheckpoints(merge).ok());
+  VideoModel::Options patch_model_options;
+  patch_model_options.checkpoint_path = (root_ / "merged-patch2").string();
+  patch_model_options.device = "cpu";
+  auto patch_model = VideoModel::Create(patch_model_options);
+  ASSERT_TRUE(patch_model.ok()) << patch_model.status();
+  EXPECT_EQ((*patch_model)->info().config.vae.thin_output_patch, 2);
+  EXPECT_EQ((*patch_model)->info().config.vae.thin_stages, 2);  // the vae export's
+
   // Only the thin stage reshapes the thin decoder.
   TrainOptions wrong_stage = Options(TrainStage::kVae, "vae3", 2);
   wrong_stage.thin_stages = 3;
