@@ -41,6 +41,11 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("mixer: must be softmax, loglinear or mesa, got '", o.mixer, "'"));
   }
+  if (o.freeze_encoder && (o.stage != TrainStage::kVae || o.init_checkpoint.empty())) {
+    return absl::InvalidArgumentError(
+        "freeze_encoder: only for the vae stage started from an init_checkpoint (the encoder "
+        "it keeps)");
+  }
   if (o.stage != TrainStage::kThinDecoder &&
       (o.thin_stages != -1 || o.thin_width_multiplier != 0 || o.thin_output_patch != 0)) {
     return absl::InvalidArgumentError(

@@ -77,6 +77,10 @@ struct TrainOptions {
   std::string init_checkpoint;
   std::string config = "tiny";  // preset name or YAML path when there is no init_checkpoint
   std::string mixer;  // denoiser stage: override every layer's token mixer (softmax|loglinear|mesa)
+  // Vae stage from an init checkpoint: train the full decoder only, the encoder frozen. The
+  // latent space stays exactly the init's, so its denoiser and thin decoder still fit (the
+  // thin decoder is then re-distilled from the new full decoder to keep up with it).
+  bool freeze_encoder = false;
   // Thin stage: a thin decoder of another shape than the init checkpoint's: how many
   // pixel-near stages are narrowed (-1 = keep), by what width multiplier (0 = keep) and
   // its output patch (1, 2 or 4; 0 = keep). It starts from the init checkpoint's thin

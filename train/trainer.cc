@@ -131,7 +131,7 @@ nlohmann::json FixedOptions(const TrainOptions& o) {
   return {{"stage", TrainStageName(o.stage)}, {"batch_size", o.batch_size},
           {"seed", o.seed},                   {"mixer", o.mixer},
           {"thin_stages", o.thin_stages},     {"thin_width_multiplier", o.thin_width_multiplier},
-          {"thin_output_patch", o.thin_output_patch},
+          {"thin_output_patch", o.thin_output_patch}, {"freeze_encoder", o.freeze_encoder},
           {"frames", o.data.frames},          {"height", o.data.height},
           {"width", o.data.width},            {"clip_folder", o.data.clip_folder},
           {"first_clip", o.data.first_clip}};

@@ -1,6 +1,7 @@
 // Stage 1: the VAE (encoder + full decoder). Reconstruction through a sampled latent with
 // L1 + (1 - SSIM) + gradient L1, and a small KL toward N(0, I) that keeps the latent space
-// smooth without costing reconstruction (the weights are in LossWeights).
+// smooth without costing reconstruction (the weights are in LossWeights). With
+// freeze_encoder only the decoder learns (the KL term, reported, then has no gradient).
 #include <torch/torch.h>
 
 #include "train/bf16_autocast.h"
@@ -18,11 +19,13 @@ class VaeStage : public PixelStage {
   }
 
   NamedTensors TrainableParameters() override {
-    NamedTensors params = PrefixedParameters("encoder", *ctx_.network->encoder);
+    NamedTensors params;
+    if (!frozen_encoder()) params = PrefixedParameters("encoder", *ctx_.network->encoder);
     for (auto& p : PrefixedParameters("decoder", *ctx_.network->decoder)) params.push_back(p);
     return params;
   }
   std::vector<std::shared_ptr<torch::nn::Module>> TrainableModules() override {
+    if (frozen_encoder()) return {ctx_.network->decoder.ptr()};
     return {ctx_.network->encoder.ptr(), ctx_.network->decoder.ptr()};
   }
 
@@ -34,7 +37,11 @@ class VaeStage : public PixelStage {
     torch::Tensor recon, mean, logvar;
     {
       Bf16Autocast autocast(ctx_.options->bf16 && ctx_.device.is_cuda());
-      auto moments = ctx_.network->encoder->forward(pixels).to(torch::kFloat32).chunk(2, 1);
+      std::vector<torch::Tensor> moments;
+      {
+        torch::AutoGradMode grad(!frozen_encoder());
+        moments = ctx_.network->encoder->forward(pixels).to(torch::kFloat32).chunk(2, 1);
+      }
       mean = moments[0];
       logvar = moments[1].clamp(-30.0, 20.0);
       const torch::Tensor z = mean + torch::exp(0.5 * logvar) * torch::randn_like(mean);
@@ -54,6 +61,8 @@ class VaeStage : public PixelStage {
     loss.clips = pixels.size(0);
     return loss;
   }
+
+  bool frozen_encoder() const { return ctx_.options->freeze_encoder; }
 
   // A fresh encoder's log-variance outputs sit near 0, i.e. posterior std ~1 against means
   // of ~0.1: the decoder would see mostly sampling noise and learn very slowly (measured:

@@ -115,12 +115,20 @@ continue)
   # THIN_FLAGS=pick takes the shape the 'thinshapes' phase picked.
   # DEN_FIRST_CLIP / THIN_FIRST_CLIP: where in the training clips each run starts (a new
   # offset per round gives the denoiser's latent cache clips no earlier round saw).
+  # STAGES with "vae" fine-tunes INIT's full decoder against its frozen encoder (VAE_LR),
+  # side by side with the others (which still learn from INIT's decoders).
   stages="${STAGES:-thin denoiser}"
   thin_flags="${THIN_FLAGS:-}"
   [ "$thin_flags" = pick ] && thin_flags="$(cat "$RUNS/thin-pick.flags")"
-  thin_src="$INIT"; den_src="$INIT"
+  vae_src="$INIT"; thin_src="$INIT"; den_src="$INIT"
+  [[ " $stages " == *" vae "* ]] && vae_src="$RUNS/vae-$tag"
   [[ " $stages " == *" thin "* ]] && thin_src="$RUNS/thin-$tag"
   [[ " $stages " == *" denoiser "* ]] && den_src="$RUNS/den-$tag"
+  [ "$vae_src" = "$INIT" ] ||
+  $TRAIN vae --device $DEVICE --init_checkpoint "$INIT" --freeze_encoder --run_dir "$RUNS/vae-$tag" \
+    --steps 0 --time_budget_minutes "$REST_MINUTES" --batch_size 32 --learning_rate "${VAE_LR:-1e-4}" \
+    --warmup_steps 100 --loader_threads "${VAE_LOADERS:-8}" --log_every 100 --save_every 4000 \
+    --first_clip "${VAE_FIRST_CLIP:-0}" --progress_bar=false "${EXTRA[@]}" > "$RUNS/vae-$tag.log" 2>&1 &
   [ "$thin_src" = "$INIT" ] ||
   $TRAIN thin --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/thin-$tag" --steps 0 \
     --time_budget_minutes "$REST_MINUTES" --batch_size 32 --learning_rate "${THIN_LR:-1e-4}" \
@@ -134,13 +142,17 @@ continue)
     --first_clip "${DEN_FIRST_CLIP:-0}" --loader_threads "${DEN_LOADERS:-6}" \
     --log_every 200 --save_every 4000 --progress_bar=false "${EXTRA[@]}" > "$RUNS/den-$tag.log" 2>&1 &
   wait
-  for r in thin-$tag den-$tag; do echo "== $r"; tail -3 "$RUNS/$r.log"; cat "$RUNS/$r/summary.json" 2>/dev/null | head -c 600; echo; done
+  for r in vae-$tag thin-$tag den-$tag; do
+    [ -f "$RUNS/$r.log" ] || continue
+    echo "== $r"; tail -3 "$RUNS/$r.log"; cat "$RUNS/$r/summary.json" 2>/dev/null | head -c 600; echo
+  done
   mkdir -p "$RUNS/merged-$tag"
-  $TRAIN merge --vae "$INIT" --thin "$thin_src" --denoiser "$den_src" \
+  $TRAIN merge --vae "$vae_src" --thin "$thin_src" --denoiser "$den_src" \
     --out "$RUNS/merged-$tag/model.safetensors" --dtype fp16 || exit 1
   split -b 15m -d "$RUNS/merged-$tag/model.safetensors" "$OUT/model-$tag.safetensors.part"
   tar czf "$OUT/runs-$tag.tar.gz" -C "$RUNS" --exclude='*.safetensors' --exclude='*.pt' \
-    --exclude='merged*' --exclude=state --ignore-failed-read thin-$tag.log den-$tag.log thin-$tag den-$tag
+    --exclude='merged*' --exclude=state --ignore-failed-read vae-$tag.log thin-$tag.log den-$tag.log \
+    vae-$tag thin-$tag den-$tag
   ls -la "$OUT"
   ;;
 decode)

@@ -43,6 +43,8 @@ ABSL_FLAG(double, thin_width_multiplier, 0,
 ABSL_FLAG(int64_t, thin_output_patch, 0,
           "thin stage: output patch 1, 2 or 4 (the last log2(p) stages skip their spatial "
           "upsampling; 0 = the init checkpoint's)");
+ABSL_FLAG(bool, freeze_encoder, false,
+          "vae stage from --init_checkpoint: train the full decoder only, keeping the latent space");
 ABSL_FLAG(std::string, device, kDefaults.device, "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, kDefaults.threads, "CPU intra-op threads (0 = LibTorch default)");
 ABSL_FLAG(int64_t, steps, kDefaults.steps, "schedule length in optimiser steps");
@@ -172,6 +174,7 @@ int main(int argc, char** argv) {
   o.thin_stages = absl::GetFlag(FLAGS_thin_stages);
   o.thin_width_multiplier = absl::GetFlag(FLAGS_thin_width_multiplier);
   o.thin_output_patch = absl::GetFlag(FLAGS_thin_output_patch);
+  o.freeze_encoder = absl::GetFlag(FLAGS_freeze_encoder);
   o.device = absl::GetFlag(FLAGS_device);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.steps = absl::GetFlag(FLAGS_steps);

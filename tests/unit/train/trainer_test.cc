@@ -10,7 +10,9 @@
 #include <fstream>
 #include <numeric>
 
+#include "model/checkpoint.h"
 #include "model/video_model.h"
+#include "model/video_network.h"
 #include "train/checkpoint_merge.h"
 
 namespace vidserve::train {
@@ -220,6 +222,47 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
   auto refused = RunTraining(wrong_stage);
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("only the thin stage"));
+}
+
+TEST_F(TrainerTest, FrozenEncoderVaeRunTrainsOnlyTheDecoder) {
+  auto vae = RunTraining(Options(TrainStage::kVae, "vae", 4));
+  ASSERT_TRUE(vae.ok()) << vae.status();
+  TrainOptions decoder_only = Options(TrainStage::kVae, "decoder", 6);
+  decoder_only.init_checkpoint = vae->export_path;
+  decoder_only.freeze_encoder = true;
+  auto tuned = RunTraining(decoder_only);
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  auto before = LoadVideoNetwork(vae->export_path);
+  auto after = LoadVideoNetwork(tuned->export_path);
+  ASSERT_TRUE(before.ok() && after.ok());
+  const auto encoder_before = ModuleStateDict(*before->network->encoder);
+  const auto encoder_after = ModuleStateDict(*after->network->encoder);
+  ASSERT_EQ(encoder_before.size(), encoder_after.size());
+  for (size_t i = 0; i < encoder_before.size(); ++i) {
+    EXPECT_TRUE(torch::equal(encoder_before[i].second, encoder_after[i].second))
+        << encoder_before[i].first;
+  }
+  const auto decoder_before = ModuleStateDict(*before->network->decoder);
+  const auto decoder_after = ModuleStateDict(*after->network->decoder);
+  int changed = 0;
+  for (size_t i = 0; i < decoder_before.size(); ++i) {
+    changed += !torch::equal(decoder_before[i].second, decoder_after[i].second);
+  }
+  EXPECT_GT(changed, 0);
+
+  // The decoder-only export merges with stages trained from the original vae export.
+  MergeOptions merge;
+  merge.vae_checkpoint = tuned->export_path;
+  merge.thin_checkpoint = vae->export_path;
+  merge.denoiser_checkpoint = vae->export_path;
+  merge.output = (root_ / "merged" / "model.safetensors").string();
+  EXPECT_TRUE(MergeCheckpoints(merge).ok());
+
+  TrainOptions fresh = Options(TrainStage::kVae, "fresh", 2);
+  fresh.freeze_encoder = true;  // no init checkpoint: nothing to keep
+  auto refused = RunTraining(fresh);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("freeze_encoder"));
 }
 
 // A VAE run on single 16x16 frames with --steps 0 (schedule fitted to the time budget).
