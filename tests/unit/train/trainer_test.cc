@@ -49,6 +49,14 @@ class TrainerTest : public ::testing::Test {
     std::ofstream(root_ / "small.yaml") << kSmallModel;
   }
 
+  // A checkpoint (file or directory) served on the CPU, as the server would load it.
+  static absl::StatusOr<std::unique_ptr<VideoModel>> ServeOnCpu(const std::string& checkpoint) {
+    VideoModel::Options options;
+    options.checkpoint_path = checkpoint;
+    options.device = "cpu";
+    return VideoModel::Create(options);
+  }
+
   TrainOptions Options(TrainStage stage, const std::string& run, int64_t steps) const {
     TrainOptions o;
     o.stage = stage;
@@ -142,10 +150,7 @@ TEST_F(TrainerTest, ThinAndDenoiserStagesLearnAndMergeIntoAServableCheckpoint) {
   merge.metrics = {{"psnr_db", 12.5}};
   ASSERT_TRUE(MergeCheckpoints(merge).ok());
 
-  VideoModel::Options model_options;
-  model_options.checkpoint_path = (root_ / "shipped").string();
-  model_options.device = "cpu";
-  auto model = VideoModel::Create(model_options);
+  auto model = ServeOnCpu((root_ / "shipped").string());
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_TRUE((*model)->info().trained);
   EXPECT_DOUBLE_EQ((*model)->info().metrics.at("psnr_db"), 12.5);
@@ -183,12 +188,8 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
   merge.denoiser_checkpoint = vae->export_path;
   merge.output = (root_ / "merged" / "model.safetensors").string();
   ASSERT_TRUE(MergeCheckpoints(merge).ok());
-  VideoModel::Options reshaped_options, original_options;
-  reshaped_options.checkpoint_path = (root_ / "merged").string();
-  original_options.checkpoint_path = vae->export_path;
-  reshaped_options.device = original_options.device = "cpu";
-  auto reshaped = VideoModel::Create(reshaped_options);
-  auto original = VideoModel::Create(original_options);
+  auto reshaped = ServeOnCpu((root_ / "merged").string());
+  auto original = ServeOnCpu(vae->export_path);
   ASSERT_TRUE(reshaped.ok()) << reshaped.status();
   ASSERT_TRUE(original.ok()) << original.status();
   EXPECT_EQ((*reshaped)->info().config.vae.thin_stages, 3);
@@ -208,10 +209,7 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
   merge.thin_checkpoint = patched->export_path;
   merge.output = (root_ / "merged-patch2" / "model.safetensors").string();
   ASSERT_TRUE(MergeCheckpoints(merge).ok());
-  VideoModel::Options patch_model_options;
-  patch_model_options.checkpoint_path = (root_ / "merged-patch2").string();
-  patch_model_options.device = "cpu";
-  auto patch_model = VideoModel::Create(patch_model_options);
+  auto patch_model = ServeOnCpu((root_ / "merged-patch2").string());
   ASSERT_TRUE(patch_model.ok()) << patch_model.status();
   EXPECT_EQ((*patch_model)->info().config.vae.thin_output_patch, 2);
   EXPECT_EQ((*patch_model)->info().config.vae.thin_stages, 2);  // the vae export's
