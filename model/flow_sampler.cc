@@ -40,6 +40,26 @@ torch::Tensor FlowSampler::EulerStep(const torch::Tensor& x, const torch::Tensor
   return x + PerSample(t_next - t_cur, x) * v;
 }
 
+double FlowSampler::GuidanceAt(double t, double guidance) const {
+  return (t >= options_.guidance_min_t && t <= options_.guidance_max_t) ? guidance : 1.0;
+}
+
+torch::Tensor FlowSampler::Step(const torch::Tensor& x, const torch::Tensor& v,
+                                const torch::Tensor& t_cur, const torch::Tensor& t_next,
+                                const torch::Tensor& noise) const {
+  if (!stochastic()) return EulerStep(x, v, t_cur, t_next);
+  TORCH_CHECK(noise.defined() && noise.sizes() == x.sizes(),
+              "FlowSampler::Step: stochastic steps need noise shaped like x");
+  auto tc = PerSample(t_cur, x);
+  auto tn = PerSample(t_next, x);
+  auto x0 = x - tc * v;
+  auto eps = x + (1 - tc) * v;
+  // Share of fresh noise: grows with the step's relative length, 0 for a zero-length step.
+  auto share = (options_.stochasticity * torch::sqrt(torch::clamp(1 - tn / tc, 0.0)))
+                   .clamp_max(1.0);
+  return (1 - tn) * x0 + tn * (torch::sqrt(1 - share * share) * eps + share * noise);
+}
+
 torch::Tensor FlowSampler::GuidedVelocity(const VelocityFn& velocity, const torch::Tensor& x,
                                           const torch::Tensor& t, const TextEmbedding& cond,
                                           const TextEmbedding& uncond,
@@ -68,14 +88,25 @@ torch::Tensor FlowSampler::GuidedVelocity(const VelocityFn& velocity, const torc
 
 torch::Tensor FlowSampler::Sample(const VelocityFn& velocity, const torch::Tensor& noise,
                                   const TextEmbedding& cond, const TextEmbedding& uncond,
-                                  int64_t steps, const std::vector<double>& guidance) const {
+                                  int64_t steps, const std::vector<double>& guidance,
+                                  at::Generator* step_noise) const {
+  TORCH_CHECK(!stochastic() || step_noise != nullptr,
+              "FlowSampler::Sample: stochastic sampling needs a step_noise generator");
   const auto ts = Timesteps(steps);
   const int64_t b = noise.size(0);
   auto x = noise;
   for (int64_t i = 0; i < steps; ++i) {
     auto t_cur = torch::full({b}, ts[i], noise.options());
     auto t_next = torch::full({b}, ts[i + 1], noise.options());
-    x = EulerStep(x, GuidedVelocity(velocity, x, t_cur, cond, uncond, guidance), t_cur, t_next);
+    std::vector<double> step_guidance;
+    for (double g : guidance) step_guidance.push_back(GuidanceAt(ts[i], g));
+    auto v = GuidedVelocity(velocity, x, t_cur, cond, uncond, step_guidance);
+    torch::Tensor z;
+    if (stochastic()) {
+      z = torch::randn(x.sizes(), *step_noise, torch::TensorOptions().dtype(x.scalar_type()))
+              .to(x.device());
+    }
+    x = Step(x, v, t_cur, t_next, z);
   }
   return x;
 }

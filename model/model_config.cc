@@ -211,7 +211,10 @@ absl::Status ParseDenoiser(MappingReader& r, DenoiserConfig* c) {
 absl::Status ParseSampler(MappingReader& r, SamplerConfig* c) {
   VIDSERVE_RETURN_IF_ERROR(r.Int("default_steps", &c->default_steps));
   VIDSERVE_RETURN_IF_ERROR(r.Double("default_guidance", &c->default_guidance));
-  return r.Double("timestep_shift", &c->timestep_shift);
+  VIDSERVE_RETURN_IF_ERROR(r.Double("timestep_shift", &c->timestep_shift));
+  VIDSERVE_RETURN_IF_ERROR(r.Double("guidance_min_t", &c->guidance_min_t));
+  VIDSERVE_RETURN_IF_ERROR(r.Double("guidance_max_t", &c->guidance_max_t));
+  return r.Double("stochasticity", &c->stochasticity);
 }
 
 absl::Status ParseLimits(MappingReader& r, ModelLimits* c) {
@@ -347,7 +350,10 @@ std::string ModelConfigToJson(const ModelConfig& c) {
                    {"max_prompt_bytes", c.denoiser.max_prompt_bytes}};
   j["sampler"] = {{"default_steps", c.sampler.default_steps},
                   {"default_guidance", c.sampler.default_guidance},
-                  {"timestep_shift", c.sampler.timestep_shift}};
+                  {"timestep_shift", c.sampler.timestep_shift},
+                  {"guidance_min_t", c.sampler.guidance_min_t},
+                  {"guidance_max_t", c.sampler.guidance_max_t},
+                  {"stochasticity", c.sampler.stochasticity}};
   j["limits"] = {
       {"max_frames", c.limits.max_frames},         {"max_height", c.limits.max_height},
       {"max_width", c.limits.max_width},           {"max_steps", c.limits.max_steps},
@@ -507,6 +513,31 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
     return Invalid("sampler.timestep_shift",
                    absl::StrCat("must be finite and > 0, got ", s.timestep_shift));
   }
+  if (!(s.guidance_min_t >= 0.0 && s.guidance_min_t <= 1.0)) {
+    return Invalid("sampler.guidance_min_t",
+                   absl::StrCat("must be in [0, 1], got ", s.guidance_min_t));
+  }
+  if (!(s.guidance_max_t >= s.guidance_min_t && s.guidance_max_t <= 1.0)) {
+    return Invalid("sampler.guidance_max_t",
+                   absl::StrCat("must be in [sampler.guidance_min_t ", s.guidance_min_t,
+                                ", 1], got ", s.guidance_max_t));
+  }
+  if (!(s.stochasticity >= 0.0 && s.stochasticity <= 4.0)) {
+    return Invalid("sampler.stochasticity",
+                   absl::StrCat("must be in [0, 4], got ", s.stochasticity));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplySamplerOverrides(const SamplerOverrides& overrides, ModelConfig& config) {
+  ModelConfig updated = config;
+  SamplerConfig& s = updated.sampler;
+  if (overrides.timestep_shift) s.timestep_shift = *overrides.timestep_shift;
+  if (overrides.guidance_min_t) s.guidance_min_t = *overrides.guidance_min_t;
+  if (overrides.guidance_max_t) s.guidance_max_t = *overrides.guidance_max_t;
+  if (overrides.stochasticity) s.stochasticity = *overrides.stochasticity;
+  VIDSERVE_RETURN_IF_ERROR(ValidateModelConfig(updated));
+  config = std::move(updated);
   return absl::OkStatus();
 }
 

@@ -4,6 +4,7 @@
 #define VIDSERVE_MODEL_MODEL_CONFIG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,26 @@ struct SamplerConfig {
   int64_t default_steps = 20;
   double default_guidance = 4.0;
   double timestep_shift = 1.0;  // SD3-style schedule shift; 1 = uniform in t
+  // Guidance interval: classifier-free guidance applies only to steps that start at a t
+  // in [guidance_min_t, guidance_max_t]; the other steps take the conditional velocity
+  // alone (one forward row instead of two). Guiding the last, low-noise steps distorts
+  // small shapes (BENCHMARKS.md section 5); the defaults guide every step.
+  double guidance_min_t = 0.0;
+  double guidance_max_t = 1.0;
+  // Fresh noise per step, in [0, 4]: 0 is the deterministic Euler (ODE) sampler. For e > 0
+  // each step re-noises the predicted clean latent with a share min(1, e sqrt(1 - t'/t))
+  // of new Gaussian noise (t -> t'), which lets later steps correct earlier mistakes;
+  // the noise comes from the request's seed, so results stay reproducible.
+  double stochasticity = 0.0;
+};
+
+// Sampler settings that replace a loaded model's (VideoModel::Options, the server's
+// model.sampler keys, vidserve-bench quality's flags); each unset field keeps the model's.
+struct SamplerOverrides {
+  std::optional<double> timestep_shift;
+  std::optional<double> guidance_min_t;
+  std::optional<double> guidance_max_t;
+  std::optional<double> stochasticity;
 };
 
 struct ModelLimits {
@@ -95,6 +116,10 @@ absl::StatusOr<ModelConfig> ModelConfigFromJson(const std::string& json_text);
 
 // Checks internal consistency (positive sizes, heads divide dims, known mixers...).
 absl::Status ValidateModelConfig(const ModelConfig& config);
+
+// Sets config.sampler's fields that `overrides` names, then validates the config; on an
+// error (naming the sampler key) config is unchanged.
+absl::Status ApplySamplerOverrides(const SamplerOverrides& overrides, ModelConfig& config);
 
 }  // namespace vidserve
 

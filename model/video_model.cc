@@ -89,6 +89,9 @@ struct Generation::State {
   torch::Tensor x;                // current latent [1, C, T', H', W'] on the model's device
   TextEmbedding cond;             // the prompt's embedding, 1 row
   std::vector<double> timesteps;  // steps + 1 values from 1 to 0
+  // The request's private CPU generator: it drew the initial noise and, with a stochastic
+  // sampler, draws each step's fresh noise, so results depend on the seed alone.
+  at::Generator noise;
 };
 
 Generation::Generation(GenerationParams params, std::array<int64_t, 4> latent_shape,
@@ -213,7 +216,10 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     }
     impl->network->eval();
     impl->network->to(device);
-    impl->sampler = FlowSampler(FlowSamplerOptions{impl->info.config.sampler.timestep_shift});
+    VIDSERVE_RETURN_IF_ERROR(ApplySamplerOverrides(options.sampler, impl->info.config));
+    const SamplerConfig& sampler = impl->info.config.sampler;
+    impl->sampler = FlowSampler(FlowSamplerOptions{sampler.timestep_shift, sampler.guidance_min_t,
+                                                   sampler.guidance_max_t, sampler.stochasticity});
     impl->info.device = device.str();
     if (device.is_cuda()) {
       impl->ConfigureDecodersForCuda(options);
@@ -430,8 +436,8 @@ absl::StatusOr<std::unique_ptr<Generation>> VideoModel::StartGeneration(
     state->cond = impl_->network->text_encoder->Encode({params.prompt}, impl_->device);
     // Noise comes from a private CPU generator so a request's result depends only on its
     // seed, not on the device RNG state or on which batch it later joins.
-    auto generator = at::detail::createCPUGenerator(params.seed);
-    state->x = torch::randn({1, shape[0], shape[1], shape[2], shape[3]}, generator,
+    state->noise = at::detail::createCPUGenerator(params.seed);
+    state->x = torch::randn({1, shape[0], shape[1], shape[2], shape[3]}, state->noise,
                             torch::TensorOptions().dtype(torch::kFloat))
                    .to(impl_->device);
     state->timesteps = impl_->sampler.Timesteps(params.steps);
@@ -477,7 +483,7 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
       unconds.push_back(impl_->uncond);
       t_cur[i] = static_cast<float>(g.state_->timesteps[g.steps_done()]);
       t_next[i] = static_cast<float>(g.state_->timesteps[g.steps_done() + 1]);
-      guidance[i] = g.params().guidance;
+      guidance[i] = impl_->sampler.GuidanceAt(t_cur[i], g.params().guidance);
     }
     auto x = torch::cat(xs, 0);
     auto t0 = torch::tensor(t_cur, torch::kFloat).to(impl_->device);
@@ -489,7 +495,20 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
     };
     auto v = FlowSampler::GuidedVelocity(velocity, x, t0, ConcatTextEmbeddings(conds),
                                          ConcatTextEmbeddings(unconds), guidance);
-    auto x_next = FlowSampler::EulerStep(x, v, t0, t1);
+    // A stochastic step draws each request's fresh noise from a copy of its generator;
+    // the copies replace the generators only when the step commits (below).
+    torch::Tensor step_noise;
+    std::vector<at::Generator> next_noise(b);
+    if (impl_->sampler.stochastic()) {
+      std::vector<torch::Tensor> noises(b);
+      for (int64_t i = 0; i < b; ++i) {
+        next_noise[i] = batch[i]->state_->noise.clone();
+        noises[i] = torch::randn(xs[i].sizes(), next_noise[i],
+                                 torch::TensorOptions().dtype(torch::kFloat));
+      }
+      step_noise = torch::cat(noises, 0).to(impl_->device);
+    }
+    auto x_next = impl_->sampler.Step(x, v, t0, t1, step_noise);
     // A copy per request, so finished requests do not pin the whole batch's memory. All
     // copies are made before any state changes: if one throws (OOM), no generation has
     // advanced and the caller can retry the requests one by one.
@@ -497,6 +516,7 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
     for (int64_t i = 0; i < b; ++i) next[i] = x_next.narrow(0, i, 1).clone();
     for (int64_t i = 0; i < b; ++i) {
       batch[i]->state_->x = std::move(next[i]);
+      if (next_noise[i].defined()) batch[i]->state_->noise = std::move(next_noise[i]);
       ++batch[i]->steps_done_;
     }
     return absl::OkStatus();

@@ -70,6 +70,8 @@ class VideoModel {
     std::string device = "auto";   // "auto" (cuda if available, else cpu) | "cpu" | "cuda" | "cuda:N"
     uint64_t init_seed = 0;        // seed of random weights when no checkpoint is given
     int num_threads = 0;           // CPU intra-op threads; 0 = leave LibTorch's setting
+    // Replace the checkpoint's (or config's) sampler settings; unset fields keep them.
+    SamplerOverrides sampler;
     // CUDA devices only (ignored on CPU and in builds without CUDA):
     // Decode captures one CUDA graph per (decoder, latent batch shape), keeping the
     // `cuda_graph_cache_size` most recently used, and replays it: small decodes are

@@ -48,6 +48,14 @@ absl::Status ReadInt(const YAML::Node& node, const std::string& key, int64_t* ou
   return absl::OkStatus();
 }
 
+absl::Status ReadDouble(const YAML::Node& node, const std::string& key, double* out) {
+  if (!node.IsScalar() || !absl::SimpleAtod(node.Scalar(), out)) {
+    return KeyError(key, absl::StrCat("must be a number, got \"",
+                                      node.IsScalar() ? node.Scalar() : "<non-scalar>", "\""));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadBool(const YAML::Node& node, const std::string& key, bool* out) {
   if (!node.IsScalar() || !YAML::convert<bool>::decode(node, *out)) {
     return KeyError(key, absl::StrCat("must be true or false, got \"",
@@ -105,6 +113,15 @@ FieldReader IntField(T* out) {
 
 FieldReader BoolField(bool* out) {
   return [out](const YAML::Node& node, const std::string& key) { return ReadBool(node, key, out); };
+}
+
+FieldReader OptionalDoubleField(std::optional<double>* out) {
+  return [out](const YAML::Node& node, const std::string& key) {
+    double value = 0;
+    if (absl::Status s = ReadDouble(node, key, &value); !s.ok()) return s;
+    *out = value;
+    return absl::OkStatus();
+  };
 }
 
 FieldReader MapField(const std::map<std::string, FieldReader>* fields) {
@@ -173,6 +190,12 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
                     absl::StrCat("must be float32, float16 or bfloat16, got \"",
                                  c.model.decode_precision, "\""));
   }
+  // The sampler keys' ranges, as far as they do not depend on the checkpoint (a max_t
+  // below the checkpoint's own min_t fails when the model loads, naming the key too).
+  ModelConfig probe;
+  if (absl::Status s = ApplySamplerOverrides(c.model.sampler, probe); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("model.", s.message()));
+  }
   if (absl::Status s =
           CheckRange("scheduler.max_batch_size", c.scheduler.max_batch_size, 1, kMaxBatchSizeLimit);
       !s.ok()) {
@@ -214,6 +237,12 @@ absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text)
   ServerConfig c;
   absl::Status status;
   try {
+    const std::map<std::string, FieldReader> sampler_fields = {
+        {"timestep_shift", OptionalDoubleField(&c.model.sampler.timestep_shift)},
+        {"guidance_min_t", OptionalDoubleField(&c.model.sampler.guidance_min_t)},
+        {"guidance_max_t", OptionalDoubleField(&c.model.sampler.guidance_max_t)},
+        {"stochasticity", OptionalDoubleField(&c.model.sampler.stochasticity)},
+    };
     const std::map<std::string, FieldReader> model_fields = {
         {"dir", StringField(&c.model.dir)},
         {"preset", StringField(&c.model.preset)},
@@ -225,6 +254,7 @@ absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text)
         {"decode_precision", StringField(&c.model.decode_precision)},
         {"decode_channels_last", BoolField(&c.model.decode_channels_last)},
         {"decode_conv2d", BoolField(&c.model.decode_conv2d)},
+        {"sampler", MapField(&sampler_fields)},
     };
     const std::map<std::string, FieldReader> scheduler_fields = {
         {"max_batch_size", IntField(&c.scheduler.max_batch_size)},

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "model/model_config.h"
 
 namespace vidserve {
 
@@ -38,6 +39,10 @@ struct ServerConfig {
     std::string decode_precision = "float32";
     bool decode_channels_last = false;
     bool decode_conv2d = false;
+    // model.sampler: replaces the checkpoint's sampler settings (timestep_shift,
+    // guidance_min_t, guidance_max_t, stochasticity; model/model_config.h); unset keys keep
+    // the checkpoint's, which carries the values its quality was measured with.
+    SamplerOverrides sampler;
   } model;
 
   struct Scheduler {

@@ -381,6 +381,12 @@ grpc::ServerUnaryReactor* VideoService::GetModelInfo(grpc::CallbackServerContext
   decode->set_precision(DecodePrecisionName(info.decode_precision));
   decode->set_channels_last(info.decode_channels_last);
   decode->set_conv2d(info.decode_conv2d);
+  const SamplerConfig& sampler_config = info.config.sampler;
+  v1::SamplerSettings* sampler = response->mutable_sampler();
+  sampler->set_timestep_shift(sampler_config.timestep_shift);
+  sampler->set_guidance_min_t(sampler_config.guidance_min_t);
+  sampler->set_guidance_max_t(sampler_config.guidance_max_t);
+  sampler->set_stochasticity(sampler_config.stochasticity);
   FinishUnary(metrics_, Method::kGetModelInfo, start, reactor, absl::OkStatus());
   return reactor;
 }

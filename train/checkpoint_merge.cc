@@ -57,6 +57,10 @@ absl::Status MergeCheckpoints(const MergeOptions& options) {
   VIDSERVE_RETURN_IF_ERROR(
       CopyModuleState(*denoiser.network->denoiser, *merged->denoiser, denoiser.path));
   if (!options.name.empty()) config.name = options.name;
+  if (options.sampler) {
+    config.sampler = *options.sampler;
+    VIDSERVE_RETURN_IF_ERROR(ValidateModelConfig(config));
+  }
   std::error_code ec;
   const auto parent = std::filesystem::path(options.output).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);

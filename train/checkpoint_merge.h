@@ -9,10 +9,12 @@
 #define VIDSERVE_TRAIN_CHECKPOINT_MERGE_H_
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "model/checkpoint.h"
+#include "model/model_config.h"
 
 namespace vidserve::train {
 
@@ -25,6 +27,10 @@ struct MergeOptions {
   CheckpointDtype dtype = CheckpointDtype::kFloat16;
   bool trained = true;
   std::map<std::string, double> metrics;  // stored as metadata metric.<name>
+  // The sampler settings to record; unset keeps the denoiser checkpoint's. Sampling
+  // settings are tuned on held-out prompts after training (vidserve-bench quality), so a
+  // re-merge can record them without touching a weight.
+  std::optional<SamplerConfig> sampler;
 };
 
 absl::Status MergeCheckpoints(const MergeOptions& options);

@@ -345,6 +345,9 @@ int RunInfo(const CommonOptions& common, const ArgParser& args) {
               static_cast<unsigned long long>(l.max_message_bytes()));
   std::printf("defaults:     frames %u, %ux%u, steps %u, guidance %g, fps %g\n", d.frames(),
               d.height(), d.width(), d.steps(), d.guidance(), d.fps());
+  const v1::SamplerSettings& s = info.sampler();
+  std::printf("sampler:      guidance for t in [%g, %g], stochasticity %g, timestep shift %g\n",
+              s.guidance_min_t(), s.guidance_max_t(), s.stochasticity(), s.timestep_shift());
   const v1::DecodeSettings& decode = info.decode();
   std::printf("decode:       %s%s%s%s\n", decode.precision().c_str(),
               decode.cuda_graphs() ? ", CUDA graphs" : ", eager",

@@ -89,6 +89,7 @@ def test(args):
                 check(field in r.stdout, f"info shows {field}")
             check("tiny" in r.stdout and "cpu" in r.stdout, "info shows the tiny preset on cpu")
             check("decode:       float32, eager" in r.stdout, "info shows float32 eager decode on cpu")
+            check("sampler:      guidance for t in [" in r.stdout, "info shows the sampler settings")
 
             gen = [cli, *s, "generate", "--prompt", "a red circle moving right", "--frames", FRAMES,
                    "--height", HEIGHT, "--width", WIDTH, "--steps", STEPS, "--seed", "42",

@@ -73,6 +73,36 @@ TEST_F(VideoServiceTest, GetModelInfoDescribesModelLimitsAndDefaults) {
   EXPECT_EQ(info.decode().cuda_graphs(), server_->model_info().cuda_graph_decode);
   EXPECT_FALSE(info.decode().channels_last());
   EXPECT_FALSE(info.decode().conv2d());
+  // The tiny preset's sampler: guidance on every step, deterministic Euler steps.
+  EXPECT_EQ(info.sampler().guidance_min_t(), 0.0);
+  EXPECT_EQ(info.sampler().guidance_max_t(), 1.0);
+  EXPECT_EQ(info.sampler().stochasticity(), 0.0);
+  EXPECT_EQ(info.sampler().timestep_shift(), 1.0);
+}
+
+// model.sampler in the server config replaces the model's sampler settings: GetModelInfo
+// reports them, and a stochastic sampler still gives the same video for the same seed.
+TEST(VideoServiceSamplerConfig, ServerConfigSamplerKeysReachGenerate) {
+  ServerConfig config = TestConfig();
+  config.model.sampler.guidance_min_t = 0.5;
+  config.model.sampler.stochasticity = 1.0;
+  std::unique_ptr<VidServer> server = StartServer(config);
+  ASSERT_NE(server, nullptr);
+  auto stub = MakeStub(server->port());
+  grpc::ClientContext context;
+  v1::GetModelInfoResponse info;
+  ASSERT_TRUE(stub->GetModelInfo(&context, {}, &info).ok());
+  EXPECT_EQ(info.sampler().guidance_min_t(), 0.5);
+  EXPECT_EQ(info.sampler().guidance_max_t(), 1.0);
+  EXPECT_EQ(info.sampler().stochasticity(), 1.0);
+  const GenerateOutcome a = RunGenerate(stub.get(), SmallGenerate(/*steps=*/4, /*seed=*/11));
+  const GenerateOutcome b = RunGenerate(stub.get(), SmallGenerate(/*steps=*/4, /*seed=*/11));
+  const GenerateOutcome c = RunGenerate(stub.get(), SmallGenerate(/*steps=*/4, /*seed=*/12));
+  ASSERT_TRUE(a.status.ok() && b.status.ok() && c.status.ok()) << a.status.error_message();
+  EXPECT_FALSE(a.rgb.empty());
+  EXPECT_EQ(a.rgb, b.rgb);
+  EXPECT_NE(a.rgb, c.rgb);
+  server->Shutdown(absl::Seconds(5));
 }
 
 TEST_F(VideoServiceTest, EncodeThenDecodeRoundTripsShapesAndBytes) {

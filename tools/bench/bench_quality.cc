@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "eval/contact_sheet.h"
@@ -45,7 +46,8 @@ constexpr const char* kUsage =
     "usage: vidserve-bench quality [--checkpoint PATH ...] [--preset tiny] [--device "
     "auto|cpu|cuda]\n"
     "         [--threads 0] [--vae-clips 64] [--prompts 64] [--first-held-out 0] [--steps 20]\n"
-    "         [--guidance G]\n"
+    "         [--guidance G] [--guidance-interval MIN_T,MAX_T] [--stochasticity E]\n"
+    "         [--timestep-shift S]\n"
     "         [--seed 0] [--frames 17] [--height 64] [--width 64] [--decoder full|thin]\n"
     "         [--generation-batch 16] [--vae-batch 8] [--timing-batch 8] [--timing-repeats 5]\n"
     "         [--json FILE] [--contact-sheet FILE.png] [--sheet-prompts 8]\n"
@@ -64,6 +66,11 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
   settings.first_held_out = static_cast<int>(flags.Int("first-held-out", settings.first_held_out));
   settings.steps = static_cast<int>(flags.Int("steps", settings.steps));
   if (flags.Has("guidance")) settings.guidance = flags.Double("guidance", 0);
+  const std::string guidance_interval = flags.String("guidance-interval", "");
+  if (flags.Has("stochasticity")) settings.sampler.stochasticity = flags.Double("stochasticity", 0);
+  if (flags.Has("timestep-shift")) {
+    settings.sampler.timestep_shift = flags.Double("timestep-shift", 0);
+  }
   settings.seed = static_cast<uint64_t>(flags.Int("seed", 0));
   settings.frames = static_cast<int>(flags.Int("frames", settings.frames));
   settings.height = static_cast<int>(flags.Int("height", settings.height));
@@ -144,6 +151,23 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
                              precision, "\""));
   }
   settings.decode_precision = *parsed_precision;
+  if (!guidance_interval.empty()) {
+    const std::vector<std::string> bounds = SplitList(guidance_interval);
+    double lo = 0, hi = 0;
+    if (bounds.size() != 2 || !absl::SimpleAtod(bounds[0], &lo) ||
+        !absl::SimpleAtod(bounds[1], &hi)) {
+      return fail(absl::StrCat("--guidance-interval must be MIN_T,MAX_T (e.g. 0.3,1), got \"",
+                               guidance_interval, "\""));
+    }
+    settings.sampler.guidance_min_t = lo;
+    settings.sampler.guidance_max_t = hi;
+  }
+  // Range errors name the config key (sampler.guidance_min_t ...): checked against a
+  // default config here, before any work, and again against each checkpoint's on load.
+  ModelConfig probe;
+  if (absl::Status s = ApplySamplerOverrides(settings.sampler, probe); !s.ok()) {
+    return fail(std::string(s.message()));
+  }
   if (decoder == "full") {
     settings.decoder = DecoderKind::kFull;
   } else if (decoder == "thin") {
@@ -270,6 +294,7 @@ int RunQualityBench(int argc, char** argv) {
     options.device = settings.device;
     options.num_threads = settings.threads;
     options.decode_precision = settings.decode_precision;  // CUDA only
+    options.sampler = settings.sampler;
     if (path.empty()) {
       absl::StatusOr<ModelConfig> config = LoadPreset(settings.preset);
       if (!config.ok()) {

@@ -39,6 +39,8 @@ struct QualitySettings {
   int first_held_out = 0;
   int steps = 20;                  // denoising steps per generation
   std::optional<double> guidance;  // unset = each checkpoint's default
+  // --timestep-shift, --guidance-interval, --stochasticity: replace each checkpoint's.
+  SamplerOverrides sampler;
   uint64_t seed = 0;               // generation seeds derive from it (GenerationSeed)
   int frames = 17, height = 64, width = 64;
   std::optional<DecoderKind> decoder;  // for generated clips; unset = the server's default

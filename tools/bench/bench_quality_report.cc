@@ -105,6 +105,11 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
   prompt_following["decoder"] = DecoderKindName(decoder);
   prompt_following["steps"] = settings.steps;
   prompt_following["guidance"] = r.guidance;
+  const SamplerConfig& sampler = info.config.sampler;
+  prompt_following["sampler"] = {{"timestep_shift", sampler.timestep_shift},
+                                 {"guidance_min_t", sampler.guidance_min_t},
+                                 {"guidance_max_t", sampler.guidance_max_t},
+                                 {"stochasticity", sampler.stochasticity}};
   prompt_following["generation_batch"] = settings.generation_batch;
   prompt_following["seconds"] = r.generation_seconds;
   prompt_following["samples"] = samples;
@@ -170,8 +175,11 @@ void PrintCheckpoint(const CheckpointResult& r, const QualitySettings& settings,
   const data::TemporalConsistency generated = r.prompt_following.MeanConsistency();
   const data::TemporalConsistency truth = ground_truth.MeanConsistency();
   std::printf(
-      "  prompt following, %d held-out captions, %d steps, guidance %.2f, %s decoder (%.1f s):\n",
-      settings.prompts, settings.steps, r.guidance, DecoderKindName(decoder), r.generation_seconds);
+      "  prompt following, %d held-out captions, %d steps, guidance %.2f for t in [%.2f, %.2f], "
+      "stochasticity %.2f, shift %.2f, %s decoder (%.1f s):\n",
+      settings.prompts, settings.steps, r.guidance, r.info.config.sampler.guidance_min_t,
+      r.info.config.sampler.guidance_max_t, r.info.config.sampler.stochasticity,
+      r.info.config.sampler.timestep_shift, DecoderKindName(decoder), r.generation_seconds);
   std::printf("    colour %s  shape %s  motion %s  all named %s\n",
               PercentText(r.prompt_following.colour()).c_str(),
               PercentText(r.prompt_following.shape()).c_str(),

@@ -6,6 +6,7 @@
 //   vidserve-train denoiser --run_dir runs/den --init_checkpoint runs/vae/model.safetensors
 //   vidserve-train merge    --vae runs/vae --thin runs/thin --denoiser runs/den \
 //                           --out models/vidserve-tiny/model.safetensors [--metrics q.json]
+//                           [--sampler_config models/vidserve-tiny/config.yaml]
 //
 // A run directory that already holds state is resumed (same options). --time_budget_minutes
 // stops cleanly with state saved, so long trainings fit machines lent for short periods.
@@ -90,6 +91,8 @@ ABSL_FLAG(std::string, name, "", "merge: model name to record");
 ABSL_FLAG(std::string, dtype, "fp16", "merge: fp16 | fp32");
 ABSL_FLAG(bool, trained, true, "merge: mark the checkpoint trained (false for intermediate copies)");
 ABSL_FLAG(std::string, metrics, "", "merge: JSON file with a flat {name: number} object of metrics");
+ABSL_FLAG(std::string, sampler_config, "",
+          "merge: model config YAML whose sampler section replaces the denoiser checkpoint's");
 
 namespace {
 
@@ -126,6 +129,15 @@ int RunMerge() {
       }
       o.metrics[key] = value.get<double>();
     }
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_sampler_config); !path.empty()) {
+    absl::StatusOr<vidserve::ModelConfig> config = vidserve::LoadModelConfigFile(path);
+    if (!config.ok()) {
+      std::fprintf(stderr, "vidserve-train merge: --sampler_config: %s\n",
+                   std::string(config.status().message()).c_str());
+      return 2;
+    }
+    o.sampler = config->sampler;
   }
   if (absl::Status s = vidserve::train::MergeCheckpoints(o); !s.ok()) {
     std::fprintf(stderr, "vidserve-train merge: %s\n", std::string(s.message()).c_str());

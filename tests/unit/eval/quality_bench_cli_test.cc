@@ -43,7 +43,7 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
   std::string flags =
       "--device cpu --preset tiny --vae-clips 3 --prompts 3 --steps 2 --frames 5 --height 32 "
       "--width 32 --generation-batch 2 --vae-batch 2 --timing-batch 2 --timing-repeats 2 "
-      "--decode-precision float16 --json " +
+      "--decode-precision float16 --guidance-interval 0.4,0.9 --stochasticity 1.5 --json " +
       json_path;
 #ifdef VIDSERVE_HAVE_FFMPEG
   flags += " --sheet-prompts 4 --contact-sheet " + sheet_path;
@@ -90,6 +90,11 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
 
   const nlohmann::json& following = checkpoint.at("prompt_following");
   EXPECT_EQ(following.at("clips"), 3);
+  // The sampler flags replace the preset's settings, and the report says what ran.
+  EXPECT_EQ(following.at("sampler").at("guidance_min_t"), 0.4);
+  EXPECT_EQ(following.at("sampler").at("guidance_max_t"), 0.9);
+  EXPECT_EQ(following.at("sampler").at("stochasticity"), 1.5);
+  EXPECT_EQ(following.at("sampler").at("timestep_shift"), 1.0);
   EXPECT_EQ(following.at("samples").size(), 3u);
   for (const char* attribute : {"colour", "shape", "motion", "all_named"}) {
     ExpectAccuracyWellFormed(following.at(attribute), 3, attribute);
@@ -122,6 +127,13 @@ TEST(QualityBenchCli, RejectsBadFlagsAndMissingPathsBeforeAnyWork) {
   EXPECT_EQ(RunBench("--decode-precision fp8", log), 2);
   EXPECT_EQ(RunBench("--no-such-flag 1", log), 2);
   EXPECT_EQ(RunBench("--json /nonexistent/dir/report.json", log), 2);
+  EXPECT_EQ(RunBench("--guidance-interval 0.3", log), 2);
+  EXPECT_EQ(RunBench("--guidance-interval 0.8,0.2", log), 2);
+  EXPECT_NE(ReadFile(log).find("sampler.guidance_max_t"), std::string::npos) << ReadFile(log);
+  EXPECT_EQ(RunBench("--stochasticity 7", log), 2);
+  EXPECT_NE(ReadFile(log).find("sampler.stochasticity: must be in [0, 4], got 7"),
+            std::string::npos)
+      << ReadFile(log);
   EXPECT_EQ(RunBench("--checkpoint /nonexistent/model.safetensors", log), 2);
   const std::string log_text = ReadFile(log);
   EXPECT_NE(log_text.find("/nonexistent/model.safetensors"), std::string::npos) << log_text;

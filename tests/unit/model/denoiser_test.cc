@@ -1,7 +1,10 @@
 // Denoiser, text encoder and flow sampler at the tensor level.
 #include "model/denoiser.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "model/flow_sampler.h"
 #include "model/text_encoder.h"
@@ -168,6 +171,86 @@ TEST(FlowSampler, SampleIsDeterministic) {
   auto b = sampler.Sample(fn, noise, cond, uncond, 3, {2.0});
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_FALSE(torch::equal(a, noise));
+}
+
+TEST(FlowSampler, GuidanceAppliesOnlyInsideTheInterval) {
+  FlowSampler sampler(FlowSamplerOptions{1.0, /*guidance_min_t=*/0.3, /*guidance_max_t=*/0.8});
+  EXPECT_DOUBLE_EQ(sampler.GuidanceAt(1.0, 4.0), 1.0);
+  EXPECT_DOUBLE_EQ(sampler.GuidanceAt(0.81, 4.0), 1.0);
+  EXPECT_DOUBLE_EQ(sampler.GuidanceAt(0.8, 4.0), 4.0);
+  EXPECT_DOUBLE_EQ(sampler.GuidanceAt(0.3, 4.0), 4.0);
+  EXPECT_DOUBLE_EQ(sampler.GuidanceAt(0.29, 4.0), 1.0);
+  FlowSampler every_step;
+  EXPECT_DOUBLE_EQ(every_step.GuidanceAt(0.0, 2.5), 2.5);
+  EXPECT_DOUBLE_EQ(every_step.GuidanceAt(1.0, 2.5), 2.5);
+}
+
+TEST(FlowSampler, SampleRunsTheUnconditionalPassOnlyForStepsInTheInterval) {
+  auto text = SmallTextEncoder()->Encode({"a"}, torch::kCPU);
+  auto uncond = SmallTextEncoder()->Encode({""}, torch::kCPU);
+  std::vector<int64_t> rows_seen;
+  FlowSampler::VelocityFn fn = [&](const torch::Tensor& x, const torch::Tensor&,
+                                   const TextEmbedding&) {
+    rows_seen.push_back(x.size(0));
+    return torch::zeros_like(x);
+  };
+  // Four steps start at t = 1, 0.75, 0.5, 0.25: the last one is outside [0.5, 1].
+  FlowSampler sampler(FlowSamplerOptions{1.0, 0.5, 1.0});
+  sampler.Sample(fn, torch::zeros({1, 2}), text, uncond, 4, {3.0});
+  EXPECT_EQ(rows_seen, (std::vector<int64_t>{2, 2, 2, 1}));
+}
+
+TEST(FlowSampler, StochasticStepLandsOnTheFlowPathWithFreshNoise) {
+  auto x0 = torch::randn({2, 3, 4});
+  auto eps = torch::randn({2, 3, 4});
+  auto z = torch::randn({2, 3, 4});
+  auto t_cur = torch::tensor({0.5f, 0.5f});
+  auto t_next = torch::tensor({0.25f, 0.0f});
+  auto x = FlowSampler::Interpolate(x0, eps, t_cur);
+  auto v = FlowSampler::VelocityTarget(x0, eps);
+  // Stochasticity 0 is exactly the Euler step, whatever the noise.
+  FlowSampler ode;
+  EXPECT_FALSE(ode.stochastic());
+  EXPECT_TRUE(torch::equal(ode.Step(x, v, t_cur, t_next, z),
+                           FlowSampler::EulerStep(x, v, t_cur, t_next)));
+  // Stochasticity 1 from t = 0.5 to 0.25: a share sqrt(1 - 0.25 / 0.5) of fresh noise
+  // replaces part of the predicted noise; the step to t = 0 lands on the clean latent.
+  FlowSampler sde(FlowSamplerOptions{1.0, 0.0, 1.0, /*stochasticity=*/1.0});
+  ASSERT_TRUE(sde.stochastic());
+  auto next = sde.Step(x, v, t_cur, t_next, z);
+  const double share = std::sqrt(0.5);
+  auto expected = 0.75 * x0[0] + 0.25 * (std::sqrt(1 - share * share) * eps[0] + share * z[0]);
+  EXPECT_TRUE(torch::allclose(next[0], expected, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(next[1], x0[1], 1e-5, 1e-5));
+  // The share is capped at 1: all fresh noise, none of the predicted.
+  FlowSampler strong(FlowSamplerOptions{1.0, 0.0, 1.0, 4.0});
+  auto renoised = strong.Step(x, v, t_cur, t_next, z);
+  EXPECT_TRUE(torch::allclose(renoised[0], 0.75 * x0[0] + 0.25 * z[0], 1e-5, 1e-5));
+}
+
+TEST(FlowSampler, StochasticSampleFollowsItsNoiseGenerator) {
+  torch::manual_seed(0);
+  auto denoiser = *BuildDenoiser(SmallDenoiserOptions(false));
+  auto text_encoder = SmallTextEncoder();
+  torch::NoGradGuard no_grad;
+  auto cond = text_encoder->Encode({"x"}, torch::kCPU);
+  auto uncond = text_encoder->Encode({""}, torch::kCPU);
+  FlowSampler::VelocityFn fn = [&](const torch::Tensor& x, const torch::Tensor& t,
+                                   const TextEmbedding& txt) {
+    return denoiser->forward(x, t, txt);
+  };
+  FlowSampler sampler(FlowSamplerOptions{1.0, 0.0, 1.0, 1.0});
+  auto noise = torch::randn({1, 4, 1, 2, 2});
+  auto gen_a = at::detail::createCPUGenerator(5);
+  auto gen_b = at::detail::createCPUGenerator(5);
+  auto gen_c = at::detail::createCPUGenerator(6);
+  auto a = sampler.Sample(fn, noise, cond, uncond, 3, {2.0}, &gen_a);
+  auto b = sampler.Sample(fn, noise, cond, uncond, 3, {2.0}, &gen_b);
+  auto c = sampler.Sample(fn, noise, cond, uncond, 3, {2.0}, &gen_c);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::allclose(a, c));
+  EXPECT_FALSE(torch::allclose(a, FlowSampler().Sample(fn, noise, cond, uncond, 3, {2.0})));
+  EXPECT_THROW(sampler.Sample(fn, noise, cond, uncond, 3, {2.0}), c10::Error);
 }
 
 }  // namespace

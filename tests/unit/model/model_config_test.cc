@@ -136,9 +136,15 @@ TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
   config.vae.thin_width_multiplier = 0.3;
   config.vae.thin_output_patch = 4;
   config.sampler.timestep_shift = 2.5;
+  config.sampler.guidance_min_t = 0.25;
+  config.sampler.guidance_max_t = 0.75;
+  config.sampler.stochasticity = 1.5;
   auto back = ModelConfigFromJson(ModelConfigToJson(config));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(ModelConfigToJson(*back), ModelConfigToJson(config));
+  EXPECT_DOUBLE_EQ(back->sampler.guidance_min_t, 0.25);
+  EXPECT_DOUBLE_EQ(back->sampler.guidance_max_t, 0.75);
+  EXPECT_DOUBLE_EQ(back->sampler.stochasticity, 1.5);
   EXPECT_EQ(back->denoiser.mixers, config.denoiser.mixers);
   EXPECT_DOUBLE_EQ(back->vae.thin_width_multiplier, 0.3);
   EXPECT_EQ(back->vae.thin_output_patch, 4);
@@ -150,6 +156,52 @@ TEST(ModelConfig, ThinOutputPatchIsOneTwoOrFour) {
   EXPECT_THAT(config.status().message(),
               HasSubstr("vae.thin_output_patch: must be 1, 2 or 4, got 3"));
   EXPECT_TRUE(ParseModelConfigYaml("vae:\n  thin_output_patch: 2\n").ok());
+}
+
+TEST(ModelConfig, SamplerDefaultsGuideEveryStepDeterministically) {
+  auto config = ParseModelConfigYaml("name: x\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_DOUBLE_EQ(config->sampler.guidance_min_t, 0.0);
+  EXPECT_DOUBLE_EQ(config->sampler.guidance_max_t, 1.0);
+  EXPECT_DOUBLE_EQ(config->sampler.stochasticity, 0.0);
+}
+
+TEST(ModelConfig, SamplerIntervalAndStochasticityRangesNameTheKey) {
+  EXPECT_THAT(ParseModelConfigYaml("sampler:\n  guidance_min_t: -0.1\n").status().message(),
+              HasSubstr("sampler.guidance_min_t: must be in [0, 1], got -0.1"));
+  EXPECT_THAT(
+      ParseModelConfigYaml("sampler:\n  guidance_min_t: 0.5\n  guidance_max_t: 0.4\n")
+          .status()
+          .message(),
+      HasSubstr("sampler.guidance_max_t: must be in [sampler.guidance_min_t 0.5, 1], got 0.4"));
+  EXPECT_THAT(ParseModelConfigYaml("sampler:\n  stochasticity: 4.5\n").status().message(),
+              HasSubstr("sampler.stochasticity: must be in [0, 4], got 4.5"));
+  EXPECT_THAT(ParseModelConfigYaml("sampler:\n  stochasticity: .nan\n").status().message(),
+              HasSubstr("sampler.stochasticity"));
+  auto ok = ParseModelConfigYaml(
+      "sampler:\n  guidance_min_t: 0.3\n  guidance_max_t: 1\n  stochasticity: 2\n");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_DOUBLE_EQ(ok->sampler.guidance_min_t, 0.3);
+  EXPECT_DOUBLE_EQ(ok->sampler.stochasticity, 2.0);
+}
+
+TEST(ModelConfig, SamplerOverridesReplaceOnlyTheFieldsTheyNameAndValidate) {
+  ModelConfig config = *LoadPreset("tiny");
+  config.sampler.guidance_min_t = 0.3;
+  SamplerOverrides overrides;
+  overrides.stochasticity = 2.0;
+  ASSERT_TRUE(ApplySamplerOverrides(overrides, config).ok());
+  EXPECT_DOUBLE_EQ(config.sampler.stochasticity, 2.0);
+  EXPECT_DOUBLE_EQ(config.sampler.guidance_min_t, 0.3);  // not named: kept
+  EXPECT_DOUBLE_EQ(config.sampler.timestep_shift, 1.0);
+  // Out of range against the config's own min: an error naming the key, config unchanged.
+  SamplerOverrides bad;
+  bad.guidance_max_t = 0.2;
+  bad.stochasticity = 0.5;
+  absl::Status status = ApplySamplerOverrides(bad, config);
+  EXPECT_THAT(status.message(), HasSubstr("sampler.guidance_max_t"));
+  EXPECT_DOUBLE_EQ(config.sampler.guidance_max_t, 1.0);
+  EXPECT_DOUBLE_EQ(config.sampler.stochasticity, 2.0);
 }
 
 TEST(ModelConfig, BadJsonIsInvalidArgument) {

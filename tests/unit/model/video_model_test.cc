@@ -277,6 +277,87 @@ TEST(VideoModel, BatchedDenoiseStepEqualsUnbatched) {
   }
 }
 
+// The shared model's weights (init_seed 7) with other sampler settings.
+std::unique_ptr<VideoModel> ModelWithSampler(const SamplerOverrides& sampler) {
+  VideoModel::Options options;
+  options.config = *LoadPreset("tiny");
+  options.device = TestDevice();
+  options.init_seed = 7;
+  options.num_threads = 2;
+  options.sampler = sampler;
+  auto created = VideoModel::Create(options);
+  EXPECT_TRUE(created.ok()) << created.status();
+  return std::move(*created);
+}
+
+TEST(VideoModel, GuidanceIntervalLeavesStepsOutsideItUnguided) {
+  // Three steps start at t = 1, 2/3 and 1/3. An interval holding none of them guides no
+  // step, which is the unguided generation; one holding only the first differs from both.
+  SamplerOverrides none;
+  none.guidance_min_t = 0.0;
+  none.guidance_max_t = 0.2;
+  auto unguided_model = ModelWithSampler(none);
+  EXPECT_DOUBLE_EQ(unguided_model->info().config.sampler.guidance_max_t, 0.2);
+  const Latent guided_nowhere = Generate(*unguided_model, SmallParams("a red ball", 5, 4.0f));
+  const Latent unguided = Generate(*SharedModel(), SmallParams("a red ball", 5, 1.0f));
+  EXPECT_LT(MaxAbsDiff(guided_nowhere, unguided), 1e-5);
+
+  SamplerOverrides first_only;
+  first_only.guidance_min_t = 0.9;
+  auto first_only_model = ModelWithSampler(first_only);
+  const Latent guided_first = Generate(*first_only_model, SmallParams("a red ball", 5, 4.0f));
+  const Latent guided_all = Generate(*SharedModel(), SmallParams("a red ball", 5, 4.0f));
+  EXPECT_GT(MaxAbsDiff(guided_first, unguided), 1e-4);
+  EXPECT_GT(MaxAbsDiff(guided_first, guided_all), 1e-4);
+}
+
+TEST(VideoModel, StochasticSamplingIsReproducibleAndIndependentOfTheBatch) {
+  SamplerOverrides stochastic;
+  stochastic.stochasticity = 1.0;
+  auto model = ModelWithSampler(stochastic);
+  EXPECT_DOUBLE_EQ(model->info().config.sampler.stochasticity, 1.0);
+  std::vector<GenerationParams> params = {SmallParams("a red ball", 1, 4.0f),
+                                          SmallParams("a blue cube", 2, 1.0f)};
+  params[1].steps = 5;
+  std::vector<Latent> alone;
+  for (const auto& p : params) alone.push_back(Generate(*model, p));
+  EXPECT_EQ(Generate(*model, params[0]).data, alone[0].data);
+  // Each step's fresh noise comes from the request's own generator, so the same requests
+  // batched together (and out of step) end where they ended alone.
+  std::vector<std::unique_ptr<Generation>> gens;
+  for (const auto& p : params) gens.push_back(*model->StartGeneration(p));
+  Generation* first[] = {gens[1].get()};
+  ASSERT_TRUE(model->DenoiseStep(first).ok());
+  while (true) {
+    std::vector<Generation*> active;
+    for (auto& g : gens) {
+      if (!g->finished()) active.push_back(g.get());
+    }
+    if (active.empty()) break;
+    ASSERT_TRUE(model->DenoiseStep(active).ok());
+  }
+  for (size_t i = 0; i < gens.size(); ++i) {
+    EXPECT_LT(MaxAbsDiff(*model->FinalLatent(*gens[i]), alone[i]), 1e-4) << "generation " << i;
+  }
+  // The fresh noise changes the result against the deterministic sampler and with the seed.
+  EXPECT_GT(MaxAbsDiff(alone[0], Generate(*SharedModel(), params[0])), 1e-3);
+  EXPECT_GT(MaxAbsDiff(alone[0], Generate(*model, SmallParams("a red ball", 9, 4.0f))), 1e-3);
+}
+
+TEST(VideoModel, CreateRejectsSamplerOverridesOutOfRangeNamingTheKey) {
+  VideoModel::Options options;
+  options.config = *LoadPreset("tiny");
+  options.device = "cpu";
+  options.sampler.stochasticity = 5.0;
+  EXPECT_THAT(VideoModel::Create(options).status().message(),
+              HasSubstr("sampler.stochasticity: must be in [0, 4], got 5"));
+  options.sampler = {};
+  options.sampler.guidance_min_t = 0.6;
+  options.sampler.guidance_max_t = 0.5;
+  EXPECT_THAT(VideoModel::Create(options).status().message(),
+              HasSubstr("sampler.guidance_max_t: must be in [sampler.guidance_min_t 0.6, 1]"));
+}
+
 TEST(VideoModel, DenoiseStepRejectsMixedShapesDuplicatesAndFinished) {
   VideoModel& model = *SharedModel();
   auto a = *model.StartGeneration(SmallParams("a", 1));

@@ -65,7 +65,8 @@ listen: 0.0.0.0:6000
 metrics_listen: "127.0.0.1:0"
 model: {dir: /models/x, preset: seed, device: "cuda:1", num_threads: 3, init_seed: 7,
         cuda_graph_cache_size: 0, cudnn_benchmark: false, decode_precision: float16,
-        decode_channels_last: true, decode_conv2d: true}
+        decode_channels_last: true, decode_conv2d: true,
+        sampler: {timestep_shift: 2, guidance_min_t: 0.25, guidance_max_t: 0.9, stochasticity: 1.5}}
 scheduler: {max_batch_size: 4, max_queue_delay_us: 500, max_queue_size: 10, max_active_generations: 2}
 limits: {max_message_bytes: 1048576}
 drain_timeout_ms: 1000
@@ -84,6 +85,10 @@ warmup: false
   EXPECT_EQ(config->model.decode_precision, "float16");
   EXPECT_TRUE(config->model.decode_channels_last);
   EXPECT_TRUE(config->model.decode_conv2d);
+  EXPECT_EQ(config->model.sampler.timestep_shift, 2.0);
+  EXPECT_EQ(config->model.sampler.guidance_min_t, 0.25);
+  EXPECT_EQ(config->model.sampler.guidance_max_t, 0.9);
+  EXPECT_EQ(config->model.sampler.stochasticity, 1.5);
   EXPECT_EQ(config->scheduler.max_batch_size, 4);
   EXPECT_EQ(config->scheduler.max_queue_delay_us, 500);
   EXPECT_EQ(config->scheduler.max_queue_size, 10);
@@ -118,6 +123,22 @@ TEST(ServerConfig, OutOfRangeValuesNameTheKeyRangeAndValue) {
             "model.cuda_graph_cache_size: must be in [0, 1024], got -1");
   EXPECT_EQ(ErrorOf("model: {decode_precision: fp8}"),
             "model.decode_precision: must be float32, float16 or bfloat16, got \"fp8\"");
+  EXPECT_EQ(ErrorOf("model: {sampler: {stochasticity: 9}}"),
+            "model.sampler.stochasticity: must be in [0, 4], got 9");
+  EXPECT_EQ(ErrorOf("model: {sampler: {guidance_min_t: 1.5}}"),
+            "model.sampler.guidance_min_t: must be in [0, 1], got 1.5");
+  EXPECT_THAT(ErrorOf("model: {sampler: {guidance_min_t: 0.6, guidance_max_t: 0.5}}"),
+              HasSubstr("model.sampler.guidance_max_t"));
+}
+
+TEST(ServerConfig, SamplerKeysAreOptionalTypedAndKnown) {
+  absl::StatusOr<ServerConfig> none = ParseServerConfigYaml("model: {sampler: {}}");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->model.sampler.stochasticity.has_value());
+  EXPECT_FALSE(none->model.sampler.guidance_min_t.has_value());
+  EXPECT_THAT(ErrorOf("model: {sampler: {stochasticity: lots}}"),
+              HasSubstr("model.sampler.stochasticity: must be a number, got \"lots\""));
+  EXPECT_THAT(ErrorOf("model: {sampler: {eta: 1}}"), HasSubstr("model.sampler.eta: unknown key"));
 }
 
 TEST(ServerConfig, WrongTypesNameTheKey) {

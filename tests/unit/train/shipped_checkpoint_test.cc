@@ -72,6 +72,16 @@ TEST(ShippedCheckpoint, LoadsAsTrainedWithItsMetrics) {
   EXPECT_EQ(info.config.vae.latent_std.size(), static_cast<size_t>(info.config.vae.latent_channels));
   EXPECT_GE(info.metrics.at("vae_full_psnr_db"), 30.0);
   EXPECT_GE(info.metrics.at("colour_accuracy_pct"), 90.0);
+  // The sampler settings its quality was measured with, as models/vidserve-tiny/config.yaml
+  // documents them.
+  auto documented = LoadModelConfigFile(kShipped + "/config.yaml");
+  ASSERT_TRUE(documented.ok()) << documented.status();
+  EXPECT_DOUBLE_EQ(info.config.sampler.guidance_min_t, documented->sampler.guidance_min_t);
+  EXPECT_DOUBLE_EQ(info.config.sampler.guidance_max_t, documented->sampler.guidance_max_t);
+  EXPECT_DOUBLE_EQ(info.config.sampler.stochasticity, documented->sampler.stochasticity);
+  EXPECT_DOUBLE_EQ(info.config.sampler.timestep_shift, documented->sampler.timestep_shift);
+  EXPECT_EQ(info.config.sampler.default_steps, documented->sampler.default_steps);
+  EXPECT_DOUBLE_EQ(info.config.sampler.default_guidance, documented->sampler.default_guidance);
   // Within the size budget (fp16, <= 40 MB).
   EXPECT_LE(std::filesystem::file_size(kShipped + "/model.safetensors"), 40u * 1000 * 1000);
 }

@@ -156,6 +156,24 @@ TEST_F(TrainerTest, ThinAndDenoiserStagesLearnAndMergeIntoAServableCheckpoint) {
   EXPECT_DOUBLE_EQ((*model)->info().metrics.at("psnr_db"), 12.5);
   // The denoiser stage measured the latent statistics and the shipped config carries them.
   EXPECT_EQ((*model)->info().config.vae.latent_std.size(), 4u);
+  EXPECT_DOUBLE_EQ((*model)->info().config.sampler.stochasticity, 0.0);
+
+  // A re-merge can record tuned sampler settings without touching a weight; settings out
+  // of range are refused, naming the key.
+  MergeOptions retuned = merge;
+  retuned.output = (root_ / "retuned" / "model.safetensors").string();
+  retuned.sampler = (*model)->info().config.sampler;
+  retuned.sampler->guidance_min_t = 0.3;
+  retuned.sampler->stochasticity = 2.0;
+  ASSERT_TRUE(MergeCheckpoints(retuned).ok());
+  auto retuned_model = ServeOnCpu((root_ / "retuned").string());
+  ASSERT_TRUE(retuned_model.ok()) << retuned_model.status();
+  EXPECT_DOUBLE_EQ((*retuned_model)->info().config.sampler.guidance_min_t, 0.3);
+  EXPECT_DOUBLE_EQ((*retuned_model)->info().config.sampler.stochasticity, 2.0);
+  EXPECT_EQ((*retuned_model)->info().denoiser_parameters, (*model)->info().denoiser_parameters);
+  retuned.sampler->stochasticity = -1.0;
+  EXPECT_THAT(std::string(MergeCheckpoints(retuned).message()),
+              HasSubstr("sampler.stochasticity"));
 
   // The thin stage's encoder is the vae export's; a denoiser trained on another encoder is
   // refused.
