@@ -338,6 +338,11 @@ int RunQualityBench(int argc, char** argv) {
     results.push_back(std::move(result));
   }
   PrintComparison(results);
+  for (size_t i = 1; i < results.size(); ++i) {
+    report["paired_vs_first"].push_back(
+        {{"checkpoint", results[i].label}, {"vs", results[0].label},
+         {"attributes", PairedJson(results[0], results[i])}});
+  }
 
   // A sheet that cannot be written still leaves the measured results in the JSON.
   int exit_code = 0;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_join.h"
 #include "data/clip_attributes.h"
+#include "eval/paired_comparison.h"
 
 namespace vidserve::bench {
 namespace {
@@ -191,27 +192,73 @@ void PrintCheckpoint(const CheckpointResult& r, const QualitySettings& settings,
       generated.score, truth.score, generated.brightness_flicker, truth.brightness_flicker);
 }
 
+namespace {
+
+// One attribute's per-clip outcomes, in prompt order.
+std::vector<std::optional<bool>> Outcomes(const CheckpointResult& r,
+                                          std::optional<bool> data::ClipScore::*attribute) {
+  std::vector<std::optional<bool>> outcomes;
+  for (const GeneratedSample& sample : r.samples) outcomes.push_back(sample.score.*attribute);
+  return outcomes;
+}
+
+struct NamedAttribute {
+  const char* name;
+  std::optional<bool> data::ClipScore::*field;
+};
+constexpr NamedAttribute kAttributes[] = {{"colour", &data::ClipScore::colour_correct},
+                                          {"shape", &data::ClipScore::shape_correct},
+                                          {"motion", &data::ClipScore::motion_correct}};
+
+}  // namespace
+
+nlohmann::json PairedJson(const CheckpointResult& baseline, const CheckpointResult& candidate) {
+  nlohmann::json paired = nlohmann::json::object();
+  for (const NamedAttribute& attribute : kAttributes) {
+    const eval::PairedComparison c = eval::ComparePaired(Outcomes(baseline, attribute.field),
+                                                         Outcomes(candidate, attribute.field));
+    paired[attribute.name] = {{"gained", c.gained},         {"lost", c.lost},
+                              {"both_right", c.both_right}, {"both_wrong", c.both_wrong},
+                              {"net", c.net()},             {"p_value", c.p_value}};
+  }
+  return paired;
+}
+
 void PrintComparison(const std::vector<CheckpointResult>& results) {
   std::printf(
       "\ncomparison (PSNR in dB; S = SSIM; thin x = thin decoder speed-up; accuracies in %%; "
-      "TC = temporal consistency of generated clips)\n");
-  std::printf("%-3s %-22s %-7s %14s %8s %8s %7s %7s %7s %7s %7s %7s %7s %7s\n", "#", "mixers",
-              "trained", "denoiser params", "full dB", "thin dB", "full S", "thin S", "thin x",
-              "colour", "shape", "motion", "all", "TC");
+      "TC = temporal consistency of generated clips; gen s = wall time of the generations)\n");
+  std::printf("%-3s %-22s %-7s %14s %8s %8s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n", "#",
+              "mixers", "trained", "denoiser params", "full dB", "thin dB", "full S", "thin S",
+              "thin x", "colour", "shape", "motion", "all", "TC", "gen s");
   for (size_t i = 0; i < results.size(); ++i) {
     const CheckpointResult& r = results[i];
     const eval::ReconstructionSummary overall = r.reconstruction.Overall();
     std::printf(
-        "%-3zu %-22s %-7s %14ld %8.2f %8.2f %7.4f %7.4f %6.2fx %7.1f %7.1f %7.1f %7.1f %7.4f\n",
+        "%-3zu %-22s %-7s %14ld %8.2f %8.2f %7.4f %7.4f %6.2fx %7.1f %7.1f %7.1f %7.1f %7.4f "
+        "%7.1f\n",
         i + 1, absl::StrJoin(r.info.config.denoiser.mixers, ",").c_str(),
         r.info.trained ? "yes" : "no", r.info.denoiser_parameters, overall.full.psnr_db,
         overall.thin.psnr_db, overall.full.ssim, overall.thin.ssim,
         r.timing.full_ms / r.timing.thin_ms, r.prompt_following.colour().Percent(),
         r.prompt_following.shape().Percent(), r.prompt_following.motion().Percent(),
-        r.prompt_following.all_named().Percent(), r.prompt_following.MeanConsistency().score);
+        r.prompt_following.all_named().Percent(), r.prompt_following.MeanConsistency().score,
+        r.generation_seconds);
   }
   for (size_t i = 0; i < results.size(); ++i) {
     std::printf("  #%zu = %s\n", i + 1, results[i].label.c_str());
+  }
+  // Same prompts and seeds for every checkpoint, so each clip pairs with #1's.
+  for (size_t i = 1; i < results.size(); ++i) {
+    std::printf("#%zu vs #1, clip by clip (gained / lost = right only in #%zu / only in #1; exact "
+                "McNemar p):\n",
+                i + 1, i + 1);
+    for (const NamedAttribute& attribute : kAttributes) {
+      const eval::PairedComparison c = eval::ComparePaired(
+          Outcomes(results[0], attribute.field), Outcomes(results[i], attribute.field));
+      std::printf("  %-7s net %+4d  (gained %d, lost %d)  p = %.3g\n", attribute.name, c.net(),
+                  c.gained, c.lost, c.p_value);
+    }
   }
 }
 

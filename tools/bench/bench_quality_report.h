@@ -24,8 +24,12 @@ nlohmann::json CheckpointJson(const CheckpointResult& result, const QualitySetti
 
 void PrintCheckpoint(const CheckpointResult& result, const QualitySettings& settings,
                      DecoderKind decoder, const eval::PromptFollowingTally& ground_truth);
-// One row per checkpoint, then the key from row number to checkpoint.
+// One row per checkpoint, then the key from row number to checkpoint, then each later
+// checkpoint paired with the first on the same prompts and seeds (eval/paired_comparison.h).
 void PrintComparison(const std::vector<CheckpointResult>& results);
+// {"colour"|"shape"|"motion": {gained, lost, both_right, both_wrong, net, p_value}}: the
+// candidate against the baseline, clip by clip.
+nlohmann::json PairedJson(const CheckpointResult& baseline, const CheckpointResult& candidate);
 
 }  // namespace vidserve::bench
 

@@ -116,6 +116,40 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
   for (const std::string& path : {json_path, sheet_path, log}) std::remove(path.c_str());
 }
 
+TEST(QualityBenchCli, LaterCheckpointsArePairedWithTheFirstClipByClip) {
+  if (!std::filesystem::exists(BenchBinary())) {
+    GTEST_SKIP() << BenchBinary() << " is not built";
+  }
+  // The shipped model twice: the same prompts and seeds, so each clip pairs with its
+  // identical twin.
+  const std::string shipped = std::string(VIDSERVE_SOURCE_DIR) + "/models/vidserve-tiny";
+  const std::string json_path = TempPath("paired.json");
+  const std::string log = TempPath("paired-log.txt");
+  const int status = RunBench("--device cpu --checkpoint " + shipped + " --checkpoint " + shipped +
+                                  " --vae-clips 1 --prompts 4 --steps 2 --frames 5 --height 32 "
+                                  "--width 32 --timing-repeats 1 --json " + json_path,
+                              log);
+  const std::string log_text = ReadFile(log);
+  ASSERT_EQ(status, 0) << log_text;
+  EXPECT_NE(log_text.find("#2 vs #1, clip by clip"), std::string::npos) << log_text;
+  std::ifstream json_file(json_path);
+  const nlohmann::json report = nlohmann::json::parse(json_file);
+  ASSERT_EQ(report.at("paired_vs_first").size(), 1u);
+  const nlohmann::json& paired = report.at("paired_vs_first")[0].at("attributes");
+  for (const char* attribute : {"colour", "shape", "motion"}) {
+    const nlohmann::json& a = paired.at(attribute);
+    // Identical models: nothing gained or lost, and every scored clip is in a diagonal cell.
+    EXPECT_EQ(a.at("gained"), 0) << attribute;
+    EXPECT_EQ(a.at("lost"), 0) << attribute;
+    EXPECT_EQ(a.at("p_value"), 1.0) << attribute;
+    const int scored = report.at("checkpoints")[0].at("prompt_following").at(attribute).at(
+        "scored");
+    EXPECT_EQ(a.at("both_right").get<int>() + a.at("both_wrong").get<int>(), scored)
+        << attribute;
+  }
+  for (const std::string& path : {json_path, log}) std::remove(path.c_str());
+}
+
 TEST(QualityBenchCli, RejectsBadFlagsAndMissingPathsBeforeAnyWork) {
   if (!std::filesystem::exists(BenchBinary())) {
     GTEST_SKIP() << BenchBinary() << " is not built";
