@@ -41,7 +41,12 @@ torch::Tensor FlowSampler::EulerStep(const torch::Tensor& x, const torch::Tensor
 }
 
 double FlowSampler::GuidanceAt(double t, double guidance) const {
-  return (t >= options_.guidance_min_t && t <= options_.guidance_max_t) ? guidance : 1.0;
+  // Bounds are inclusive up to rounding: 20 uniform steps put a step at
+  // 1 - 16/20 = 0.19999999999999996, which an interval starting at 0.2 should hold.
+  constexpr double kTolerance = 1e-9;
+  const bool inside =
+      t >= options_.guidance_min_t - kTolerance && t <= options_.guidance_max_t + kTolerance;
+  return inside ? guidance : 1.0;
 }
 
 torch::Tensor FlowSampler::Step(const torch::Tensor& x, const torch::Tensor& v,

@@ -58,7 +58,7 @@ class FlowSampler {
                                  const torch::Tensor& t_cur, const torch::Tensor& t_next);
 
   // The guidance scale a step starting at t uses: `guidance` inside the guidance
-  // interval, 1 (no unconditional pass) outside it.
+  // interval (bounds inclusive, within 1e-9), 1 (no unconditional pass) outside it.
   double GuidanceAt(double t, double guidance) const;
 
   // Whether Step uses fresh noise (stochasticity > 0).

@@ -483,7 +483,10 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
       unconds.push_back(impl_->uncond);
       t_cur[i] = static_cast<float>(g.state_->timesteps[g.steps_done()]);
       t_next[i] = static_cast<float>(g.state_->timesteps[g.steps_done() + 1]);
-      guidance[i] = impl_->sampler.GuidanceAt(t_cur[i], g.params().guidance);
+      // From the double schedule, as FlowSampler::Sample does, so a step that starts
+      // exactly on an interval bound is judged alike in both.
+      guidance[i] = impl_->sampler.GuidanceAt(g.state_->timesteps[g.steps_done()],
+                                              g.params().guidance);
     }
     auto x = torch::cat(xs, 0);
     auto t0 = torch::tensor(t_cur, torch::kFloat).to(impl_->device);

@@ -180,6 +180,10 @@ TEST(FlowSampler, GuidanceAppliesOnlyInsideTheInterval) {
   EXPECT_DOUBLE_EQ(sampler.GuidanceAt(0.8, 4.0), 4.0);
   EXPECT_DOUBLE_EQ(sampler.GuidanceAt(0.3, 4.0), 4.0);
   EXPECT_DOUBLE_EQ(sampler.GuidanceAt(0.29, 4.0), 1.0);
+  // A schedule's rounding stays inside: 20 uniform steps start one at 1 - 16/20.
+  FlowSampler from_02(FlowSamplerOptions{1.0, 0.2, 1.0});
+  EXPECT_DOUBLE_EQ(from_02.GuidanceAt(from_02.Timesteps(20)[16], 4.0), 4.0);
+  EXPECT_DOUBLE_EQ(from_02.GuidanceAt(from_02.Timesteps(20)[17], 4.0), 1.0);
   FlowSampler every_step;
   EXPECT_DOUBLE_EQ(every_step.GuidanceAt(0.0, 2.5), 2.5);
   EXPECT_DOUBLE_EQ(every_step.GuidanceAt(1.0, 2.5), 2.5);
