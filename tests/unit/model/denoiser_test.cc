@@ -154,23 +154,37 @@ TEST(FlowSampler, GuidanceOneSkipsTheUnconditionalPass) {
   EXPECT_NEAR(v[0][0][0].item<float>(), text.pooled[0][0].item<float>(), 1e-6);
 }
 
-TEST(FlowSampler, SampleIsDeterministic) {
+// A small random denoiser as the sampler sees it, a prompt, the empty prompt and noise.
+struct SamplerInputs {
+  FlowSampler::VelocityFn velocity;
+  TextEmbedding cond, uncond;
+  torch::Tensor noise;
+};
+
+SamplerInputs SmallSamplerInputs() {
   torch::manual_seed(0);
-  auto denoiser = *BuildDenoiser(SmallDenoiserOptions(false));
+  Denoiser denoiser = *BuildDenoiser(SmallDenoiserOptions(false));
   auto text_encoder = SmallTextEncoder();
   torch::NoGradGuard no_grad;
-  auto cond = text_encoder->Encode({"x"}, torch::kCPU);
-  auto uncond = text_encoder->Encode({""}, torch::kCPU);
-  FlowSampler::VelocityFn fn = [&](const torch::Tensor& x, const torch::Tensor& t,
-                                   const TextEmbedding& txt) {
+  SamplerInputs in;
+  in.cond = text_encoder->Encode({"x"}, torch::kCPU);
+  in.uncond = text_encoder->Encode({""}, torch::kCPU);
+  in.velocity = [denoiser](const torch::Tensor& x, const torch::Tensor& t,
+                           const TextEmbedding& txt) mutable {
+    torch::NoGradGuard no_grad_inside;
     return denoiser->forward(x, t, txt);
   };
+  in.noise = torch::randn({1, 4, 1, 2, 2});
+  return in;
+}
+
+TEST(FlowSampler, SampleIsDeterministic) {
+  const SamplerInputs in = SmallSamplerInputs();
   FlowSampler sampler;
-  auto noise = torch::randn({1, 4, 1, 2, 2});
-  auto a = sampler.Sample(fn, noise, cond, uncond, 3, {2.0});
-  auto b = sampler.Sample(fn, noise, cond, uncond, 3, {2.0});
+  auto a = sampler.Sample(in.velocity, in.noise, in.cond, in.uncond, 3, {2.0});
+  auto b = sampler.Sample(in.velocity, in.noise, in.cond, in.uncond, 3, {2.0});
   EXPECT_TRUE(torch::equal(a, b));
-  EXPECT_FALSE(torch::equal(a, noise));
+  EXPECT_FALSE(torch::equal(a, in.noise));
 }
 
 TEST(FlowSampler, GuidanceAppliesOnlyInsideTheInterval) {
@@ -233,28 +247,20 @@ TEST(FlowSampler, StochasticStepLandsOnTheFlowPathWithFreshNoise) {
 }
 
 TEST(FlowSampler, StochasticSampleFollowsItsNoiseGenerator) {
-  torch::manual_seed(0);
-  auto denoiser = *BuildDenoiser(SmallDenoiserOptions(false));
-  auto text_encoder = SmallTextEncoder();
-  torch::NoGradGuard no_grad;
-  auto cond = text_encoder->Encode({"x"}, torch::kCPU);
-  auto uncond = text_encoder->Encode({""}, torch::kCPU);
-  FlowSampler::VelocityFn fn = [&](const torch::Tensor& x, const torch::Tensor& t,
-                                   const TextEmbedding& txt) {
-    return denoiser->forward(x, t, txt);
-  };
+  const SamplerInputs in = SmallSamplerInputs();
   FlowSampler sampler(FlowSamplerOptions{1.0, 0.0, 1.0, 1.0});
-  auto noise = torch::randn({1, 4, 1, 2, 2});
+  auto sample = [&](at::Generator* step_noise) {
+    return sampler.Sample(in.velocity, in.noise, in.cond, in.uncond, 3, {2.0}, step_noise);
+  };
   auto gen_a = at::detail::createCPUGenerator(5);
   auto gen_b = at::detail::createCPUGenerator(5);
   auto gen_c = at::detail::createCPUGenerator(6);
-  auto a = sampler.Sample(fn, noise, cond, uncond, 3, {2.0}, &gen_a);
-  auto b = sampler.Sample(fn, noise, cond, uncond, 3, {2.0}, &gen_b);
-  auto c = sampler.Sample(fn, noise, cond, uncond, 3, {2.0}, &gen_c);
-  EXPECT_TRUE(torch::equal(a, b));
-  EXPECT_FALSE(torch::allclose(a, c));
-  EXPECT_FALSE(torch::allclose(a, FlowSampler().Sample(fn, noise, cond, uncond, 3, {2.0})));
-  EXPECT_THROW(sampler.Sample(fn, noise, cond, uncond, 3, {2.0}), c10::Error);
+  auto a = sample(&gen_a);
+  EXPECT_TRUE(torch::equal(a, sample(&gen_b)));
+  EXPECT_FALSE(torch::allclose(a, sample(&gen_c)));
+  EXPECT_FALSE(torch::allclose(
+      a, FlowSampler().Sample(in.velocity, in.noise, in.cond, in.uncond, 3, {2.0})));
+  EXPECT_THROW(sample(nullptr), c10::Error);
 }
 
 }  // namespace
