@@ -1,5 +1,7 @@
 #include "model/flow_sampler.h"
 
+#include <algorithm>
+
 namespace vidserve {
 namespace {
 
@@ -52,17 +54,31 @@ double FlowSampler::GuidanceAt(double t, double guidance) const {
 torch::Tensor FlowSampler::Step(const torch::Tensor& x, const torch::Tensor& v,
                                 const torch::Tensor& t_cur, const torch::Tensor& t_next,
                                 const torch::Tensor& noise) const {
-  if (!stochastic()) return EulerStep(x, v, t_cur, t_next);
+  return StepPerSample(x, v, t_cur, t_next,
+                       std::vector<double>(x.size(0), options_.stochasticity), noise);
+}
+
+torch::Tensor FlowSampler::StepPerSample(const torch::Tensor& x, const torch::Tensor& v,
+                                         const torch::Tensor& t_cur, const torch::Tensor& t_next,
+                                         const std::vector<double>& stochasticity,
+                                         const torch::Tensor& noise) {
+  TORCH_CHECK(static_cast<int64_t>(stochasticity.size()) == x.size(0),
+              "FlowSampler::StepPerSample: one stochasticity per row");
+  auto euler = EulerStep(x, v, t_cur, t_next);
+  if (std::none_of(stochasticity.begin(), stochasticity.end(), [](double e) { return e > 0; })) {
+    return euler;
+  }
   TORCH_CHECK(noise.defined() && noise.sizes() == x.sizes(),
               "FlowSampler::Step: stochastic steps need noise shaped like x");
+  auto e = PerSample(torch::tensor(stochasticity, torch::kDouble).to(x.device()), x);
   auto tc = PerSample(t_cur, x);
   auto tn = PerSample(t_next, x);
   auto x0 = x - tc * v;
   auto eps = x + (1 - tc) * v;
   // Share of fresh noise: grows with the step's relative length, 0 for a zero-length step.
-  auto share = (options_.stochasticity * torch::sqrt(torch::clamp(1 - tn / tc, 0.0)))
-                   .clamp_max(1.0);
-  return (1 - tn) * x0 + tn * (torch::sqrt(1 - share * share) * eps + share * noise);
+  auto share = (e * torch::sqrt(torch::clamp(1 - tn / tc, 0.0))).clamp_max(1.0);
+  auto renoised = (1 - tn) * x0 + tn * (torch::sqrt(1 - share * share) * eps + share * noise);
+  return torch::where(e > 0, renoised, euler);
 }
 
 torch::Tensor FlowSampler::GuidedVelocity(const VelocityFn& velocity, const torch::Tensor& x,

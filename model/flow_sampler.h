@@ -63,12 +63,21 @@ class FlowSampler {
 
   // Whether Step uses fresh noise (stochasticity > 0).
   bool stochastic() const { return options_.stochasticity > 0.0; }
+  const FlowSamplerOptions& options() const { return options_; }
 
   // One step from t_cur to t_next ([B] each, t_cur > t_next >= 0): the Euler step, or with
   // stochasticity the re-noising step of the header comment, taking its fresh noise from
   // `noise` (like x; standard normal). REQUIRES: noise defined when stochastic().
   torch::Tensor Step(const torch::Tensor& x, const torch::Tensor& v, const torch::Tensor& t_cur,
                      const torch::Tensor& t_next, const torch::Tensor& noise) const;
+
+  // The same with each row's own stochasticity (a batch of requests with different
+  // settings): rows at 0 take exactly the Euler step and ignore their noise rows.
+  // REQUIRES: noise defined when any stochasticity is > 0.
+  static torch::Tensor StepPerSample(const torch::Tensor& x, const torch::Tensor& v,
+                                     const torch::Tensor& t_cur, const torch::Tensor& t_next,
+                                     const std::vector<double>& stochasticity,
+                                     const torch::Tensor& noise);
 
   // Classifier-free guided velocity v_u + g (v_c - v_u), per sample. Rows with g == 1 need
   // no unconditional pass; the other rows' unconditional inputs are appended to the same

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
@@ -88,6 +89,7 @@ torch::ScalarType TorchDtype(DecodePrecision precision) {
 struct Generation::State {
   torch::Tensor x;                // current latent [1, C, T', H', W'] on the model's device
   TextEmbedding cond;             // the prompt's embedding, 1 row
+  FlowSampler sampler;            // the model's settings with the request's overrides
   std::vector<double> timesteps;  // steps + 1 values from 1 to 0
   // The request's private CPU generator: it drew the initial noise and, with a stochastic
   // sampler, draws each step's fresh noise, so results depend on the seed alone.
@@ -104,7 +106,6 @@ struct VideoModel::Impl {
   ModelInfo info;
   torch::Device device{torch::kCPU};
   VideoNetwork network{nullptr};
-  FlowSampler sampler;
   TextEmbedding uncond;  // empty-prompt embedding, 1 row, for classifier-free guidance
   // The denoiser samples in normalized latent space; FinalLatent maps back to the VAE's.
   LatentNormalizer latent_normalizer;
@@ -216,10 +217,8 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     }
     impl->network->eval();
     impl->network->to(device);
+    // Each generation builds its FlowSampler from these settings and its own overrides.
     VIDSERVE_RETURN_IF_ERROR(ApplySamplerOverrides(options.sampler, impl->info.config));
-    const SamplerConfig& sampler = impl->info.config.sampler;
-    impl->sampler = FlowSampler(FlowSamplerOptions{sampler.timestep_shift, sampler.guidance_min_t,
-                                                   sampler.guidance_max_t, sampler.stochasticity});
     impl->info.device = device.str();
     if (device.is_cuda()) {
       impl->ConfigureDecodersForCuda(options);
@@ -428,6 +427,18 @@ absl::StatusOr<std::unique_ptr<Generation>> VideoModel::StartGeneration(
                                                    " bytes exceeds max_prompt_bytes ",
                                                    config.denoiser.max_prompt_bytes));
   }
+  SamplerOverrides overrides;
+  overrides.guidance_min_t = params.guidance_min_t;
+  overrides.guidance_max_t = params.guidance_max_t;
+  overrides.stochasticity = params.stochasticity;
+  ModelConfig with_overrides = config;
+  if (absl::Status s = ApplySamplerOverrides(overrides, with_overrides); !s.ok()) {
+    // "sampler.stochasticity: must be ..." names the config key; the field is params.<key>.
+    std::string message(s.message());
+    if (absl::StartsWith(message, "sampler.")) message = message.substr(8);
+    return absl::InvalidArgumentError(absl::StrCat("params.", message));
+  }
+  const SamplerConfig& sampler = with_overrides.sampler;
   const std::array<int64_t, 4> shape = {config.vae.latent_channels, 1 + (params.frames - 1) / 4,
                                         params.height / 8, params.width / 8};
   try {
@@ -440,7 +451,9 @@ absl::StatusOr<std::unique_ptr<Generation>> VideoModel::StartGeneration(
     state->x = torch::randn({1, shape[0], shape[1], shape[2], shape[3]}, state->noise,
                             torch::TensorOptions().dtype(torch::kFloat))
                    .to(impl_->device);
-    state->timesteps = impl_->sampler.Timesteps(params.steps);
+    state->sampler = FlowSampler(FlowSamplerOptions{sampler.timestep_shift, sampler.guidance_min_t,
+                                                    sampler.guidance_max_t, sampler.stochasticity});
+    state->timesteps = state->sampler.Timesteps(params.steps);
     return std::unique_ptr<Generation>(new Generation(params, shape, std::move(state)));
   } catch (const std::exception& e) {
     return TorchErrorToStatus("StartGeneration", e);
@@ -475,7 +488,7 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
     std::vector<torch::Tensor> xs;
     std::vector<TextEmbedding> conds, unconds;
     std::vector<float> t_cur(b), t_next(b);
-    std::vector<double> guidance(b);
+    std::vector<double> guidance(b), stochasticity(b);
     for (int64_t i = 0; i < b; ++i) {
       const Generation& g = *batch[i];
       xs.push_back(g.state_->x);
@@ -485,8 +498,9 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
       t_next[i] = static_cast<float>(g.state_->timesteps[g.steps_done() + 1]);
       // From the double schedule, as FlowSampler::Sample does, so a step that starts
       // exactly on an interval bound is judged alike in both.
-      guidance[i] = impl_->sampler.GuidanceAt(g.state_->timesteps[g.steps_done()],
-                                              g.params().guidance);
+      guidance[i] = g.state_->sampler.GuidanceAt(g.state_->timesteps[g.steps_done()],
+                                                 g.params().guidance);
+      stochasticity[i] = g.state_->sampler.options().stochasticity;
     }
     auto x = torch::cat(xs, 0);
     auto t0 = torch::tensor(t_cur, torch::kFloat).to(impl_->device);
@@ -498,20 +512,25 @@ absl::Status VideoModel::DenoiseStep(absl::Span<Generation* const> batch) {
     };
     auto v = FlowSampler::GuidedVelocity(velocity, x, t0, ConcatTextEmbeddings(conds),
                                          ConcatTextEmbeddings(unconds), guidance);
-    // A stochastic step draws each request's fresh noise from a copy of its generator;
-    // the copies replace the generators only when the step commits (below).
+    // A stochastic request draws its step's fresh noise from a copy of its generator; the
+    // copies replace the generators only when the step commits (below). Deterministic
+    // requests in the same batch draw nothing (zeros stand in for their rows).
     torch::Tensor step_noise;
     std::vector<at::Generator> next_noise(b);
-    if (impl_->sampler.stochastic()) {
+    if (std::any_of(stochasticity.begin(), stochasticity.end(), [](double e) { return e > 0; })) {
       std::vector<torch::Tensor> noises(b);
       for (int64_t i = 0; i < b; ++i) {
-        next_noise[i] = batch[i]->state_->noise.clone();
-        noises[i] = torch::randn(xs[i].sizes(), next_noise[i],
-                                 torch::TensorOptions().dtype(torch::kFloat));
+        const auto options = torch::TensorOptions().dtype(torch::kFloat);
+        if (stochasticity[i] > 0) {
+          next_noise[i] = batch[i]->state_->noise.clone();
+          noises[i] = torch::randn(xs[i].sizes(), next_noise[i], options);
+        } else {
+          noises[i] = torch::zeros(xs[i].sizes(), options);
+        }
       }
       step_noise = torch::cat(noises, 0).to(impl_->device);
     }
-    auto x_next = impl_->sampler.Step(x, v, t0, t1, step_noise);
+    auto x_next = FlowSampler::StepPerSample(x, v, t0, t1, stochasticity, step_noise);
     // A copy per request, so finished requests do not pin the whole batch's memory. All
     // copies are made before any state changes: if one throws (OOM), no generation has
     // advanced and the caller can retry the requests one by one.

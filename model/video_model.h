@@ -110,8 +110,9 @@ class VideoModel {
   // (on CPU, so the result does not depend on the batch it later runs in).
   absl::StatusOr<std::unique_ptr<Generation>> StartGeneration(const GenerationParams& params);
 
-  // Advances every generation in `batch` by one Euler step in one batched forward pass,
-  // each at its own timestep. All must share latent_shape() and not be finished. On error
+  // Advances every generation in `batch` by one sampler step in one batched forward pass,
+  // each at its own timestep and with its own sampler settings (guidance interval,
+  // stochasticity). All must share latent_shape() and not be finished. On error
   // no generation in the batch has advanced (RESOURCE_EXHAUSTED on out-of-memory).
   absl::Status DenoiseStep(absl::Span<Generation* const> batch);
 

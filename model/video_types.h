@@ -53,6 +53,11 @@ struct GenerationParams {
   int64_t steps = 20;
   float guidance = 4.0f;
   uint64_t seed = 0;
+  // This generation's sampler settings (ModelConfig::sampler has their meaning and
+  // ranges); unset = the model's.
+  std::optional<double> guidance_min_t;
+  std::optional<double> guidance_max_t;
+  std::optional<double> stochasticity;
 };
 
 }  // namespace vidserve

@@ -81,6 +81,7 @@ RequestLimits RequestLimits::FromModelConfig(const ModelConfig& config, int64_t 
   limits.default_width = config.limits.default_width;
   limits.default_steps = config.sampler.default_steps;
   limits.default_guidance = config.sampler.default_guidance;
+  limits.sampler = config.sampler;
   limits.max_message_bytes = max_message_bytes;
   return limits;
 }
@@ -223,6 +224,28 @@ absl::StatusOr<GenerateInput> ValidateGenerateRequest(const v1::GenerateRequest&
     }
     p.guidance = g;
   }
+  // Sampler settings: the request's where given, else the model's; the interval's bounds
+  // are checked against each other as they will apply.
+  const double min_t =
+      request.has_guidance_min_t() ? request.guidance_min_t() : limits.sampler.guidance_min_t;
+  const double max_t =
+      request.has_guidance_max_t() ? request.guidance_max_t() : limits.sampler.guidance_max_t;
+  if (!(min_t >= 0 && min_t <= 1)) {
+    return FieldError("guidance_min_t", absl::StrCat("must be in [0, 1], got ", min_t));
+  }
+  if (!(max_t >= min_t && max_t <= 1)) {
+    return FieldError(request.has_guidance_max_t() ? "guidance_max_t" : "guidance_min_t",
+                      absl::StrCat("guidance_min_t ", min_t, " and guidance_max_t ", max_t,
+                                   " must satisfy 0 <= guidance_min_t <= guidance_max_t <= 1"));
+  }
+  const double stochasticity =
+      request.has_stochasticity() ? request.stochasticity() : limits.sampler.stochasticity;
+  if (!(stochasticity >= 0 && stochasticity <= 4)) {
+    return FieldError("stochasticity", absl::StrCat("must be in [0, 4], got ", stochasticity));
+  }
+  p.guidance_min_t = min_t;
+  p.guidance_max_t = max_t;
+  p.stochasticity = stochasticity;
   input.seed_given = request.has_seed();
   p.seed = request.seed();
   absl::StatusOr<DecoderKind> decoder = CheckDecoder("decoder", request.decoder());

@@ -32,6 +32,7 @@ struct RequestLimits {
   int64_t default_width = 64;
   int64_t default_steps = 20;
   double default_guidance = 4.0;
+  SamplerConfig sampler;  // the model's sampler settings, for requests that name none
   int64_t max_message_bytes = 256LL << 20;
 
   static RequestLimits FromModelConfig(const ModelConfig& config, int64_t max_message_bytes);

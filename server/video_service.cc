@@ -127,6 +127,10 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
     summary->set_fps(input_.fps);
     summary->set_steps(static_cast<uint32_t>(p.steps));
     summary->set_guidance(p.guidance);
+    // Validation resolved each setting to the request's or the model's value.
+    summary->set_guidance_min_t(p.guidance_min_t.value_or(0.0));
+    summary->set_guidance_max_t(p.guidance_max_t.value_or(1.0));
+    summary->set_stochasticity(p.stochasticity.value_or(0.0));
     summary->set_decoder(DecoderToProto(input_.decoder));
     summary->set_queue_seconds(result->queue_seconds);
     summary->set_denoise_seconds(result->denoise_seconds);

@@ -138,6 +138,9 @@ int RunGenerate(const CommonOptions& common, const ArgParser& args) {
   req.set_width(args.GetInt("width", 0, kMaxUint32).value_or(0));
   req.set_steps(args.GetInt("steps", 0, kMaxUint32).value_or(0));
   if (auto g = args.GetDouble("guidance", -1e9, 1e9)) req.set_guidance(static_cast<float>(*g));
+  if (auto t = args.GetDouble("guidance-min-t", -1e9, 1e9)) req.set_guidance_min_t(*t);
+  if (auto t = args.GetDouble("guidance-max-t", -1e9, 1e9)) req.set_guidance_max_t(*t);
+  if (auto e = args.GetDouble("stochasticity", -1e9, 1e9)) req.set_stochasticity(*e);
   if (auto seed = args.GetUint64("seed")) req.set_seed(*seed);
   req.set_decoder(ParseDecoder(args));
   req.set_fps(args.GetDouble("fps", -1e9, 1e9).value_or(0));
@@ -223,6 +226,8 @@ int RunGenerate(const CommonOptions& common, const ArgParser& args) {
               out.c_str(), video.frames, video.height, video.width, video.fps,
               static_cast<unsigned long long>(summary.seed()), summary.steps(),
               summary.guidance(), DecoderName(summary.decoder()));
+  std::printf("sampler: guidance for t in [%g, %g], stochasticity %g\n", summary.guidance_min_t(),
+              summary.guidance_max_t(), summary.stochasticity());
   std::printf("timings: total %.3fs (queue %.3fs, denoise %.3fs, decode %.3fs), "
               "first frame after %.3fs, max batch %u\n",
               summary.total_seconds(), summary.queue_seconds(), summary.denoise_seconds(),

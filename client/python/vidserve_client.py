@@ -173,8 +173,14 @@ class VidserveClient:
                         steps: int = 0, guidance: Optional[float] = None,
                         seed: Optional[int] = None, decoder: Optional[str] = None,
                         fps: float = 0.0, frames_per_chunk: int = 0, return_latent: bool = False,
+                        guidance_min_t: Optional[float] = None,
+                        guidance_max_t: Optional[float] = None,
+                        stochasticity: Optional[float] = None,
                         timeout_s: Optional[float] = None) -> Iterator[pb.GenerateResponse]:
-        """The raw event stream (Queued, Progress..., VideoChunk..., Summary)."""
+        """The raw event stream (Queued, Progress..., VideoChunk..., Summary).
+
+        guidance_min_t / guidance_max_t / stochasticity: this request's sampler settings
+        (None = the model's, see model_info().sampler)."""
         req = pb.GenerateRequest(prompt=prompt, frames=frames, height=height, width=width,
                                  steps=steps, decoder=_decoder(decoder), fps=fps,
                                  frames_per_chunk=frames_per_chunk, return_latent=return_latent)
@@ -182,6 +188,12 @@ class VidserveClient:
             req.guidance = guidance
         if seed is not None:
             req.seed = seed
+        if guidance_min_t is not None:
+            req.guidance_min_t = guidance_min_t
+        if guidance_max_t is not None:
+            req.guidance_max_t = guidance_max_t
+        if stochasticity is not None:
+            req.stochasticity = stochasticity
         try:
             yield from self._stub.Generate(req, timeout=timeout_s or self.timeout_s)
         except grpc.RpcError as e:

@@ -31,6 +31,13 @@ def test(args):
         check((v.frames, v.height, v.width) == (FRAMES, HEIGHT, WIDTH), "generated video shape")
         check(len(v.rgb) == FRAMES * HEIGHT * WIDTH * 3, "generated video byte count")
         check(result.summary.seed == 3 and result.summary.steps == STEPS, "summary seed and steps")
+        info = client.model_info()
+        check(result.summary.stochasticity == info.sampler.stochasticity,
+              "the summary reports the model's sampler settings by default")
+        euler = client.generate("a blue square", frames=FRAMES, height=HEIGHT, width=WIDTH,
+                                steps=STEPS, seed=3, stochasticity=0.0, guidance_min_t=0.0)
+        check(euler.summary.stochasticity == 0.0 and euler.summary.guidance_min_t == 0.0,
+              "per-request sampler settings reach the server and the summary")
         check(result.latent is not None and result.latent.shape[1:] == [2, HEIGHT // 8, WIDTH // 8],
               f"return_latent gives the latent {result.latent.shape if result.latent else None}")
 

@@ -102,6 +102,30 @@ TEST(VideoServiceSamplerConfig, ServerConfigSamplerKeysReachGenerate) {
   EXPECT_FALSE(a.rgb.empty());
   EXPECT_EQ(a.rgb, b.rgb);
   EXPECT_NE(a.rgb, c.rgb);
+  ASSERT_NE(a.summary(), nullptr);
+  EXPECT_EQ(a.summary()->guidance_min_t(), 0.5);
+  EXPECT_EQ(a.summary()->stochasticity(), 1.0);
+
+  // A request's own settings replace the server's for that request alone, and the Summary
+  // says what ran; the same seed with other settings gives another video.
+  v1::GenerateRequest euler = SmallGenerate(/*steps=*/4, /*seed=*/11);
+  euler.set_guidance_min_t(0.0);
+  euler.set_stochasticity(0.0);
+  const GenerateOutcome d = RunGenerate(stub.get(), euler);
+  ASSERT_TRUE(d.status.ok()) << d.status.error_message();
+  ASSERT_NE(d.summary(), nullptr);
+  EXPECT_EQ(d.summary()->guidance_min_t(), 0.0);
+  EXPECT_EQ(d.summary()->guidance_max_t(), 1.0);
+  EXPECT_EQ(d.summary()->stochasticity(), 0.0);
+  EXPECT_NE(d.rgb, a.rgb);
+
+  // Out of range: INVALID_ARGUMENT naming the field, and the server serves on.
+  v1::GenerateRequest bad = SmallGenerate(/*steps=*/4, /*seed=*/11);
+  bad.set_stochasticity(-2);
+  const GenerateOutcome e = RunGenerate(stub.get(), bad);
+  EXPECT_EQ(e.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(e.status.error_message(), HasSubstr("stochasticity: must be in [0, 4], got -2"));
+  EXPECT_EQ(RunGenerate(stub.get(), SmallGenerate(/*steps=*/4, /*seed=*/11)).rgb, a.rgb);
   server->Shutdown(absl::Seconds(5));
 }
 

@@ -246,6 +246,29 @@ TEST(FlowSampler, StochasticStepLandsOnTheFlowPathWithFreshNoise) {
   EXPECT_TRUE(torch::allclose(renoised[0], 0.75 * x0[0] + 0.25 * z[0], 1e-5, 1e-5));
 }
 
+TEST(FlowSampler, StepPerSampleGivesEachRowItsOwnStochasticity) {
+  auto x0 = torch::randn({3, 2, 4});
+  auto eps = torch::randn({3, 2, 4});
+  auto z = torch::randn({3, 2, 4});
+  auto t_cur = torch::full({3}, 0.5f);
+  auto t_next = torch::full({3}, 0.25f);
+  auto x = FlowSampler::Interpolate(x0, eps, t_cur);
+  auto v = FlowSampler::VelocityTarget(x0, eps);
+  auto mixed = FlowSampler::StepPerSample(x, v, t_cur, t_next, {0.0, 1.0, 4.0}, z);
+  // Row 0 is exactly the Euler step; rows 1 and 2 are what a sampler of their setting gives.
+  auto euler = FlowSampler::EulerStep(x, v, t_cur, t_next);
+  EXPECT_TRUE(torch::equal(mixed[0], euler[0]));
+  auto one = FlowSampler(FlowSamplerOptions{1.0, 0.0, 1.0, 1.0}).Step(x, v, t_cur, t_next, z);
+  auto four = FlowSampler(FlowSamplerOptions{1.0, 0.0, 1.0, 4.0}).Step(x, v, t_cur, t_next, z);
+  EXPECT_TRUE(torch::allclose(mixed[1], one[1], 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(mixed[2], four[2], 1e-6, 1e-6));
+  // All rows deterministic: no noise needed.
+  EXPECT_TRUE(torch::equal(
+      FlowSampler::StepPerSample(x, v, t_cur, t_next, {0.0, 0.0, 0.0}, torch::Tensor()), euler));
+  EXPECT_THROW(FlowSampler::StepPerSample(x, v, t_cur, t_next, {0.0, 1.0, 0.0}, torch::Tensor()),
+               c10::Error);
+}
+
 TEST(FlowSampler, StochasticSampleFollowsItsNoiseGenerator) {
   const SamplerInputs in = SmallSamplerInputs();
   FlowSampler sampler(FlowSamplerOptions{1.0, 0.0, 1.0, 1.0});

@@ -344,6 +344,53 @@ TEST(VideoModel, StochasticSamplingIsReproducibleAndIndependentOfTheBatch) {
   EXPECT_GT(MaxAbsDiff(alone[0], Generate(*model, SmallParams("a red ball", 9, 4.0f))), 1e-3);
 }
 
+TEST(VideoModel, RequestSamplerSettingsMatchTheModelsAndMixInOneBatch) {
+  // A request's own settings give what a model configured with them gives.
+  SamplerOverrides settings;
+  settings.guidance_min_t = 0.5;
+  settings.stochasticity = 1.5;
+  auto configured = ModelWithSampler(settings);
+  GenerationParams overridden = SmallParams("a red ball", 4, 4.0f);
+  overridden.guidance_min_t = 0.5;
+  overridden.stochasticity = 1.5;
+  const Latent per_request = Generate(*SharedModel(), overridden);
+  EXPECT_EQ(per_request.data, Generate(*configured, SmallParams("a red ball", 4, 4.0f)).data);
+
+  // Requests with different settings share DenoiseStep batches and end as they end alone.
+  std::vector<GenerationParams> params = {overridden, SmallParams("a blue cube", 5, 4.0f),
+                                          SmallParams("a green ball", 6, 2.0f)};
+  params[2].guidance_max_t = 0.5;
+  params[2].steps = 4;
+  std::vector<Latent> alone;
+  for (const auto& p : params) alone.push_back(Generate(*SharedModel(), p));
+  std::vector<std::unique_ptr<Generation>> gens;
+  for (const auto& p : params) gens.push_back(*SharedModel()->StartGeneration(p));
+  while (true) {
+    std::vector<Generation*> active;
+    for (auto& g : gens) {
+      if (!g->finished()) active.push_back(g.get());
+    }
+    if (active.empty()) break;
+    ASSERT_TRUE(SharedModel()->DenoiseStep(active).ok());
+  }
+  for (size_t i = 0; i < gens.size(); ++i) {
+    EXPECT_LT(MaxAbsDiff(*SharedModel()->FinalLatent(*gens[i]), alone[i]), 1e-4)
+        << "generation " << i;
+  }
+}
+
+TEST(VideoModel, StartGenerationRejectsSamplerSettingsNamingTheField) {
+  GenerationParams params = SmallParams("a", 1);
+  params.stochasticity = -1.0;
+  EXPECT_THAT(SharedModel()->StartGeneration(params).status().message(),
+              HasSubstr("params.stochasticity: must be in [0, 4], got -1"));
+  params = SmallParams("a", 1);
+  params.guidance_min_t = 0.7;
+  params.guidance_max_t = 0.6;
+  EXPECT_THAT(SharedModel()->StartGeneration(params).status().message(),
+              HasSubstr("params.guidance_max_t"));
+}
+
 TEST(VideoModel, CreateRejectsSamplerOverridesOutOfRangeNamingTheKey) {
   VideoModel::Options options;
   options.config = *LoadPreset("tiny");

@@ -198,6 +198,17 @@ TEST(ValidateGenerateRequest, ZeroMeansTheModelDefault) {
   EXPECT_FALSE(input->seed_given);
   EXPECT_EQ(input->frames_per_chunk, 8);
   EXPECT_EQ(input->fps, 24.0);
+  // The model's sampler settings, resolved so the Summary can report them.
+  EXPECT_EQ(input->params.guidance_min_t, 0.0);
+  EXPECT_EQ(input->params.guidance_max_t, 1.0);
+  EXPECT_EQ(input->params.stochasticity, 0.0);
+  RequestLimits tuned = Limits();
+  tuned.sampler.guidance_min_t = 0.4;
+  tuned.sampler.stochasticity = 2.0;
+  input = ValidateGenerateRequest(ValidGenerate(), tuned);
+  ASSERT_TRUE(input.ok()) << input.status();
+  EXPECT_EQ(input->params.guidance_min_t, 0.4);
+  EXPECT_EQ(input->params.stochasticity, 2.0);
 }
 
 TEST(ValidateGenerateRequest, ExplicitValuesArePassedThrough) {
@@ -223,6 +234,37 @@ TEST(ValidateGenerateRequest, ExplicitValuesArePassedThrough) {
   EXPECT_EQ(input->decoder, DecoderKind::kThin);
   EXPECT_EQ(input->fps, 12.0);
   EXPECT_EQ(input->frames_per_chunk, 2);
+}
+
+TEST(ValidateGenerateRequest, SamplerSettingsOverrideTheModelsAndAreCheckedAsTheyApply) {
+  RequestLimits limits = Limits();
+  limits.sampler.guidance_min_t = 0.4;
+  limits.sampler.stochasticity = 2.0;
+  v1::GenerateRequest request = ValidGenerate();
+  request.set_guidance_min_t(0.0);
+  request.set_stochasticity(0.0);
+  absl::StatusOr<GenerateInput> input = ValidateGenerateRequest(request, limits);
+  ASSERT_TRUE(input.ok()) << input.status();
+  EXPECT_EQ(input->params.guidance_min_t, 0.0);
+  EXPECT_EQ(input->params.guidance_max_t, 1.0);  // the model's
+  EXPECT_EQ(input->params.stochasticity, 0.0);
+  // A max below the model's min is named as the field the request set.
+  request = ValidGenerate();
+  request.set_guidance_max_t(0.3);
+  EXPECT_EQ(ErrorOf(ValidateGenerateRequest(request, limits)),
+            "guidance_max_t: guidance_min_t 0.4 and guidance_max_t 0.3 must satisfy 0 <= "
+            "guidance_min_t <= guidance_max_t <= 1");
+  request = ValidGenerate();
+  request.set_guidance_min_t(1.5);
+  EXPECT_EQ(ErrorOf(ValidateGenerateRequest(request, limits)),
+            "guidance_min_t: must be in [0, 1], got 1.5");
+  request = ValidGenerate();
+  request.set_stochasticity(std::nan(""));
+  EXPECT_THAT(ErrorOf(ValidateGenerateRequest(request, limits)),
+              HasSubstr("stochasticity: must be in [0, 4]"));
+  request.set_stochasticity(4.5);
+  EXPECT_EQ(ErrorOf(ValidateGenerateRequest(request, limits)),
+            "stochasticity: must be in [0, 4], got 4.5");
 }
 
 TEST(ValidateGenerateRequest, PromptMustBe1To256Bytes) {
