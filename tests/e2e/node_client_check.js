@@ -22,6 +22,16 @@ async function main() {
     facts.steps = steps_seen;
     facts.video = [gen.video.frames, gen.video.height, gen.video.width, gen.video.rgb.length];
     facts.seed = gen.summary.seed;
+    // Per-request sampler settings travel as plain request fields.
+    const euler = await client.generate(
+      { prompt: 'a green triangle', frames: +frames, height: +height, width: +width,
+        steps: +steps, seed: 11, guidanceMinT: 0, stochasticity: 0 });
+    facts.eulerSampler = [euler.summary.guidanceMinT, euler.summary.guidanceMaxT,
+      euler.summary.stochasticity];
+    facts.modelSampler = [info.sampler.guidanceMinT, info.sampler.guidanceMaxT,
+      info.sampler.stochasticity];
+    facts.summarySampler = [gen.summary.guidanceMinT, gen.summary.guidanceMaxT,
+      gen.summary.stochasticity];
     const latent = await client.encode(gen.video);
     facts.latentShape = latent.shape;
     const back = await client.decode(latent, { decoder: 'DECODER_THIN' });

@@ -55,6 +55,10 @@ def test(args):
         check(facts["video"] == [FRAMES, HEIGHT, WIDTH, FRAMES * HEIGHT * WIDTH * 3],
               "generate() assembles the whole video")
         check(facts["seed"] == 11, "the summary carries the seed")
+        check(facts["summarySampler"] == facts["modelSampler"],
+              "a request naming no sampler settings runs the model's")
+        check(facts["eulerSampler"] == [0, facts["modelSampler"][1], 0],
+              "per-request guidanceMinT / stochasticity reach the server")
         check(facts["latentShape"][0] == facts["latentChannels"] and
               facts["latentShape"][1:] == [2, HEIGHT // 8, WIDTH // 8], "encode() latent shape")
         check(facts["decoded"] == facts["video"], "decode(thin) restores the shape")
