@@ -499,7 +499,10 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
                                 " and <= max_width ", l.max_width, ", got ", l.default_width));
   }
 
-  const SamplerConfig& s = c.sampler;
+  return ValidateSamplerConfig(c.sampler, l);
+}
+
+absl::Status ValidateSamplerConfig(const SamplerConfig& s, const ModelLimits& l) {
   if (s.default_steps <= 0 || s.default_steps > l.max_steps) {
     return Invalid("sampler.default_steps", absl::StrCat("must be in [1, limits.max_steps ",
                                                          l.max_steps, "], got ", s.default_steps));
@@ -522,23 +525,28 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
                    absl::StrCat("must be in [sampler.guidance_min_t ", s.guidance_min_t,
                                 ", 1], got ", s.guidance_max_t));
   }
-  if (!(s.stochasticity >= 0.0 && s.stochasticity <= 4.0)) {
-    return Invalid("sampler.stochasticity",
-                   absl::StrCat("must be in [0, 4], got ", s.stochasticity));
+  if (!(s.stochasticity >= 0.0 && s.stochasticity <= kMaxStochasticity)) {
+    return Invalid("sampler.stochasticity", absl::StrCat("must be in [0, ", kMaxStochasticity,
+                                                         "], got ", s.stochasticity));
   }
   return absl::OkStatus();
 }
 
-absl::Status ApplySamplerOverrides(const SamplerOverrides& overrides, ModelConfig& config) {
-  ModelConfig updated = config;
-  SamplerConfig& s = updated.sampler;
-  if (overrides.timestep_shift) s.timestep_shift = *overrides.timestep_shift;
-  if (overrides.guidance_min_t) s.guidance_min_t = *overrides.guidance_min_t;
-  if (overrides.guidance_max_t) s.guidance_max_t = *overrides.guidance_max_t;
-  if (overrides.stochasticity) s.stochasticity = *overrides.stochasticity;
-  VIDSERVE_RETURN_IF_ERROR(ValidateModelConfig(updated));
-  config = std::move(updated);
+absl::Status ApplySamplerOverrides(const SamplerOverrides& overrides, const ModelLimits& limits,
+                                   SamplerConfig& sampler) {
+  SamplerConfig updated = sampler;
+  if (overrides.timestep_shift) updated.timestep_shift = *overrides.timestep_shift;
+  if (overrides.guidance_min_t) updated.guidance_min_t = *overrides.guidance_min_t;
+  if (overrides.guidance_max_t) updated.guidance_max_t = *overrides.guidance_max_t;
+  if (overrides.stochasticity) updated.stochasticity = *overrides.stochasticity;
+  VIDSERVE_RETURN_IF_ERROR(ValidateSamplerConfig(updated, limits));
+  sampler = updated;
   return absl::OkStatus();
+}
+
+absl::Status CheckSamplerOverrides(const SamplerOverrides& overrides) {
+  SamplerConfig defaults;
+  return ApplySamplerOverrides(overrides, ModelLimits{}, defaults);
 }
 
 }  // namespace vidserve

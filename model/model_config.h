@@ -53,6 +53,9 @@ struct DenoiserConfig {
   int64_t max_prompt_bytes = 256;
 };
 
+// Largest SamplerConfig::stochasticity (beyond 1 the share of fresh noise saturates sooner).
+inline constexpr double kMaxStochasticity = 4.0;
+
 struct SamplerConfig {
   int64_t default_steps = 20;
   double default_guidance = 4.0;
@@ -63,7 +66,7 @@ struct SamplerConfig {
   // small shapes (BENCHMARKS.md section 5); the defaults guide every step.
   double guidance_min_t = 0.0;
   double guidance_max_t = 1.0;
-  // Fresh noise per step, in [0, 4]: 0 is the deterministic Euler (ODE) sampler. For e > 0
+  // Fresh noise per step, in [0, kMaxStochasticity]: 0 is the deterministic Euler (ODE) sampler. For e > 0
   // each step re-noises the predicted clean latent with a share min(1, e sqrt(1 - t'/t))
   // of new Gaussian noise (t -> t'), which lets later steps correct earlier mistakes;
   // the noise comes from the request's seed, so results stay reproducible.
@@ -117,9 +120,18 @@ absl::StatusOr<ModelConfig> ModelConfigFromJson(const std::string& json_text);
 // Checks internal consistency (positive sizes, heads divide dims, known mixers...).
 absl::Status ValidateModelConfig(const ModelConfig& config);
 
-// Sets config.sampler's fields that `overrides` names, then validates the config; on an
-// error (naming the sampler key) config is unchanged.
-absl::Status ApplySamplerOverrides(const SamplerOverrides& overrides, ModelConfig& config);
+// The sampler section's own checks (ValidateModelConfig runs them too); errors name the
+// key, e.g. "sampler.stochasticity: must be in [0, 4], got 5".
+absl::Status ValidateSamplerConfig(const SamplerConfig& sampler, const ModelLimits& limits);
+
+// Sets the fields of `sampler` that `overrides` names, then validates the result; on an
+// error (naming the sampler key) `sampler` is unchanged.
+absl::Status ApplySamplerOverrides(const SamplerOverrides& overrides, const ModelLimits& limits,
+                                   SamplerConfig& sampler);
+
+// The overrides' ranges as far as they hold for any model (applied to the default
+// settings): for configs and flags checked before a model is loaded.
+absl::Status CheckSamplerOverrides(const SamplerOverrides& overrides);
 
 }  // namespace vidserve
 

@@ -218,7 +218,8 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     impl->network->eval();
     impl->network->to(device);
     // Each generation builds its FlowSampler from these settings and its own overrides.
-    VIDSERVE_RETURN_IF_ERROR(ApplySamplerOverrides(options.sampler, impl->info.config));
+    VIDSERVE_RETURN_IF_ERROR(ApplySamplerOverrides(options.sampler, impl->info.config.limits,
+                                                   impl->info.config.sampler));
     impl->info.device = device.str();
     if (device.is_cuda()) {
       impl->ConfigureDecodersForCuda(options);
@@ -431,14 +432,13 @@ absl::StatusOr<std::unique_ptr<Generation>> VideoModel::StartGeneration(
   overrides.guidance_min_t = params.guidance_min_t;
   overrides.guidance_max_t = params.guidance_max_t;
   overrides.stochasticity = params.stochasticity;
-  ModelConfig with_overrides = config;
-  if (absl::Status s = ApplySamplerOverrides(overrides, with_overrides); !s.ok()) {
+  SamplerConfig sampler = config.sampler;
+  if (absl::Status s = ApplySamplerOverrides(overrides, config.limits, sampler); !s.ok()) {
     // "sampler.stochasticity: must be ..." names the config key; the field is params.<key>.
     std::string message(s.message());
     if (absl::StartsWith(message, "sampler.")) message = message.substr(8);
     return absl::InvalidArgumentError(absl::StrCat("params.", message));
   }
-  const SamplerConfig& sampler = with_overrides.sampler;
   const std::array<int64_t, 4> shape = {config.vae.latent_channels, 1 + (params.frames - 1) / 4,
                                         params.height / 8, params.width / 8};
   try {

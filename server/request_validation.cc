@@ -240,8 +240,9 @@ absl::StatusOr<GenerateInput> ValidateGenerateRequest(const v1::GenerateRequest&
   }
   const double stochasticity =
       request.has_stochasticity() ? request.stochasticity() : limits.sampler.stochasticity;
-  if (!(stochasticity >= 0 && stochasticity <= 4)) {
-    return FieldError("stochasticity", absl::StrCat("must be in [0, 4], got ", stochasticity));
+  if (!(stochasticity >= 0 && stochasticity <= kMaxStochasticity)) {
+    return FieldError("stochasticity",
+                      absl::StrCat("must be in [0, ", kMaxStochasticity, "], got ", stochasticity));
   }
   p.guidance_min_t = min_t;
   p.guidance_max_t = max_t;

@@ -192,8 +192,7 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   }
   // The sampler keys' ranges, as far as they do not depend on the checkpoint (a max_t
   // below the checkpoint's own min_t fails when the model loads, naming the key too).
-  ModelConfig probe;
-  if (absl::Status s = ApplySamplerOverrides(c.model.sampler, probe); !s.ok()) {
+  if (absl::Status s = CheckSamplerOverrides(c.model.sampler); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("model.", s.message()));
   }
   if (absl::Status s =

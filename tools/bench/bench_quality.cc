@@ -162,10 +162,9 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
     settings.sampler.guidance_min_t = lo;
     settings.sampler.guidance_max_t = hi;
   }
-  // Range errors name the config key (sampler.guidance_min_t ...): checked against a
-  // default config here, before any work, and again against each checkpoint's on load.
-  ModelConfig probe;
-  if (absl::Status s = ApplySamplerOverrides(settings.sampler, probe); !s.ok()) {
+  // Range errors name the config key (sampler.guidance_min_t ...): checked here, before
+  // any work, and again against each checkpoint's settings on load.
+  if (absl::Status s = CheckSamplerOverrides(settings.sampler); !s.ok()) {
     return fail(std::string(s.message()));
   }
   if (decoder == "full") {

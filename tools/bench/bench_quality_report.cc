@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_join.h"
 #include "data/clip_attributes.h"
@@ -210,16 +212,25 @@ constexpr NamedAttribute kAttributes[] = {{"colour", &data::ClipScore::colour_co
                                           {"shape", &data::ClipScore::shape_correct},
                                           {"motion", &data::ClipScore::motion_correct}};
 
+// Colour, shape and motion of `candidate` against `baseline`, clip by clip, in that order.
+std::vector<std::pair<const char*, eval::PairedComparison>> PairAttributes(
+    const CheckpointResult& baseline, const CheckpointResult& candidate) {
+  std::vector<std::pair<const char*, eval::PairedComparison>> paired;
+  for (const NamedAttribute& attribute : kAttributes) {
+    paired.emplace_back(attribute.name, eval::ComparePaired(Outcomes(baseline, attribute.field),
+                                                            Outcomes(candidate, attribute.field)));
+  }
+  return paired;
+}
+
 }  // namespace
 
 nlohmann::json PairedJson(const CheckpointResult& baseline, const CheckpointResult& candidate) {
   nlohmann::json paired = nlohmann::json::object();
-  for (const NamedAttribute& attribute : kAttributes) {
-    const eval::PairedComparison c = eval::ComparePaired(Outcomes(baseline, attribute.field),
-                                                         Outcomes(candidate, attribute.field));
-    paired[attribute.name] = {{"gained", c.gained},         {"lost", c.lost},
-                              {"both_right", c.both_right}, {"both_wrong", c.both_wrong},
-                              {"net", c.net()},             {"p_value", c.p_value}};
+  for (const auto& [name, c] : PairAttributes(baseline, candidate)) {
+    paired[name] = {{"gained", c.gained},         {"lost", c.lost},
+                    {"both_right", c.both_right}, {"both_wrong", c.both_wrong},
+                    {"net", c.net()},             {"p_value", c.p_value}};
   }
   return paired;
 }
@@ -253,11 +264,9 @@ void PrintComparison(const std::vector<CheckpointResult>& results) {
     std::printf("#%zu vs #1, clip by clip (gained / lost = right only in #%zu / only in #1; exact "
                 "McNemar p):\n",
                 i + 1, i + 1);
-    for (const NamedAttribute& attribute : kAttributes) {
-      const eval::PairedComparison c = eval::ComparePaired(
-          Outcomes(results[0], attribute.field), Outcomes(results[i], attribute.field));
-      std::printf("  %-7s net %+4d  (gained %d, lost %d)  p = %.3g\n", attribute.name, c.net(),
-                  c.gained, c.lost, c.p_value);
+    for (const auto& [name, c] : PairAttributes(results[0], results[i])) {
+      std::printf("  %-7s net %+4d  (gained %d, lost %d)  p = %.3g\n", name, c.net(), c.gained,
+                  c.lost, c.p_value);
     }
   }
 }

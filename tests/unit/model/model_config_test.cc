@@ -190,7 +190,7 @@ TEST(ModelConfig, SamplerOverridesReplaceOnlyTheFieldsTheyNameAndValidate) {
   config.sampler.guidance_min_t = 0.3;
   SamplerOverrides overrides;
   overrides.stochasticity = 2.0;
-  ASSERT_TRUE(ApplySamplerOverrides(overrides, config).ok());
+  ASSERT_TRUE(ApplySamplerOverrides(overrides, config.limits, config.sampler).ok());
   EXPECT_DOUBLE_EQ(config.sampler.stochasticity, 2.0);
   EXPECT_DOUBLE_EQ(config.sampler.guidance_min_t, 0.3);  // not named: kept
   EXPECT_DOUBLE_EQ(config.sampler.timestep_shift, 1.0);
@@ -198,7 +198,7 @@ TEST(ModelConfig, SamplerOverridesReplaceOnlyTheFieldsTheyNameAndValidate) {
   SamplerOverrides bad;
   bad.guidance_max_t = 0.2;
   bad.stochasticity = 0.5;
-  absl::Status status = ApplySamplerOverrides(bad, config);
+  absl::Status status = ApplySamplerOverrides(bad, config.limits, config.sampler);
   EXPECT_THAT(status.message(), HasSubstr("sampler.guidance_max_t"));
   EXPECT_DOUBLE_EQ(config.sampler.guidance_max_t, 1.0);
   EXPECT_DOUBLE_EQ(config.sampler.stochasticity, 2.0);
