@@ -23,6 +23,18 @@ mkdir -p "$RUNS"
 CONFIG="${CONFIG:-models/vidserve-tiny/config.yaml}"
 VAE_MINUTES="${VAE_MINUTES:-6}"
 REST_MINUTES="${REST_MINUTES:-8}"
+# REST_MINUTES=auto: fit the training runs to what is left of a CALL_LIMIT_S-second call
+# (the device lends at most 10 minutes a command), keeping REST_MARGIN_S for the held-out
+# evaluation, export, merge and transfer that follow the runs.
+CALL_START=$(date +%s)
+rest_minutes() {
+  if [ "$REST_MINUTES" = auto ]; then
+    awk -v l="${CALL_LIMIT_S:-560}" -v m="${REST_MARGIN_S:-75}" -v e="$(( $(date +%s) - CALL_START ))" \
+      'BEGIN{x=(l-m-e)/60; if (x < 1) x = 1; printf "%.2f", x}'
+  else
+    echo "$REST_MINUTES"
+  fi
+}
 DEVICE="${DEVICE:-cuda}"  # cpu: a dry run of the phases on a development machine
 [ "$DEVICE" = cpu ] || source .gpu/env.sh
 BIN="${BIN:-./build-gpu}"
@@ -118,6 +130,8 @@ continue)
   # STAGES with "vae" fine-tunes INIT's full decoder against its frozen encoder (VAE_LR),
   # side by side with the others (which still learn from INIT's decoders).
   stages="${STAGES:-thin denoiser}"
+  minutes="$(rest_minutes)"
+  echo "continue $tag: $stages for $minutes min from $INIT"
   thin_flags="${THIN_FLAGS:-}"
   [ "$thin_flags" = pick ] && thin_flags="$(cat "$RUNS/thin-pick.flags")"
   vae_src="$INIT"; thin_src="$INIT"; den_src="$INIT"
@@ -126,18 +140,18 @@ continue)
   [[ " $stages " == *" denoiser "* ]] && den_src="$RUNS/den-$tag"
   [ "$vae_src" = "$INIT" ] ||
   $TRAIN vae --device $DEVICE --init_checkpoint "$INIT" --freeze_encoder --run_dir "$RUNS/vae-$tag" \
-    --steps 0 --time_budget_minutes "$REST_MINUTES" --batch_size 32 --learning_rate "${VAE_LR:-1e-4}" \
+    --steps 0 --time_budget_minutes "$minutes" --batch_size 32 --learning_rate "${VAE_LR:-1e-4}" \
     --warmup_steps 100 --loader_threads "${VAE_LOADERS:-8}" --log_every 100 --save_every 4000 \
     --first_clip "${VAE_FIRST_CLIP:-0}" --progress_bar=false "${EXTRA[@]}" > "$RUNS/vae-$tag.log" 2>&1 &
   [ "$thin_src" = "$INIT" ] ||
   $TRAIN thin --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/thin-$tag" --steps 0 \
-    --time_budget_minutes "$REST_MINUTES" --batch_size 32 --learning_rate "${THIN_LR:-1e-4}" \
+    --time_budget_minutes "$minutes" --batch_size 32 --learning_rate "${THIN_LR:-1e-4}" \
     --warmup_steps 100 --loader_threads "${THIN_LOADERS:-6}" --log_every 100 --save_every 4000 \
     --first_clip "${THIN_FIRST_CLIP:-0}" --progress_bar=false $thin_flags "${EXTRA[@]}" \
     > "$RUNS/thin-$tag.log" 2>&1 &
   [ "$den_src" = "$INIT" ] ||
   $TRAIN denoiser --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/den-$tag" \
-    --steps 0 --time_budget_minutes "$REST_MINUTES" --batch_size "${DEN_BATCH:-256}" \
+    --steps 0 --time_budget_minutes "$minutes" --batch_size "${DEN_BATCH:-256}" \
     --learning_rate "${DEN_LR:-2e-4}" --warmup_steps 200 --latent_cache_clips "${DEN_CACHE_CLIPS:-30000}" \
     --first_clip "${DEN_FIRST_CLIP:-0}" --loader_threads "${DEN_LOADERS:-6}" \
     --log_every 200 --save_every 4000 --progress_bar=false "${EXTRA[@]}" > "$RUNS/den-$tag.log" 2>&1 &
