@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "data/shape_geometry.h"
 
 namespace vidserve::data {
 namespace {
@@ -145,8 +146,44 @@ struct FrameStats {
   bool has_core = false;
   double elongation = 1;
   double radial_cv = 0;
+  std::array<double, kAllShapes.size()> template_iou{};  // indexed by Shape
   std::vector<uint8_t> mask;
 };
+
+// Rotations tried per shape: this many steps over its rotational period.
+constexpr int kTemplateRotations = 36;
+
+// The IoU of the mask with `shape` drawn at the mask's area and centroid (pixel centres
+// inside the shape), at the best of kTemplateRotations rotations.
+double BestTemplateIou(int width, const FrameStats& f, Shape shape) {
+  const int height = static_cast<int>(f.mask.size()) / width;
+  const double r = std::sqrt(f.area / UnitShapeArea(shape));
+  const double reach = ShapeExtent(shape) * r + 1;
+  const int x0 = std::max(0, static_cast<int>(std::floor(f.cx - reach)));
+  const int x1 = std::min(width - 1, static_cast<int>(std::ceil(f.cx + reach)));
+  const int y0 = std::max(0, static_cast<int>(std::floor(f.cy - reach)));
+  const int y1 = std::min(height - 1, static_cast<int>(std::ceil(f.cy + reach)));
+  const double period = RotationalPeriodDegrees(shape);
+  const int rotations = period > 0 ? kTemplateRotations : 1;
+  double best = 0;
+  for (int k = 0; k < rotations; ++k) {
+    const double a = period * k / rotations * 3.14159265358979323846 / 180;
+    const double ca = std::cos(a), sa = std::sin(a);
+    int inter = 0, in_template = 0;
+    for (int y = y0; y <= y1; ++y) {
+      for (int x = x0; x <= x1; ++x) {
+        const double dx = (x + 0.5 - f.cx) / r, dy = (y + 0.5 - f.cy) / r;
+        // Rotate the point back by a: the shape rotated by a contains it.
+        if (!InsideUnitShape(shape, ca * dx + sa * dy, -sa * dx + ca * dy)) continue;
+        ++in_template;
+        inter += f.mask[static_cast<size_t>(y) * width + x];
+      }
+    }
+    const int uni = f.area + in_template - inter;
+    if (uni > 0) best = std::max(best, static_cast<double>(inter) / uni);
+  }
+  return best;
+}
 
 void ComputeShapeFeatures(int width, FrameStats& f) {
   std::vector<std::pair<double, double>> pts;  // offsets from the centroid
@@ -188,6 +225,9 @@ void ComputeShapeFeatures(int width, FrameStats& f) {
   }
   const double bmean = bsum / bn;
   f.radial_cv = std::sqrt(std::max(0.0, bsum2 / bn - bmean * bmean)) / bmean;
+  for (Shape shape : kAllShapes) {
+    f.template_iou[static_cast<size_t>(shape)] = BestTemplateIou(width, f, shape);
+  }
 }
 
 double Median(std::vector<double> v) {
@@ -197,7 +237,7 @@ double Median(std::vector<double> v) {
   return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-Shape ClassifyShape(const std::vector<FrameStats>& frames, const ClipDetectorOptions& opt,
+std::optional<Shape> ClassifyShape(const std::vector<FrameStats>& frames, const ClipDetectorOptions& opt,
                     DetectedObject& out) {
   std::vector<const FrameStats*> use;
   for (const FrameStats& f : frames) {
@@ -217,10 +257,27 @@ Shape ClassifyShape(const std::vector<FrameStats>& frames, const ClipDetectorOpt
   }
   out.elongation = Median(elong);
   out.radial_cv = Median(cv);
-  if (out.elongation >= opt.diamond_min_elongation) return Shape::kDiamond;
-  if (out.radial_cv <= opt.circle_max_radial_cv) return Shape::kCircle;
-  if (out.radial_cv <= opt.square_max_radial_cv) return Shape::kSquare;
-  return Shape::kTriangle;
+  for (Shape shape : kAllShapes) {
+    std::vector<double> iou;
+    for (const FrameStats* f : use) iou.push_back(f->template_iou[static_cast<size_t>(shape)]);
+    out.template_iou[static_cast<size_t>(shape)] = Median(iou);
+  }
+  if (opt.shape_rule == ShapeRule::kRadialCv) {
+    if (out.elongation >= opt.diamond_min_elongation) return Shape::kDiamond;
+    if (out.radial_cv <= opt.circle_max_radial_cv) return Shape::kCircle;
+    if (out.radial_cv <= opt.square_max_radial_cv) return Shape::kSquare;
+    return Shape::kTriangle;
+  }
+  auto fit = [&](Shape shape) { return out.template_iou[static_cast<size_t>(shape)]; };
+  Shape best = Shape::kDiamond;
+  if (out.elongation < opt.diamond_min_elongation) {
+    best = Shape::kCircle;
+    for (Shape shape : {Shape::kSquare, Shape::kTriangle}) {
+      if (fit(shape) > fit(best)) best = shape;
+    }
+  }
+  if (fit(best) < opt.min_template_iou) return std::nullopt;
+  return best;
 }
 
 // Intersection over union of two masks after shifting `b` by (dx, dy).

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "data/shape_geometry.h"
 #include "data/splitmix64.h"
 
 namespace vidserve::data {
@@ -24,14 +25,6 @@ constexpr double kRotationDeg = 90;
 // base and texture shade alike, so objects stand out on every texture.
 constexpr int kMinObjectBackgroundDistance = 100;
 constexpr int kNoiseAmplitude = 16;  // per channel, +-
-
-// Shape geometry in units of the radius: the square's half side, the diamond's half
-// diagonals (taller than wide, so it is never a rotated square), the triangle's
-// circumradius (the inradius is half of it).
-constexpr double kSquareHalfSide = 0.85;
-constexpr double kDiamondHalfWidth = 0.72;
-constexpr double kDiamondHalfHeight = 1.2;
-constexpr double kTriangleCircumradius = 1.15;
 
 // splitmix64 as a stream: tiny, fast, and the same on every platform.
 class Prng {
@@ -61,22 +54,6 @@ double Reflect(double v, double lo, double hi) {
 // Distance from the centre an object's centre must keep from every border.
 double Margin(const ObjectSpec& o) {
   return ShapeExtent(o.shape) * o.radius_px * std::max(o.start_scale, o.end_scale) + 1.0;
-}
-
-bool InsideUnitShape(Shape shape, double x, double y) {
-  switch (shape) {
-    case Shape::kCircle: return x * x + y * y <= 1.0;
-    case Shape::kSquare: return std::max(std::abs(x), std::abs(y)) <= kSquareHalfSide;
-    case Shape::kDiamond:
-      return std::abs(x) / kDiamondHalfWidth + std::abs(y) / kDiamondHalfHeight <= 1.0;
-    case Shape::kTriangle: {
-      // Pointing up (y grows downward): outward edge normals at 90, 210 and 330 degrees.
-      const double in = kTriangleCircumradius / 2;
-      const double c = std::sqrt(3.0) / 2;
-      return y <= in && -c * x - 0.5 * y <= in && c * x - 0.5 * y <= in;
-    }
-  }
-  return false;
 }
 
 void SampleMotionPath(Prng& rng, int height, int width, ObjectSpec& o) {
@@ -182,16 +159,6 @@ std::string WithArticle(absl::string_view words) {
 }
 
 }  // namespace
-
-double ShapeExtent(Shape shape) {
-  switch (shape) {
-    case Shape::kCircle: return 1.0;
-    case Shape::kSquare: return kSquareHalfSide * std::sqrt(2.0);
-    case Shape::kDiamond: return std::max(kDiamondHalfWidth, kDiamondHalfHeight);
-    case Shape::kTriangle: return kTriangleCircumradius;
-  }
-  return 1.0;
-}
 
 Rgb TextureShade(Rgb base) {
   const bool bright = int(base.r) + base.g + base.b > 3 * 100;

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "data/clip_attributes.h"
+#include "data/shape_geometry.h"  // ShapeExtent, for callers placing objects
 #include "media/video_frames.h"
 
 namespace vidserve::data {
@@ -84,9 +85,6 @@ media::VideoFrames Render(const ClipSpec& spec);
 // background".
 std::string Caption(const ClipSpec& spec);
 
-// The object's farthest extent from its centre, in units of radius_px at scale 1; keeping
-// centre +- extent inside the frame keeps the whole object visible.
-double ShapeExtent(Shape shape);
 // The colour of the background's alternate texture elements (stripes, checker cells): the
 // base colour moved 35% toward black (bright bases) or white (dark bases).
 Rgb TextureShade(Rgb base);

@@ -10,6 +10,7 @@ int RunServeBench(int argc, char** argv);    // bench_serve.cc: end-to-end gRPC 
 int RunVaeBench(int argc, char** argv);      // bench_vae.cc: full vs thin decoder
 int RunMixersBench(int argc, char** argv);   // bench_mixers.cc: token mixer scaling
 int RunQualityBench(int argc, char** argv);  // bench_quality.cc: model quality on held-out data
+int RunDetectBench(int argc, char** argv);   // bench_detect.cc: the quality detector on clip files
 
 }  // namespace vidserve::bench
 

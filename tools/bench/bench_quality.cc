@@ -30,6 +30,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "eval/contact_sheet.h"
 #include "model/video_model.h"
@@ -51,7 +52,8 @@ constexpr const char* kUsage =
     "         [--seed 0] [--frames 17] [--height 64] [--width 64] [--decoder full|thin]\n"
     "         [--generation-batch 16] [--vae-batch 8] [--timing-batch 8] [--timing-repeats 5]\n"
     "         [--json FILE] [--contact-sheet FILE.png] [--sheet-prompts 8]\n"
-    "         [--sheet-frames 0,4,8,12,16] [--decode-precision float32|float16|bfloat16]\n";
+    "         [--sheet-frames 0,4,8,12,16] [--decode-precision float32|float16|bfloat16]\n"
+    "         [--dump-clips DIR]\n";
 
 // Parses flags into `settings`; false (after printing why) on anything malformed.
 bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
@@ -83,6 +85,7 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
   settings.timing_repeats = static_cast<int>(flags.Int("timing-repeats", settings.timing_repeats));
   settings.json_path = flags.String("json", "");
   settings.sheet_path = flags.String("contact-sheet", "");
+  settings.dump_dir = flags.String("dump-clips", "");
   settings.sheet_prompts = static_cast<int>(flags.Int("sheet-prompts", settings.sheet_prompts));
   const std::string sheet_frames = flags.String("sheet-frames", "");
   const std::string precision = flags.String("decode-precision", "float32");
@@ -110,6 +113,11 @@ bool ParseSettings(int argc, char** argv, QualitySettings& settings) {
                                                   {"timing-repeats", settings.timing_repeats}};
   for (const auto& [name, value] : positive) {
     if (value < 1) return fail(absl::StrCat("--", name, " must be >= 1, got ", value));
+  }
+  if (!settings.dump_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(settings.dump_dir, error);
+    if (error) return fail(absl::StrCat("--dump-clips ", settings.dump_dir, ": ", error.message()));
   }
   // Output paths are checked before any work, like the checkpoints.
   for (const std::string& path : {settings.json_path, settings.sheet_path}) {
@@ -285,8 +293,26 @@ int RunQualityBench(int argc, char** argv) {
       ground_truth.MeanConsistency().score);
   std::fflush(stdout);  // progress goes to stderr; keep the two in order
 
+  const std::string dump_root = settings.dump_dir;
+  if (!dump_root.empty()) {
+    for (int i = 0; i < std::max(settings.vae_clips, settings.prompts); ++i) {
+      absl::Status dumped = DumpClip(dump_root, "truth", i, held_out[i].video);
+      std::ofstream caption(absl::StrFormat("%s/truth-%04d.txt", dump_root, i));
+      caption << held_out[i].caption << "\n";
+      if (!dumped.ok() || !caption) {
+        std::fprintf(stderr, "vidserve-bench quality: --dump-clips: %s\n",
+                     dumped.ok() ? "cannot write a caption" : dumped.ToString().c_str());
+        return 1;
+      }
+    }
+  }
   std::vector<CheckpointResult> results;
   for (size_t c = 0; c < settings.checkpoints.size(); ++c) {
+    if (!dump_root.empty()) {
+      settings.dump_dir = absl::StrCat(dump_root, "/ckpt", c + 1);
+      std::error_code error;
+      std::filesystem::create_directories(settings.dump_dir, error);
+    }
     const std::string& path = settings.checkpoints[c];
     VideoModel::Options options;
     options.checkpoint_path = path;

@@ -4,8 +4,11 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/str_format.h"
 #include "data/splitmix64.h"
 #include "eval/video_quality.h"
+#include "media/y4m_io.h"
+#include "model/status_macros.h"
 #include "server/request_validation.h"
 #include "tools/bench/bench_stats.h"
 
@@ -32,6 +35,11 @@ media::VideoFrames ToFrames(VideoClip clip) {
   video.fps = clip.fps;
   video.rgb = std::move(clip.rgb);
   return video;
+}
+
+absl::Status DumpClip(const std::string& dir, const std::string& kind, int index,
+                      const media::VideoFrames& video) {
+  return media::WriteY4m(absl::StrFormat("%s/%s-%04d.y4m", dir, kind, index), video);
 }
 
 uint64_t GenerationSeed(uint64_t bench_seed, int index) {
@@ -106,6 +114,9 @@ absl::Status MeasureReconstruction(VideoModel& model, const QualitySettings& set
       absl::StatusOr<eval::VideoQuality> full_quality =
           eval::MeasureVideoQuality(truth.video, full_frames);
       if (!full_quality.ok()) return full_quality.status();
+      if (!settings.dump_dir.empty()) {
+        VIDSERVE_RETURN_IF_ERROR(DumpClip(settings.dump_dir, "recon", first + j, full_frames));
+      }
       absl::StatusOr<data::ClipDetection> detection = data::DetectClip(full_frames);
       if (!detection.ok()) return detection.status();
       absl::StatusOr<data::TemporalConsistency> consistency =
@@ -190,6 +201,9 @@ absl::Status MeasurePromptFollowing(VideoModel& model, const QualitySettings& se
     for (int j = 0; j < batch_size; ++j) {
       const int index = first + j;
       media::VideoFrames video = ToFrames(std::move((*clips)[j]));
+      if (!settings.dump_dir.empty() && index < settings.prompts) {
+        VIDSERVE_RETURN_IF_ERROR(DumpClip(settings.dump_dir, "gen", index, video));
+      }
       if (index < settings.prompts) {
         GeneratedSample sample;
         sample.index = index;

@@ -52,6 +52,11 @@ struct QualitySettings {
   DecodePrecision decode_precision = DecodePrecision::kFloat32;
   std::string json_path;
   std::string sheet_path;
+  // --dump-clips: every scored clip as .y4m (truth-NNNN.y4m and .txt captions at the top,
+  // recon-NNNN.y4m and gen-NNNN.y4m under ckpt<k>/), for looking at what the detector judged.
+  // "" = none. MeasureReconstruction and MeasurePromptFollowing write into `dump_dir` itself,
+  // which bench_quality.cc points at each checkpoint's folder.
+  std::string dump_dir;
   int sheet_prompts = 8;
   std::vector<int> sheet_frames;
 };
@@ -108,6 +113,10 @@ media::VideoFrames ToFrames(VideoClip clip);
 // The decoder the server uses for a Generate request that names none, taken from the
 // server's own request validation so the report cannot drift from what Generate serves.
 absl::StatusOr<DecoderKind> ServerDefaultGenerateDecoder();
+
+// Writes `video` to dir/<kind>-NNNN.y4m (index zero-padded to 4 digits).
+absl::Status DumpClip(const std::string& dir, const std::string& kind, int index,
+                      const media::VideoFrames& video);
 
 // The first `count` held-out seeds at the settings' clip shape.
 std::vector<HeldOutClip> RenderHeldOutClips(const QualitySettings& settings, int count);

@@ -86,7 +86,7 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
     if (s.detection.found()) {
       const data::DetectedObject& o = s.detection.objects.front();
       detected = {{"colour", std::string(data::ColourName(o.colour))},
-                  {"shape", std::string(data::ShapeName(o.shape))},
+                  {"shape", o.shape ? std::string(data::ShapeName(*o.shape)) : "none"},
                   {"motion", std::string(data::MotionPhrase(o.motion))},
                   {"objects", s.detection.objects.size()}};
     }

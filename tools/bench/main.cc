@@ -3,13 +3,14 @@
 //   vidserve-bench vae    [--json FILE] ...   full vs thin decoder
 //   vidserve-bench mixers [--json FILE] ...   token mixer time/memory vs sequence length
 //   vidserve-bench quality [--json FILE] ...  reconstruction, prompt following per checkpoint
+//   vidserve-bench detect FILE.y4m ...       the quality detector on clip files
 #include <cstdio>
 #include <cstring>
 
 #include "tools/bench/bench_commands.h"
 
 int main(int argc, char** argv) {
-  const char* usage = "usage: vidserve-bench <serve|vae|mixers|quality> [flags]  (--help on each)\n";
+  const char* usage = "usage: vidserve-bench <serve|vae|mixers|quality|detect> [flags]  (--help on each)\n";
   if (argc < 2) {
     std::fputs(usage, stderr);
     return 2;
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   if (std::strcmp(command, "vae") == 0) return vidserve::bench::RunVaeBench(argc - 1, argv + 1);
   if (std::strcmp(command, "mixers") == 0) return vidserve::bench::RunMixersBench(argc - 1, argv + 1);
   if (std::strcmp(command, "quality") == 0) return vidserve::bench::RunQualityBench(argc - 1, argv + 1);
+  if (std::strcmp(command, "detect") == 0) return vidserve::bench::RunDetectBench(argc - 1, argv + 1);
   std::fprintf(stderr, "vidserve-bench: unknown command \"%s\"\n%s", command, usage);
   return 2;
 }

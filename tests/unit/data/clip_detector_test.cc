@@ -86,7 +86,7 @@ Accuracy MeasureOnGroundTruth(int count, double textured_probability, uint64_t f
         std::printf(
             " [%s %s %s: share=%.2f elong=%.2f rcv=%.3f disp=(%.1f,%.1f) area=%.2f iou=%.2f "
             "frames=%d]",
-            std::string(ColourName(o.colour)).c_str(), std::string(ShapeName(o.shape)).c_str(),
+            std::string(ColourName(o.colour)).c_str(), o.shape ? std::string(ShapeName(*o.shape)).c_str() : "none",
             std::string(MotionPhrase(o.motion)).c_str(), o.pixel_fraction, o.elongation,
             o.radial_cv, o.displacement_x_px, o.displacement_y_px, o.area_ratio, o.min_aligned_iou,
             o.frames_with_object);
