@@ -27,7 +27,8 @@ struct Accuracy {
 };
 
 // Counts of (named value -> what the detector saw) over clips whose prompt names the
-// attribute; "none" when nothing was detected. Shows which way the misses go.
+// attribute; "none" when nothing was detected or the object fits no shape. Shows which way
+// the misses go.
 using Confusion = std::map<std::string, std::map<std::string, int>>;
 
 class PromptFollowingTally {
