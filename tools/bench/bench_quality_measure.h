@@ -94,6 +94,11 @@ struct CheckpointResult {
   // against their captions: the ceiling the VAE itself puts on prompt following (a shape
   // the VAE cannot reproduce cannot be generated either).
   eval::PromptFollowingTally reconstruction_detection;
+  // Shape accuracy by the detector's earlier rule (data::ShapeRule::kRadialCv), on the
+  // reconstructions and on the generated clips, so figures stay comparable with those
+  // published before template fitting.
+  eval::Accuracy reconstruction_shape_radial_rule;
+  eval::Accuracy shape_radial_rule;
   DecodeTiming timing;
   eval::PromptFollowingTally prompt_following;
   std::vector<GeneratedSample> samples;         // scored prompts, in order
@@ -117,6 +122,11 @@ absl::StatusOr<DecoderKind> ServerDefaultGenerateDecoder();
 // Writes `video` to dir/<kind>-NNNN.y4m (index zero-padded to 4 digits).
 absl::Status DumpClip(const std::string& dir, const std::string& kind, int index,
                       const media::VideoFrames& video);
+
+// Adds whether `video` shows the expected shape by the detector's earlier rule
+// (data::ShapeRule::kRadialCv) to `accuracy`; nothing when the prompt names no shape.
+absl::Status AddRadialRuleShape(const media::VideoFrames& video,
+                                const data::ExpectedAttributes& expected, eval::Accuracy& accuracy);
 
 // The first `count` held-out seeds at the settings' clip shape.
 std::vector<HeldOutClip> RenderHeldOutClips(const QualitySettings& settings, int count);

@@ -105,6 +105,9 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
   reconstruction["by_texture"] = by_texture;
   reconstruction["seconds"] = r.reconstruction_seconds;
   nlohmann::json prompt_following = TallyJson(r.prompt_following);
+  prompt_following["shape_radial_rule"] = AccuracyJson(r.shape_radial_rule);
+  nlohmann::json reconstruction_detection = TallyJson(r.reconstruction_detection);
+  reconstruction_detection["shape_radial_rule"] = AccuracyJson(r.reconstruction_shape_radial_rule);
   prompt_following["decoder"] = DecoderKindName(decoder);
   prompt_following["steps"] = settings.steps;
   prompt_following["guidance"] = r.guidance;
@@ -129,7 +132,7 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
             {"denoiser", info.denoiser_parameters}}},
           {"checkpoint_metrics", metrics},
           {"reconstruction", reconstruction},
-          {"reconstruction_detection", TallyJson(r.reconstruction_detection)},
+          {"reconstruction_detection", reconstruction_detection},
           {"decode_timing",
            {{"batch", r.timing.batch},
             {"repeats", r.timing.repeats},
@@ -166,10 +169,13 @@ void PrintCheckpoint(const CheckpointResult& r, const QualitySettings& settings,
   for (data::Texture texture : data::kAllTextures) {
     row(TextureName(texture), r.reconstruction.ForTexture(texture));
   }
-  std::printf("    detector on the full reconstructions: colour %s  shape %s  motion %s\n",
-              PercentText(r.reconstruction_detection.colour()).c_str(),
-              PercentText(r.reconstruction_detection.shape()).c_str(),
-              PercentText(r.reconstruction_detection.motion()).c_str());
+  std::printf(
+      "    detector on the full reconstructions: colour %s  shape %s  motion %s (shape by the "
+      "radial rule %s)\n",
+      PercentText(r.reconstruction_detection.colour()).c_str(),
+      PercentText(r.reconstruction_detection.shape()).c_str(),
+      PercentText(r.reconstruction_detection.motion()).c_str(),
+      PercentText(r.reconstruction_shape_radial_rule).c_str());
   std::printf(
       "  decode, batch of %d latents, median of %d: full %.1f ms, thin %.1f ms -> thin %.2fx "
       "faster; PSNR full - thin %+.2f dB\n",
@@ -188,6 +194,8 @@ void PrintCheckpoint(const CheckpointResult& r, const QualitySettings& settings,
               PercentText(r.prompt_following.shape()).c_str(),
               PercentText(r.prompt_following.motion()).c_str(),
               PercentText(r.prompt_following.all_named()).c_str());
+  std::printf("    shape by the detector's rule before 2026-11-28 (radial spread): %s\n",
+              PercentText(r.shape_radial_rule).c_str());
   std::printf(
       "    temporal consistency %.4f (ground truth %.4f), brightness flicker %.4f (ground truth "
       "%.4f)\n",
