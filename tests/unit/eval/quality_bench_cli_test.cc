@@ -40,11 +40,13 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
   const std::string json_path = TempPath("report.json");
   const std::string sheet_path = TempPath("sheet.png");
   const std::string log = TempPath("log.txt");
+  const std::string dump_dir = TempPath("clips");
+  std::filesystem::remove_all(dump_dir);
   std::string flags =
       "--device cpu --preset tiny --vae-clips 3 --prompts 3 --steps 2 --frames 5 --height 32 "
       "--width 32 --generation-batch 2 --vae-batch 2 --timing-batch 2 --timing-repeats 2 "
       "--decode-precision float16 --guidance-interval 0.4,0.9 --stochasticity 1.5 --json " +
-      json_path;
+      json_path + " --dump-clips " + dump_dir;
 #ifdef VIDSERVE_HAVE_FFMPEG
   flags += " --sheet-prompts 4 --contact-sheet " + sheet_path;
 #endif
@@ -102,6 +104,24 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
   const double consistency = following.at("temporal_consistency").at("score").get<double>();
   EXPECT_GE(consistency, 0);
   EXPECT_LE(consistency, 1);
+  // The detector's earlier shape rule, beside the template fit, on the same clips.
+  ExpectAccuracyWellFormed(following.at("shape_radial_rule"), 3, "radial rule, generated");
+  EXPECT_EQ(following.at("shape_radial_rule").at("scored"), following.at("shape").at("scored"));
+  ExpectAccuracyWellFormed(checkpoint.at("reconstruction_detection").at("shape_radial_rule"), 3,
+                           "radial rule, reconstructions");
+
+  // --dump-clips: the renders and their captions once, each checkpoint's clips in its folder.
+  for (int i = 0; i < 3; ++i) {
+    const std::string n = "000" + std::to_string(i);
+    for (const std::string& path :
+         {dump_dir + "/truth-" + n + ".y4m", dump_dir + "/truth-" + n + ".txt",
+          dump_dir + "/ckpt1/recon-" + n + ".y4m", dump_dir + "/ckpt1/gen-" + n + ".y4m"}) {
+      EXPECT_TRUE(std::filesystem::exists(path)) << path;
+    }
+  }
+  EXPECT_EQ(ReadFile(dump_dir + "/truth-0000.txt"),
+            following.at("samples")[0].at("prompt").get<std::string>() + "\n");
+  std::filesystem::remove_all(dump_dir);
 
 #ifdef VIDSERVE_HAVE_FFMPEG
   // Four rows (more than --prompts: the sheet generates the extra ones) of five frames.
