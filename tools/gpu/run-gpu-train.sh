@@ -145,7 +145,7 @@ continue)
     --first_clip "${VAE_FIRST_CLIP:-0}" --progress_bar=false "${EXTRA[@]}" > "$RUNS/vae-$tag.log" 2>&1 &
   [ "$thin_src" = "$INIT" ] ||
   $TRAIN thin --device $DEVICE --init_checkpoint "$INIT" --run_dir "$RUNS/thin-$tag" --steps 0 \
-    --time_budget_minutes "$minutes" --batch_size 32 --learning_rate "${THIN_LR:-1e-4}" \
+    --time_budget_minutes "$minutes" --batch_size "${THIN_BATCH:-32}" --learning_rate "${THIN_LR:-1e-4}" \
     --warmup_steps 100 --loader_threads "${THIN_LOADERS:-6}" --log_every 100 --save_every 4000 \
     --first_clip "${THIN_FIRST_CLIP:-0}" --progress_bar=false $thin_flags "${EXTRA[@]}" \
     > "$RUNS/thin-$tag.log" 2>&1 &
