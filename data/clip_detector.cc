@@ -237,8 +237,8 @@ double Median(std::vector<double> v) {
   return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-std::optional<Shape> ClassifyShape(const std::vector<FrameStats>& frames, const ClipDetectorOptions& opt,
-                    DetectedObject& out) {
+std::optional<Shape> ClassifyShape(const std::vector<FrameStats>& frames,
+                                   const ClipDetectorOptions& opt, DetectedObject& out) {
   std::vector<const FrameStats*> use;
   for (const FrameStats& f : frames) {
     if (!f.touches_border) use.push_back(&f);

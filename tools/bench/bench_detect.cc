@@ -97,7 +97,8 @@ int RunDetectBench(int argc, char** argv) {
       continue;
     }
     nlohmann::json line = {{"file", path}, {"objects", nlohmann::json::array()}};
-    for (const data::DetectedObject& o : detection->objects) line["objects"].push_back(ObjectJson(o));
+    for (const data::DetectedObject& o : detection->objects)
+      line["objects"].push_back(ObjectJson(o));
     const std::string caption = have_caption_flag ? caption_flag : SiblingCaption(path);
     if (!caption.empty()) {
       const data::ExpectedAttributes expected = data::ParseCaption(caption);

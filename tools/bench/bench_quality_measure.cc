@@ -43,7 +43,8 @@ absl::Status DumpClip(const std::string& dir, const std::string& kind, int index
 }
 
 absl::Status AddRadialRuleShape(const media::VideoFrames& video,
-                                const data::ExpectedAttributes& expected, eval::Accuracy& accuracy) {
+                                const data::ExpectedAttributes& expected,
+                                eval::Accuracy& accuracy) {
   if (!expected.shape) return absl::OkStatus();
   data::ClipDetectorOptions radial;
   radial.shape_rule = data::ShapeRule::kRadialCv;
@@ -131,8 +132,8 @@ absl::Status MeasureReconstruction(VideoModel& model, const QualitySettings& set
       }
       absl::StatusOr<data::ClipDetection> detection = data::DetectClip(full_frames);
       if (!detection.ok()) return detection.status();
-      VIDSERVE_RETURN_IF_ERROR(AddRadialRuleShape(full_frames, truth.expected,
-                                                  result.reconstruction_shape_radial_rule));
+      VIDSERVE_RETURN_IF_ERROR(
+          AddRadialRuleShape(full_frames, truth.expected, result.reconstruction_shape_radial_rule));
       absl::StatusOr<data::TemporalConsistency> consistency =
           data::MeasureTemporalConsistency(full_frames);
       if (!consistency.ok()) return consistency.status();

@@ -60,8 +60,10 @@ void BoxBlur(media::VideoFrames& video, int radius) {
       for (int x = 0; x < video.width; ++x) {
         for (int c = 0; c < 3; ++c) {
           int sum = 0, n = 0;
-          for (int yy = std::max(0, y - radius); yy <= std::min(video.height - 1, y + radius); ++yy) {
-            for (int xx = std::max(0, x - radius); xx <= std::min(video.width - 1, x + radius); ++xx) {
+          for (int yy = std::max(0, y - radius); yy <= std::min(video.height - 1, y + radius);
+               ++yy) {
+            for (int xx = std::max(0, x - radius); xx <= std::min(video.width - 1, x + radius);
+                 ++xx) {
               sum += src.Frame(t)[(static_cast<size_t>(yy) * video.width + xx) * 3 + c];
               ++n;
             }
@@ -110,7 +112,8 @@ Accuracy MeasureOnGroundTruth(int count, double textured_probability, uint64_t f
         std::printf(
             " [%s %s %s: share=%.2f elong=%.2f rcv=%.3f fit c/s/t/d=%.2f/%.2f/%.2f/%.2f "
             "disp=(%.1f,%.1f) area=%.2f iou=%.2f frames=%d]",
-            std::string(ColourName(o.colour)).c_str(), o.shape ? std::string(ShapeName(*o.shape)).c_str() : "none",
+            std::string(ColourName(o.colour)).c_str(),
+            o.shape ? std::string(ShapeName(*o.shape)).c_str() : "none",
             std::string(MotionPhrase(o.motion)).c_str(), o.pixel_fraction, o.elongation,
             o.radial_cv, o.template_iou[0], o.template_iou[1], o.template_iou[2], o.template_iou[3],
             o.displacement_x_px, o.displacement_y_px, o.area_ratio, o.min_aligned_iou,

@@ -46,15 +46,16 @@ TEST(ShapeGeometry, TheRotationalPeriodIsTheSmallestSymmetry) {
   for (Shape shape : kAllShapes) {
     const double period = RotationalPeriodDegrees(shape);
     const double turn = period > 0 ? period : 37;  // the circle: any rotation
-    EXPECT_LT(DisagreementFraction([&](double x, double y) { return InsideUnitShape(shape, x, y); },
-                                   [&](double x, double y) { return InsideRotated(shape, turn, x, y); }),
-              0.002)
+    EXPECT_LT(
+        DisagreementFraction([&](double x, double y) { return InsideUnitShape(shape, x, y); },
+                             [&](double x, double y) { return InsideRotated(shape, turn, x, y); }),
+        0.002)
         << ShapeName(shape);
     if (period > 0) {  // half the period is no symmetry
-      EXPECT_GT(
-          DisagreementFraction([&](double x, double y) { return InsideUnitShape(shape, x, y); },
-                               [&](double x, double y) { return InsideRotated(shape, period / 2, x, y); }),
-          0.02)
+      EXPECT_GT(DisagreementFraction(
+                    [&](double x, double y) { return InsideUnitShape(shape, x, y); },
+                    [&](double x, double y) { return InsideRotated(shape, period / 2, x, y); }),
+                0.02)
           << ShapeName(shape);
     }
   }

@@ -51,7 +51,8 @@ TEST(DetectBenchCli, DetectsGroundTruthClipsAsTheirCaptionsSay) {
   const std::string first = absl::StrFormat("%s/%010d.y4m", dir, 3);
   const std::string detected_colour = lines[0].at("objects")[0].at("colour").get<std::string>();
   const std::string other_colour = detected_colour == "red" ? "green" : "red";
-  ASSERT_EQ(RunBenchCommand("detect", "--caption 'a " + other_colour + " circle' " + first, log), 0);
+  ASSERT_EQ(RunBenchCommand("detect", "--caption 'a " + other_colour + " circle' " + first, log),
+            0);
   const std::vector<nlohmann::json> recaptioned = JsonLines(ReadFile(log));
   ASSERT_EQ(recaptioned.size(), 1u) << ReadFile(log);
   EXPECT_FALSE(recaptioned[0].at("correct").at("colour").get<bool>());
