@@ -81,6 +81,7 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   }
   if (o.log_every < 1) return Invalid("log_every", "must be >= 1", o.log_every);
   if (o.save_every < 1) return Invalid("save_every", "must be >= 1", o.save_every);
+  if (absl::Status s = ValidateDivergenceGuardOptions(o.divergence); !s.ok()) return s;
   const OptimizerOptions& opt = o.optimizer;
   if (!(opt.learning_rate > 0 && opt.learning_rate < 1)) {
     return Invalid("learning_rate", "must be in (0, 1)", opt.learning_rate);

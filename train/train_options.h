@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "train/divergence_guard.h"
 
 namespace vidserve::train {
 
@@ -108,6 +109,9 @@ struct TrainOptions {
   OptimizerOptions optimizer;
   LossWeights loss;
   DataOptions data;
+  // When the loss diverges the run stops early and exports the EMA weights of the last
+  // healthy window (summary: diverged_at_step); no resumable state is saved then.
+  DivergenceGuardOptions divergence;
 };
 
 // steps == 0: the optimiser steps over which the rate is measured.

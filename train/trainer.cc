@@ -17,6 +17,7 @@
 #include "model/status_macros.h"
 #include "model/video_model.h"
 #include "model/video_network.h"
+#include "train/divergence_guard.h"
 #include "train/loss_log.h"
 #include "train/lr_schedule.h"
 #include "train/parameter_ema.h"
@@ -244,6 +245,12 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
     int64_t window_clips = 0, clips_total = 0;
     int64_t step = start_step;
     std::vector<std::pair<std::string, double>> last_terms;
+    // The EMA shadows at the end of the last healthy loss window: the export if the loss
+    // diverges later in this run.
+    DivergenceGuard guard(options.divergence);
+    std::map<std::string, torch::Tensor> fallback_ema;
+    int64_t fallback_step = step;
+    bool diverged = false;
     while (step < total_steps) {
       const double lr = LearningRateAt(step, total_steps, options.optimizer);
       SetLearningRate(*optimizer, lr);
@@ -293,6 +300,18 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
         fit_total(measure_start, step - refit_from_step, "refitted");
       }
       summary.step_losses.push_back(loss_value);
+      switch (guard.Observe(loss_value)) {
+        case DivergenceGuard::Verdict::kHealthy:
+          for (const auto& [name, shadow] : ema.shadows()) fallback_ema[name] = shadow.clone();
+          fallback_step = step;
+          break;
+        case DivergenceGuard::Verdict::kDiverged:
+          diverged = true;
+          break;
+        case DivergenceGuard::Verdict::kInWindow:
+        case DivergenceGuard::Verdict::kUneasy:
+          break;
+      }
       window_clips += loss.clips;
       clips_total += loss.clips;
       last_terms = loss.terms;
@@ -304,7 +323,7 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
       const bool out_of_steps =
           max_steps_this_run > 0 && step - start_step >= max_steps_this_run;
       if (step % options.log_every == 0 || step == total_steps || out_of_time || out_of_steps ||
-          step == start_step + 1) {
+          diverged || step == start_step + 1) {
         const double window = std::max(1e-9, SecondsSince(window_start));
         LossRow row{step, lr, loss_value, last_terms, window_clips / window, elapsed};
         const double rate = (step - start_step) / std::max(1e-9, SecondsSince(loop_start));
@@ -315,10 +334,23 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
       if (step % options.save_every == 0 && step < total_steps) {
         VIDSERVE_RETURN_IF_ERROR(save_state(step));
       }
-      if (out_of_time || out_of_steps) break;
+      if (out_of_time || out_of_steps || diverged) break;
     }
     log.Finish();
-    VIDSERVE_RETURN_IF_ERROR(save_state(step));
+    summary.exported_ema_step = step;
+    if (diverged) {
+      // The raw weights and optimiser moments are past saving: keep the state of the last
+      // save (a resume replays from there) and export the EMA of the last healthy window.
+      summary.diverged_at_step = step;
+      summary.exported_ema_step = fallback_step;
+      VIDSERVE_RETURN_IF_ERROR(ema.LoadShadows(fallback_ema));
+      LOG_WARNING << "loss diverged: window mean " << guard.last_window_mean().value_or(0)
+                  << " against the best " << guard.best_window_mean().value_or(0)
+                  << " by step " << step << "; stopping and exporting the EMA weights of step "
+                  << fallback_step;
+    } else {
+      VIDSERVE_RETURN_IF_ERROR(save_state(step));
+    }
     summary.steps_done = step;
     summary.finished = step >= total_steps;
     const double loop_seconds = SecondsSince(loop_start);
@@ -346,6 +378,10 @@ absl::StatusOr<TrainingSummary> RunTraining(const TrainOptions& options,
                         {"steps_done", step},
                         {"total_steps", total_steps},
                         {"fitted_total_steps", summary.fitted_total_steps},
+                        {"diverged_at_step", summary.diverged_at_step.has_value()
+                                                 ? nlohmann::json(*summary.diverged_at_step)
+                                                 : nlohmann::json(nullptr)},
+                        {"exported_ema_step", summary.exported_ema_step},
                         {"run_seconds", summary.run_seconds},
                         {"clips_per_second", summary.clips_per_second},
                         {"final_loss", summary.step_losses.empty() ? 0.0 : summary.step_losses.back()},

@@ -13,12 +13,16 @@
 //   model.safetensors           the export: EMA weights, fp32, config embedded
 //   summary.json                this run's steps, rate, final losses, held-out measures
 //
+// A run whose loss diverges (divergence_guard.h) stops early, exports the EMA weights of
+// its last healthy loss window and leaves the state as it was at the last save.
+//
 // Thread-safety: RunTraining is not reentrant for the same run_dir.
 #ifndef VIDSERVE_TRAIN_TRAINER_H_
 #define VIDSERVE_TRAIN_TRAINER_H_
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +44,10 @@ struct TrainingSummary {
   std::vector<double> step_losses;  // loss of each step this run took, in order
   std::map<std::string, double> evaluation;  // held-out measures of the export
   std::string export_path;
+  // Set when the divergence guard stopped the run: the step it stopped at, and the step
+  // whose EMA weights were exported instead (the end of the last healthy loss window).
+  std::optional<int64_t> diverged_at_step;
+  int64_t exported_ema_step = 0;
 };
 
 // Runs (or resumes) options.stage in options.run_dir. `max_steps_this_run` > 0 stops after

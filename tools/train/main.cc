@@ -59,6 +59,13 @@ ABSL_FLAG(double, caption_dropout, kDefaults.caption_dropout, "denoiser: share o
 ABSL_FLAG(int64_t, log_every, kDefaults.log_every, "steps between log rows");
 ABSL_FLAG(int64_t, save_every, kDefaults.save_every, "steps between state saves");
 ABSL_FLAG(bool, progress_bar, true, "redraw one progress line (false: one line per log row)");
+ABSL_FLAG(double, divergence_factor, kDefaults.divergence.stop_factor,
+          "stop and export the last healthy EMA weights when a window's mean loss exceeds this "
+          "multiple of the lowest window mean (0 = off)");
+ABSL_FLAG(double, divergence_healthy_factor, kDefaults.divergence.healthy_factor,
+          "a window within this multiple of the lowest mean refreshes the fallback weights");
+ABSL_FLAG(int64_t, divergence_window, kDefaults.divergence.window,
+          "steps per loss window of the divergence guard");
 ABSL_FLAG(double, learning_rate, kDefaults.optimizer.learning_rate, "peak learning rate");
 ABSL_FLAG(double, min_learning_rate_ratio, kDefaults.optimizer.min_learning_rate_ratio,
           "cosine floor / peak");
@@ -198,6 +205,9 @@ int main(int argc, char** argv) {
   o.log_every = absl::GetFlag(FLAGS_log_every);
   o.save_every = absl::GetFlag(FLAGS_save_every);
   o.progress_bar = absl::GetFlag(FLAGS_progress_bar);
+  o.divergence.stop_factor = absl::GetFlag(FLAGS_divergence_factor);
+  o.divergence.healthy_factor = absl::GetFlag(FLAGS_divergence_healthy_factor);
+  o.divergence.window = absl::GetFlag(FLAGS_divergence_window);
   o.optimizer.learning_rate = absl::GetFlag(FLAGS_learning_rate);
   o.optimizer.min_learning_rate_ratio = absl::GetFlag(FLAGS_min_learning_rate_ratio);
   o.optimizer.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);

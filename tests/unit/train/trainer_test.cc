@@ -317,6 +317,60 @@ TEST_F(TrainerTest, ZeroStepsRefitsTheScheduleAtTheEndOfWarmUp) {
   EXPECT_EQ(summary->total_steps, summary->fitted_total_steps[1]);
 }
 
+// A learning rate warmed up far past what the model takes: the loss falls at first, then
+// blows up. The guard stops the run and exports the EMA weights of its last healthy window,
+// exactly those an unguarded run has at that step.
+TEST_F(TrainerTest, ADivergingRunStopsAndExportsTheLastHealthyEmaWeights) {
+  TrainOptions o = Options(TrainStage::kVae, "diverging", 300);
+  o.batch_size = 1;
+  o.data.frames = 1;
+  o.data.height = 16;
+  o.data.width = 16;
+  o.optimizer.learning_rate = 0.9;
+  o.optimizer.warmup_steps = 300;
+  o.optimizer.grad_clip_norm = 0;
+  o.divergence.window = 5;
+  auto guarded = RunTraining(o);
+  ASSERT_TRUE(guarded.ok()) << guarded.status();
+  ASSERT_TRUE(guarded->diverged_at_step.has_value()) << "the loss never diverged";
+  const int64_t stopped = *guarded->diverged_at_step;
+  EXPECT_LT(stopped, 300);
+  EXPECT_FALSE(guarded->finished);
+  EXPECT_EQ(guarded->steps_done, stopped);
+  EXPECT_EQ(stopped % 5, 0);
+  const int64_t fallback = guarded->exported_ema_step;
+  EXPECT_GT(fallback, 0);
+  EXPECT_LT(fallback, stopped);
+  EXPECT_EQ(fallback % 5, 0);
+  // The window that tripped it averaged over twice the best window.
+  const auto& losses = guarded->step_losses;
+  double best = 1e300;
+  for (size_t w = 0; w + 5 <= losses.size() - 5; w += 5) best = std::min(best, Mean(losses, w, w + 5));
+  EXPECT_GT(Mean(losses, losses.size() - 5, losses.size()), 2 * best);
+  // No resumable state was saved past the blow-up, and the summary says what happened.
+  EXPECT_FALSE(fs::exists(root_ / "diverging" / "state" / "trainer.json"));
+  std::ifstream summary_file(root_ / "diverging" / "summary.json");
+  const std::string summary_text((std::istreambuf_iterator<char>(summary_file)),
+                                 std::istreambuf_iterator<char>());
+  EXPECT_THAT(summary_text, HasSubstr("\"diverged_at_step\": " + std::to_string(stopped)));
+
+  // The same run without the guard, stopped at the fallback step, exports the same weights.
+  TrainOptions unguarded = o;
+  unguarded.run_dir = (root_ / "unguarded").string();
+  unguarded.divergence.stop_factor = 0;
+  auto reference = RunTraining(unguarded, /*max_steps_this_run=*/fallback);
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  auto a = LoadVideoNetwork(guarded->export_path);
+  auto b = LoadVideoNetwork(reference->export_path);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const auto da = ModuleStateDict(*a->network->decoder);
+  const auto db = ModuleStateDict(*b->network->decoder);
+  ASSERT_EQ(da.size(), db.size());
+  for (size_t i = 0; i < da.size(); ++i) {
+    EXPECT_TRUE(torch::equal(da[i].second, db[i].second)) << da[i].first;
+  }
+}
+
 TEST_F(TrainerTest, LaterStagesNeedAnInitCheckpoint) {
   auto result = RunTraining(Options(TrainStage::kDenoiser, "d", 2));
   ASSERT_FALSE(result.ok());
