@@ -146,7 +146,6 @@ struct FrameStats {
   bool has_core = false;
   double elongation = 1;
   double radial_cv = 0;
-  std::array<double, kAllShapes.size()> template_iou{};  // indexed by Shape
   std::vector<uint8_t> mask;
 };
 
@@ -225,9 +224,6 @@ void ComputeShapeFeatures(int width, FrameStats& f) {
   }
   const double bmean = bsum / bn;
   f.radial_cv = std::sqrt(std::max(0.0, bsum2 / bn - bmean * bmean)) / bmean;
-  for (Shape shape : kAllShapes) {
-    f.template_iou[static_cast<size_t>(shape)] = BestTemplateIou(width, f, shape);
-  }
 }
 
 double Median(std::vector<double> v) {
@@ -237,8 +233,9 @@ double Median(std::vector<double> v) {
   return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-std::optional<Shape> ClassifyShape(const std::vector<FrameStats>& frames,
-                                   const ClipDetectorOptions& opt, DetectedObject& out) {
+// The shape features of `out`: medians over the larger half of the frames that keep off
+// the border (all frames when none does). Templates are fitted to those frames only.
+void MeasureShapeFeatures(const std::vector<FrameStats>& frames, int width, DetectedObject& out) {
   std::vector<const FrameStats*> use;
   for (const FrameStats& f : frames) {
     if (!f.touches_border) use.push_back(&f);
@@ -259,18 +256,23 @@ std::optional<Shape> ClassifyShape(const std::vector<FrameStats>& frames,
   out.radial_cv = Median(cv);
   for (Shape shape : kAllShapes) {
     std::vector<double> iou;
-    for (const FrameStats* f : use) iou.push_back(f->template_iou[static_cast<size_t>(shape)]);
+    for (const FrameStats* f : use) iou.push_back(BestTemplateIou(width, *f, shape));
     out.template_iou[static_cast<size_t>(shape)] = Median(iou);
   }
+}
+
+}  // namespace
+
+std::optional<Shape> JudgeShape(const DetectedObject& object, const ClipDetectorOptions& opt) {
   if (opt.shape_rule == ShapeRule::kRadialCv) {
-    if (out.elongation >= opt.diamond_min_elongation) return Shape::kDiamond;
-    if (out.radial_cv <= opt.circle_max_radial_cv) return Shape::kCircle;
-    if (out.radial_cv <= opt.square_max_radial_cv) return Shape::kSquare;
+    if (object.elongation >= opt.diamond_min_elongation) return Shape::kDiamond;
+    if (object.radial_cv <= opt.circle_max_radial_cv) return Shape::kCircle;
+    if (object.radial_cv <= opt.square_max_radial_cv) return Shape::kSquare;
     return Shape::kTriangle;
   }
-  auto fit = [&](Shape shape) { return out.template_iou[static_cast<size_t>(shape)]; };
+  auto fit = [&](Shape shape) { return object.template_iou[static_cast<size_t>(shape)]; };
   Shape best = Shape::kDiamond;
-  if (out.elongation < opt.diamond_min_elongation) {
+  if (object.elongation < opt.diamond_min_elongation) {
     best = Shape::kCircle;
     for (Shape shape : {Shape::kSquare, Shape::kTriangle}) {
       if (fit(shape) > fit(best)) best = shape;
@@ -279,6 +281,8 @@ std::optional<Shape> ClassifyShape(const std::vector<FrameStats>& frames,
   if (fit(best) < opt.min_template_iou) return std::nullopt;
   return best;
 }
+
+namespace {
 
 // Intersection over union of two masks after shifting `b` by (dx, dy).
 double ShiftedIou(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, int width, int dx,
@@ -440,7 +444,8 @@ absl::StatusOr<ClipDetection> DetectClip(const media::VideoFrames& video,
     object.colour = ColourFromIndex(c);
     object.pixel_fraction = double(votes[c]) / total;
     object.frames_with_object = static_cast<int>(frames.size());
-    object.shape = ClassifyShape(frames, opt, object);
+    MeasureShapeFeatures(frames, video.width, object);
+    object.shape = JudgeShape(object, opt);
     object.motion = ClassifyMotion(frames, video.width, video.height, opt, object);
     out.objects.push_back(object);
   }

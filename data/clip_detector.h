@@ -122,6 +122,11 @@ struct ClipDetection {
 absl::StatusOr<ClipDetection> DetectClip(const media::VideoFrames& video,
                                          const ClipDetectorOptions& options = {});
 
+// The shape `object`'s measured features (elongation, radial_cv, template_iou) show under
+// options.shape_rule: what DetectClip put in object.shape with the same options, so a
+// detection can be judged again under another rule without detecting it again.
+std::optional<Shape> JudgeShape(const DetectedObject& object, const ClipDetectorOptions& options);
+
 // Per attribute: scored only when the expected attributes name it.
 struct ClipScore {
   std::optional<bool> colour_correct;

@@ -42,17 +42,17 @@ absl::Status DumpClip(const std::string& dir, const std::string& kind, int index
   return media::WriteY4m(absl::StrFormat("%s/%s-%04d.y4m", dir, kind, index), video);
 }
 
-absl::Status AddRadialRuleShape(const media::VideoFrames& video,
-                                const data::ExpectedAttributes& expected,
-                                eval::Accuracy& accuracy) {
-  if (!expected.shape) return absl::OkStatus();
+void AddRadialRuleShape(const data::ClipDetection& detection,
+                        const data::ExpectedAttributes& expected, eval::Accuracy& accuracy) {
+  if (!expected.shape) return;
   data::ClipDetectorOptions radial;
   radial.shape_rule = data::ShapeRule::kRadialCv;
-  absl::StatusOr<data::ClipDetection> detection = data::DetectClip(video, radial);
-  if (!detection.ok()) return detection.status();
+  data::ClipDetection rejudged = detection;
+  for (data::DetectedObject& object : rejudged.objects) {
+    object.shape = data::JudgeShape(object, radial);
+  }
   ++accuracy.scored;
-  accuracy.correct += data::Score(*detection, expected).shape_correct.value_or(false) ? 1 : 0;
-  return absl::OkStatus();
+  accuracy.correct += data::Score(rejudged, expected).shape_correct.value_or(false) ? 1 : 0;
 }
 
 uint64_t GenerationSeed(uint64_t bench_seed, int index) {
@@ -132,8 +132,7 @@ absl::Status MeasureReconstruction(VideoModel& model, const QualitySettings& set
       }
       absl::StatusOr<data::ClipDetection> detection = data::DetectClip(full_frames);
       if (!detection.ok()) return detection.status();
-      VIDSERVE_RETURN_IF_ERROR(
-          AddRadialRuleShape(full_frames, truth.expected, result.reconstruction_shape_radial_rule));
+      AddRadialRuleShape(*detection, truth.expected, result.reconstruction_shape_radial_rule);
       absl::StatusOr<data::TemporalConsistency> consistency =
           data::MeasureTemporalConsistency(full_frames);
       if (!consistency.ok()) return consistency.status();
@@ -232,8 +231,7 @@ absl::Status MeasurePromptFollowing(VideoModel& model, const QualitySettings& se
         if (!consistency.ok()) return consistency.status();
         sample.consistency = *consistency;
         result.prompt_following.Add(sample.score, sample.consistency, held_out[index].expected);
-        VIDSERVE_RETURN_IF_ERROR(
-            AddRadialRuleShape(video, held_out[index].expected, result.shape_radial_rule));
+        AddRadialRuleShape(sample.detection, held_out[index].expected, result.shape_radial_rule);
         result.samples.push_back(std::move(sample));
       }
       if (index < keep) result.sheet_clips.push_back(std::move(video));

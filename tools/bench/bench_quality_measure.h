@@ -123,10 +123,11 @@ absl::StatusOr<DecoderKind> ServerDefaultGenerateDecoder();
 absl::Status DumpClip(const std::string& dir, const std::string& kind, int index,
                       const media::VideoFrames& video);
 
-// Adds whether `video` shows the expected shape by the detector's earlier rule
-// (data::ShapeRule::kRadialCv) to `accuracy`; nothing when the prompt names no shape.
-absl::Status AddRadialRuleShape(const media::VideoFrames& video,
-                                const data::ExpectedAttributes& expected, eval::Accuracy& accuracy);
+// Adds whether `detection` shows the expected shape by the detector's earlier rule
+// (data::ShapeRule::kRadialCv, judged again from the detection's features) to `accuracy`;
+// nothing when the prompt names no shape.
+void AddRadialRuleShape(const data::ClipDetection& detection,
+                        const data::ExpectedAttributes& expected, eval::Accuracy& accuracy);
 
 // The first `count` held-out seeds at the settings' clip shape.
 std::vector<HeldOutClip> RenderHeldOutClips(const QualitySettings& settings, int count);

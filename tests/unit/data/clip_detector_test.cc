@@ -181,6 +181,28 @@ TEST(ClipDetector, TemplateFitKeepsShapesThatBlurRoundsOff) {
   EXPECT_GE(fit.Motion(), 0.93);
 }
 
+// JudgeShape on a detection's features gives what detecting again under that rule gives,
+// which is how the quality bench reports the earlier rule without a second detection.
+TEST(ClipDetector, JudgingADetectionUnderAnotherRuleEqualsDetectingUnderIt) {
+  ClipDetectorOptions radial;
+  radial.shape_rule = ShapeRule::kRadialCv;
+  int differ = 0;
+  for (uint64_t seed = 7000; seed < 7060; ++seed) {
+    media::VideoFrames video = Render(SampleSpec(seed));
+    BoxBlur(video, /*radius=*/2);  // where the two rules part
+    absl::StatusOr<ClipDetection> fit = DetectClip(video);
+    absl::StatusOr<ClipDetection> old = DetectClip(video, radial);
+    ASSERT_TRUE(fit.ok() && old.ok());
+    ASSERT_EQ(fit->objects.size(), old->objects.size()) << seed;
+    for (size_t i = 0; i < fit->objects.size(); ++i) {
+      EXPECT_EQ(JudgeShape(fit->objects[i], {}), fit->objects[i].shape) << seed;
+      EXPECT_EQ(JudgeShape(fit->objects[i], radial), old->objects[i].shape) << seed;
+      differ += fit->objects[i].shape != old->objects[i].shape;
+    }
+  }
+  EXPECT_GT(differ, 0);  // the clips do tell the rules apart
+}
+
 // A still red object drawn where `inside(x, y)` holds (pixel centres, coordinates from the
 // frame's centre) on a gray background.
 media::VideoFrames StillObjectClip(const std::function<bool(double, double)>& inside) {
