@@ -28,6 +28,14 @@ std::string CaptionPathFor(const std::string& clip_path) {
   return fs::path(clip_path).replace_extension(".txt").string();
 }
 
+absl::StatusOr<std::string> ReadCaptionFile(const std::string& caption_path) {
+  std::ifstream in(caption_path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open caption ", caption_path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(text.str()));
+}
+
 absl::StatusOr<std::unique_ptr<ClipFolderDataset>> ClipFolderDataset::Create(
     const std::string& directory, const Options& options) {
   if (options.target_height < 0 || options.target_width < 0 || options.max_frames < 0) {
@@ -75,14 +83,12 @@ absl::StatusOr<CaptionedClip> ClipFolderDataset::Get(int index) const {
   CaptionedClip out;
   out.path = clips_[index];
   const std::string caption_path = CaptionPathFor(out.path);
-  std::ifstream in(caption_path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> caption = ReadCaptionFile(caption_path);
+  if (!caption.ok()) {
     return absl::NotFoundError(absl::StrCat("ClipFolderDataset: cannot open caption ", caption_path,
                                             " of clip ", out.path));
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  out.caption = std::string(absl::StripAsciiWhitespace(text.str()));
+  out.caption = *std::move(caption);
   if (out.caption.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("ClipFolderDataset: caption ", caption_path,
                                                    " of clip ", out.path, " is empty"));

@@ -65,6 +65,10 @@ class ClipFolderDataset {
 // The caption file of a clip: the same path with the extension replaced by ".txt".
 std::string CaptionPathFor(const std::string& clip_path);
 
+// The text of a caption file, surrounding whitespace stripped (possibly empty). NotFound
+// naming the file when it cannot be opened.
+absl::StatusOr<std::string> ReadCaptionFile(const std::string& caption_path);
+
 }  // namespace vidserve::data
 
 #endif  // VIDSERVE_DATA_CLIP_FOLDER_DATASET_H_

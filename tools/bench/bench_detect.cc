@@ -4,14 +4,13 @@
 // by hand, and for looking into the detector's decisions on clips that
 // `vidserve-bench quality --dump-clips` wrote.
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "data/caption_parser.h"
 #include "data/clip_detector.h"
+#include "data/clip_folder_dataset.h"
 #include "media/video_file.h"
 #include "tools/bench/bench_commands.h"
 
@@ -25,16 +24,7 @@ constexpr const char* kUsage =
 
 // The caption beside `path` (same name, .txt), or "" when there is none.
 std::string SiblingCaption(const std::string& path) {
-  const size_t dot = path.find_last_of('.');
-  const size_t slash = path.find_last_of('/');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
-  std::ifstream in(path.substr(0, dot) + ".txt");
-  if (!in) return "";
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string caption = text.str();
-  while (!caption.empty() && (caption.back() == '\n' || caption.back() == '\r')) caption.pop_back();
-  return caption;
+  return data::ReadCaptionFile(data::CaptionPathFor(path)).value_or("");
 }
 
 nlohmann::json ObjectJson(const data::DetectedObject& o) {
