@@ -81,6 +81,16 @@ class TrainerTest : public ::testing::Test {
     return std::accumulate(v.begin() + from, v.begin() + to, 0.0) / static_cast<double>(to - from);
   }
 
+  // Every parameter and buffer of `a` equals `b`'s, bit for bit.
+  static void ExpectSameTensors(const torch::nn::Module& a, const torch::nn::Module& b) {
+    const auto da = ModuleStateDict(a);
+    const auto db = ModuleStateDict(b);
+    ASSERT_EQ(da.size(), db.size());
+    for (size_t i = 0; i < da.size(); ++i) {
+      EXPECT_TRUE(torch::equal(da[i].second, db[i].second)) << da[i].first;
+    }
+  }
+
   fs::path root_;
 };
 
@@ -251,13 +261,7 @@ TEST_F(TrainerTest, FrozenEncoderVaeRunTrainsOnlyTheDecoder) {
   auto before = LoadVideoNetwork(vae->export_path);
   auto after = LoadVideoNetwork(tuned->export_path);
   ASSERT_TRUE(before.ok() && after.ok());
-  const auto encoder_before = ModuleStateDict(*before->network->encoder);
-  const auto encoder_after = ModuleStateDict(*after->network->encoder);
-  ASSERT_EQ(encoder_before.size(), encoder_after.size());
-  for (size_t i = 0; i < encoder_before.size(); ++i) {
-    EXPECT_TRUE(torch::equal(encoder_before[i].second, encoder_after[i].second))
-        << encoder_before[i].first;
-  }
+  ExpectSameTensors(*before->network->encoder, *after->network->encoder);
   const auto decoder_before = ModuleStateDict(*before->network->decoder);
   const auto decoder_after = ModuleStateDict(*after->network->decoder);
   int changed = 0;
@@ -281,8 +285,8 @@ TEST_F(TrainerTest, FrozenEncoderVaeRunTrainsOnlyTheDecoder) {
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("freeze_encoder"));
 }
 
-// A VAE run on single 16x16 frames with --steps 0 (schedule fitted to the time budget).
-TrainOptions TimeFittedTinyVaeOptions(TrainOptions o, int64_t warmup_steps) {
+// A VAE run on single 16x16 frames, one per step: the fastest run that still trains.
+TrainOptions SingleFrameVaeOptions(TrainOptions o, int64_t warmup_steps) {
   o.batch_size = 1;
   o.data.frames = 1;
   o.data.height = 16;
@@ -292,7 +296,7 @@ TrainOptions TimeFittedTinyVaeOptions(TrainOptions o, int64_t warmup_steps) {
 }
 
 TEST_F(TrainerTest, ZeroStepsFitsTheScheduleToTheTimeBudget) {
-  TrainOptions o = TimeFittedTinyVaeOptions(Options(TrainStage::kVae, "auto", 0), 40);
+  TrainOptions o = SingleFrameVaeOptions(Options(TrainStage::kVae, "auto", 0), 40);
   o.time_budget_minutes = 0.1;  // 6 s
   auto summary = RunTraining(o);
   ASSERT_TRUE(summary.ok()) << summary.status();
@@ -305,7 +309,7 @@ TEST_F(TrainerTest, ZeroStepsFitsTheScheduleToTheTimeBudget) {
 }
 
 TEST_F(TrainerTest, ZeroStepsRefitsTheScheduleAtTheEndOfWarmUp) {
-  TrainOptions o = TimeFittedTinyVaeOptions(Options(TrainStage::kVae, "auto", 0), 80);
+  TrainOptions o = SingleFrameVaeOptions(Options(TrainStage::kVae, "auto", 0), 80);
   o.time_budget_minutes = 10;  // not reached: the run stops after 90 steps
   auto summary = RunTraining(o, /*max_steps_this_run=*/90);
   ASSERT_TRUE(summary.ok()) << summary.status();
@@ -321,13 +325,8 @@ TEST_F(TrainerTest, ZeroStepsRefitsTheScheduleAtTheEndOfWarmUp) {
 // blows up. The guard stops the run and exports the EMA weights of its last healthy window,
 // exactly those an unguarded run has at that step.
 TEST_F(TrainerTest, ADivergingRunStopsAndExportsTheLastHealthyEmaWeights) {
-  TrainOptions o = Options(TrainStage::kVae, "diverging", 300);
-  o.batch_size = 1;
-  o.data.frames = 1;
-  o.data.height = 16;
-  o.data.width = 16;
+  TrainOptions o = SingleFrameVaeOptions(Options(TrainStage::kVae, "diverging", 300), 300);
   o.optimizer.learning_rate = 0.9;
-  o.optimizer.warmup_steps = 300;
   o.optimizer.grad_clip_norm = 0;
   o.divergence.window = 5;
   auto guarded = RunTraining(o);
@@ -363,12 +362,7 @@ TEST_F(TrainerTest, ADivergingRunStopsAndExportsTheLastHealthyEmaWeights) {
   auto a = LoadVideoNetwork(guarded->export_path);
   auto b = LoadVideoNetwork(reference->export_path);
   ASSERT_TRUE(a.ok() && b.ok());
-  const auto da = ModuleStateDict(*a->network->decoder);
-  const auto db = ModuleStateDict(*b->network->decoder);
-  ASSERT_EQ(da.size(), db.size());
-  for (size_t i = 0; i < da.size(); ++i) {
-    EXPECT_TRUE(torch::equal(da[i].second, db[i].second)) << da[i].first;
-  }
+  ExpectSameTensors(*a->network->decoder, *b->network->decoder);
 }
 
 TEST_F(TrainerTest, LaterStagesNeedAnInitCheckpoint) {
