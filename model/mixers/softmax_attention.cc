@@ -1,8 +1,8 @@
 #include "model/mixers/softmax_attention.h"
 
-#include <cmath>
-
 #include <torch/version.h>
+
+#include <cmath>
 
 namespace vidserve {
 
@@ -30,7 +30,19 @@ SoftmaxAttention::SoftmaxAttention(const TokenMixerOptions& options) : options_(
 torch::Tensor SoftmaxAttention::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), n = x.size(1), h = options_.num_heads;
   const int64_t dh = options_.dim / h;
-  auto qkv = qkv_->forward(x).view({b, n, 3, h, dh}).permute({2, 0, 3, 1, 4});
+  // The key bias is not used. It adds q·b_k to every logit in a query's row, which softmax
+  // ignores, so it gets no gradient in exact arithmetic; but bf16 rounding noise, scaled up
+  // by AdamW (biases have no weight decay), random-walked it to |b_k| ~ 40 in the trained
+  // denoiser, where it costs bf16 keys their precision, and two training rounds diverged.
+  // Leaving it out changes no output in exact arithmetic; its stored values are ignored.
+  const torch::Tensor& full_bias = qkv_->bias;
+  const torch::Tensor bias =
+      torch::cat({full_bias.slice(0, 0, options_.dim),
+                  torch::zeros_like(full_bias.slice(0, options_.dim, 2 * options_.dim)),
+                  full_bias.slice(0, 2 * options_.dim)});
+  auto qkv = torch::nn::functional::linear(x, qkv_->weight, bias)
+                 .view({b, n, 3, h, dh})
+                 .permute({2, 0, 3, 1, 4});
   auto o = ScaledDotProductAttention(qkv[0], qkv[1], qkv[2], /*causal=*/!options_.bidirectional);
   return out_->forward(o.transpose(1, 2).reshape({b, n, options_.dim}));
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Plots vidserve-train loss curves (losses.csv of one or more run directories) into a PNG.
 
-    tools/train/plot_losses.py OUT.png RUN_DIR[:LABEL] [RUN_DIR[:LABEL] ...]
+    tools/train/plot_losses.py OUT.png RUN[:LABEL] [RUN[:LABEL] ...]
+
+RUN is a run directory (its losses.csv is read) or a losses CSV file itself (the copies
+kept under benchmarks/, e.g. benchmarks/2026-11-28/h200-continuation/den-c17-losses.csv).
 
 Runs that continue one another (a stage re-started from the previous run's export) are
 drawn end to end when their labels share a prefix before '+', e.g. den:denoiser+1
@@ -17,8 +20,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def read(run_dir):
-    with open(os.path.join(run_dir, "losses.csv")) as f:
+def read(run):
+    path = run if run.endswith(".csv") else os.path.join(run, "losses.csv")
+    with open(path) as f:
         rows = list(csv.DictReader(f))
     return [int(r["step"]) for r in rows], rows
 
