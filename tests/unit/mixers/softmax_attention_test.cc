@@ -1,0 +1,91 @@
+// Softmax attention's key bias: left out of the forward pass (see softmax_attention.cc), which
+// must change no output against attention computed with it, since softmax ignores a shift
+// that is constant along a query's row.
+#include "model/mixers/softmax_attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+
+namespace vidserve {
+namespace {
+
+constexpr int64_t kDim = 32;
+constexpr int64_t kHeads = 4;
+
+std::shared_ptr<SoftmaxAttention> MakeAttention(bool bidirectional) {
+  TokenMixerOptions options;
+  options.kind = "softmax";
+  options.dim = kDim;
+  options.num_heads = kHeads;
+  options.bidirectional = bidirectional;
+  torch::manual_seed(11);
+  auto attention = std::make_shared<SoftmaxAttention>(options);
+  torch::NoGradGuard no_grad;
+  // Biases as large as the trained denoiser's (|b_k| ~ 40 over 192 channels there).
+  for (auto& p : attention->named_parameters()) {
+    if (p.key().find("bias") != std::string::npos) p.value().normal_(0, 3);
+  }
+  return attention;
+}
+
+// Multi-head attention written out in float64, with every bias, key bias included.
+torch::Tensor ReferenceWithKeyBias(SoftmaxAttention& attention, const torch::Tensor& x,
+                                   bool causal) {
+  const auto params = attention.named_parameters();
+  auto f64 = [&](const char* name) { return params[name].to(torch::kFloat64); };
+  const int64_t b = x.size(0), n = x.size(1), dh = kDim / kHeads;
+  auto qkv = torch::matmul(x.to(torch::kFloat64), f64("qkv.weight").t()) + f64("qkv.bias");
+  qkv = qkv.view({b, n, 3, kHeads, dh}).permute({2, 0, 3, 1, 4});
+  auto scores = torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(double(dh));
+  if (causal) {
+    auto mask = torch::ones({n, n}, torch::kBool).triu(1);
+    scores = scores.masked_fill(mask, -std::numeric_limits<double>::infinity());
+  }
+  auto o = torch::matmul(torch::softmax(scores, -1), qkv[2]).transpose(1, 2).reshape({b, n, kDim});
+  return (torch::matmul(o, f64("out.weight").t()) + f64("out.bias")).to(torch::kFloat32);
+}
+
+TEST(SoftmaxAttention, LeavingOutTheKeyBiasChangesNoOutput) {
+  for (bool bidirectional : {false, true}) {
+    auto attention = MakeAttention(bidirectional);
+    torch::manual_seed(3);
+    const auto x = torch::randn({2, 23, kDim});
+    const auto y = attention->forward(x);
+    const auto reference = ReferenceWithKeyBias(*attention, x, !bidirectional);
+    EXPECT_TRUE(torch::allclose(y, reference, /*rtol=*/1e-4, /*atol=*/1e-4))
+        << "bidirectional=" << bidirectional << " max diff "
+        << (y - reference).abs().max().item<double>();
+    // The key bias's stored values do not matter; the query and value biases do.
+    auto bias = attention->named_parameters()["qkv.bias"];
+    for (int64_t part : {0, 1, 2}) {
+      torch::Tensor saved;
+      {
+        torch::NoGradGuard no_grad;
+        saved = bias.slice(0, part * kDim, (part + 1) * kDim).clone();
+        bias.slice(0, part * kDim, (part + 1) * kDim).add_(5.0);
+      }
+      const bool unchanged = torch::equal(attention->forward(x), y);
+      EXPECT_EQ(unchanged, part == 1) << "bias part " << part;
+      torch::NoGradGuard no_grad;
+      bias.slice(0, part * kDim, (part + 1) * kDim).copy_(saved);
+    }
+  }
+}
+
+TEST(SoftmaxAttention, KeyBiasGetsNoGradient) {
+  auto attention = MakeAttention(/*bidirectional=*/true);
+  torch::manual_seed(5);
+  attention->forward(torch::randn({2, 17, kDim})).pow(2).sum().backward();
+  const auto grad = attention->named_parameters()["qkv.bias"].grad();
+  ASSERT_TRUE(grad.defined());
+  EXPECT_EQ(grad.slice(0, kDim, 2 * kDim).abs().max().item<float>(), 0.0f);
+  EXPECT_GT(grad.slice(0, 0, kDim).abs().max().item<float>(), 0.0f);
+  EXPECT_GT(grad.slice(0, 2 * kDim).abs().max().item<float>(), 0.0f);
+}
+
+}  // namespace
+}  // namespace vidserve
