@@ -143,6 +143,7 @@ absl::StatusOr<Denoiser> BuildDenoiser(const DenoiserOptions& options) {
     mixer_options.bidirectional = true;
     mixer_options.loglinear_chunk_size = options.loglinear_chunk_size;
     mixer_options.mesa_cg_steps = options.mesa_cg_steps;
+    mixer_options.qk_norm = options.qk_norm;
     auto mixer = MakeTokenMixer(mixer_options);
     if (!mixer.ok()) {
       return absl::Status(mixer.status().code(),

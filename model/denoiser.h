@@ -34,6 +34,7 @@ struct DenoiserOptions {
   std::vector<std::string> mixers = {"softmax", "softmax", "softmax", "softmax"};
   int64_t loglinear_chunk_size = 64;
   int64_t mesa_cg_steps = 16;
+  bool qk_norm = false;  // TokenMixerOptions::qk_norm, for the softmax layers
   int64_t text_dim = 128;
   // true: adaLN-zero, i.e. every gate and the output projection start at zero so each
   // block starts as the identity and the untrained model predicts zero velocity (the

@@ -59,6 +59,18 @@ class MappingReader {
     return absl::OkStatus();
   }
 
+  absl::Status Bool(const std::string& key, bool* out) {
+    YAML::Node value;
+    if (!Find(key, &value)) return absl::OkStatus();
+    try {
+      *out = value.as<bool>();
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Path(key), ": expected true or false, got '", Scalar(value), "'"));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status String(const std::string& key, std::string* out) {
     YAML::Node value;
     if (!Find(key, &value)) return absl::OkStatus();
@@ -202,6 +214,7 @@ absl::Status ParseDenoiser(MappingReader& r, DenoiserConfig* c) {
   VIDSERVE_RETURN_IF_ERROR(r.StringList("mixers", &c->mixers));
   VIDSERVE_RETURN_IF_ERROR(r.Int("loglinear_chunk_size", &c->loglinear_chunk_size));
   VIDSERVE_RETURN_IF_ERROR(r.Int("mesa_cg_steps", &c->mesa_cg_steps));
+  VIDSERVE_RETURN_IF_ERROR(r.Bool("qk_norm", &c->qk_norm));
   VIDSERVE_RETURN_IF_ERROR(r.Int("text_dim", &c->text_dim));
   VIDSERVE_RETURN_IF_ERROR(r.Int("text_layers", &c->text_layers));
   VIDSERVE_RETURN_IF_ERROR(r.Int("text_heads", &c->text_heads));
@@ -344,6 +357,7 @@ std::string ModelConfigToJson(const ModelConfig& c) {
                    {"mixers", c.denoiser.mixers},
                    {"loglinear_chunk_size", c.denoiser.loglinear_chunk_size},
                    {"mesa_cg_steps", c.denoiser.mesa_cg_steps},
+                   {"qk_norm", c.denoiser.qk_norm},
                    {"text_dim", c.denoiser.text_dim},
                    {"text_layers", c.denoiser.text_layers},
                    {"text_heads", c.denoiser.text_heads},

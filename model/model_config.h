@@ -46,6 +46,9 @@ struct DenoiserConfig {
   std::vector<std::string> mixers = {"softmax"};
   int64_t loglinear_chunk_size = 64;
   int64_t mesa_cg_steps = 16;
+  // QK-norm in the softmax attention layers (TokenMixerOptions::qk_norm). Off by default
+  // so checkpoints trained without it load as they were.
+  bool qk_norm = false;
   // Byte-level text encoder.
   int64_t text_dim = 128;
   int64_t text_layers = 2;

@@ -81,6 +81,7 @@ DenoiserOptions DenoiserOptionsFromConfig(const ModelConfig& config, bool adaln_
   o.mixers = ExpandMixers(config);
   o.loglinear_chunk_size = config.denoiser.loglinear_chunk_size;
   o.mesa_cg_steps = config.denoiser.mesa_cg_steps;
+  o.qk_norm = config.denoiser.qk_norm;
   o.text_dim = config.denoiser.text_dim;
   o.adaln_zero_init = adaln_zero_init;
   return o;

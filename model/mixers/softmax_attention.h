@@ -12,6 +12,10 @@ namespace vidserve {
 torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Tensor& k,
                                         const torch::Tensor& v, bool causal);
 
+// Runs in float32 whatever the input dtype or CUDA autocast (returns the input's dtype).
+// With options.qk_norm, q and k are RMS-normalized per head and scaled by the learned
+// gains q_norm / k_norm ([dim], one per channel). Thread-safety as any torch module:
+// concurrent forwards without grad are safe.
 class SoftmaxAttention : public TokenMixer {
  public:
   explicit SoftmaxAttention(const TokenMixerOptions& options);
@@ -19,9 +23,13 @@ class SoftmaxAttention : public TokenMixer {
   std::string kind() const override { return "softmax"; }
 
  private:
+  // x [B, H, N, Dh] -> RMS-normalized over Dh, times gain [D] viewed as [H, Dh].
+  torch::Tensor NormalizeHeads(const torch::Tensor& x, const torch::Tensor& gain) const;
+
   TokenMixerOptions options_;
   torch::nn::Linear qkv_{nullptr};
   torch::nn::Linear out_{nullptr};
+  torch::Tensor q_norm_, k_norm_;  // qk_norm gains, [D]; undefined without qk_norm
 };
 
 }  // namespace vidserve

@@ -29,6 +29,11 @@ struct TokenMixerOptions {
   int64_t mesa_chunk_size = 64;
   // Fixed number of (Jacobi-preconditioned) conjugate-gradient steps per token.
   int64_t mesa_cg_steps = 16;
+  // Softmax attention only: RMS-normalize queries and keys per head (learned per-channel
+  // gains) before their dot product, which bounds the attention logits (QK-norm, as in
+  // SD3 and ViT-22B); without it the trained denoiser's logits grew past 3,000 and its
+  // training diverged in bf16.
+  bool qk_norm = false;
 };
 
 class TokenMixer : public torch::nn::Module {

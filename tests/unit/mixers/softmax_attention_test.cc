@@ -1,6 +1,7 @@
-// Softmax attention's key bias: left out of the forward pass (see softmax_attention.cc), which
-// must change no output against attention computed with it, since softmax ignores a shift
-// that is constant along a query's row.
+// Softmax attention: the key bias is left out of the forward pass (see softmax_attention.cc),
+// which must change no output against attention computed with it, since softmax ignores a
+// shift that is constant along a query's row; it computes in float32 whatever the input
+// dtype or CUDA autocast; QK-norm makes it blind to the scale of queries and keys.
 #include "model/mixers/softmax_attention.h"
 
 #include <gtest/gtest.h>
@@ -10,14 +11,17 @@
 #include <memory>
 #include <string>
 
+#include "model/cuda_autocast.h"
+
 namespace vidserve {
 namespace {
 
 constexpr int64_t kDim = 32;
 constexpr int64_t kHeads = 4;
 
-std::shared_ptr<SoftmaxAttention> MakeAttention(bool bidirectional) {
+std::shared_ptr<SoftmaxAttention> MakeAttention(bool bidirectional, bool qk_norm = false) {
   TokenMixerOptions options;
+  options.qk_norm = qk_norm;
   options.kind = "softmax";
   options.dim = kDim;
   options.num_heads = kHeads;
@@ -85,6 +89,60 @@ TEST(SoftmaxAttention, KeyBiasGetsNoGradient) {
   EXPECT_EQ(grad.slice(0, kDim, 2 * kDim).abs().max().item<float>(), 0.0f);
   EXPECT_GT(grad.slice(0, 0, kDim).abs().max().item<float>(), 0.0f);
   EXPECT_GT(grad.slice(0, 2 * kDim).abs().max().item<float>(), 0.0f);
+}
+
+TEST(SoftmaxAttention, ComputesInFloat32WhateverTheInputDtype) {
+  auto attention = MakeAttention(/*bidirectional=*/true);
+  torch::manual_seed(6);
+  const auto x = torch::randn({2, 19, kDim}).to(torch::kBFloat16);
+  torch::NoGradGuard no_grad;
+  const auto y = attention->forward(x);
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  // Exactly the float32 result on the same (bf16-valued) input, rounded once at the end.
+  EXPECT_TRUE(torch::equal(y, attention->forward(x.to(torch::kFloat32)).to(torch::kBFloat16)));
+}
+
+TEST(SoftmaxAttention, CudaAutocastDoesNotReachTheLogits) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto attention = MakeAttention(/*bidirectional=*/true);
+  attention->to(torch::kCUDA);
+  torch::manual_seed(8);
+  const auto x = torch::randn({2, 19, kDim}, torch::kCUDA);
+  torch::NoGradGuard no_grad;
+  const auto plain = attention->forward(x);
+  const bool was_enabled = CudaAutocastEnabled();
+  const int dtype = CudaAutocastDtype();
+  SetCudaAutocast(true, static_cast<int>(torch::kBFloat16));
+  const auto under_autocast = attention->forward(x);
+  EXPECT_TRUE(CudaAutocastEnabled()) << "the guard must restore autocast";
+  SetCudaAutocast(was_enabled, dtype);
+  EXPECT_EQ(under_autocast.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(under_autocast, plain));
+}
+
+TEST(SoftmaxAttention, QkNormIgnoresTheScaleOfQueriesAndKeys) {
+  for (bool qk_norm : {false, true}) {
+    auto attention = MakeAttention(/*bidirectional=*/true, qk_norm);
+    const auto params = attention->named_parameters();
+    EXPECT_EQ(params.contains("q_norm"), qk_norm);
+    EXPECT_EQ(params.contains("k_norm"), qk_norm);
+    torch::manual_seed(9);
+    const auto x = torch::randn({2, 21, kDim});
+    torch::NoGradGuard no_grad;
+    const auto y = attention->forward(x);
+    // Queries x30 and keys x20 (weights and biases): logits 600 times larger without QK-norm.
+    params["qkv.weight"].slice(0, 0, kDim).mul_(30);
+    params["qkv.bias"].slice(0, 0, kDim).mul_(30);
+    params["qkv.weight"].slice(0, kDim, 2 * kDim).mul_(20);
+    const auto scaled = attention->forward(x);
+    EXPECT_EQ(torch::allclose(scaled, y, /*rtol=*/1e-4, /*atol=*/1e-4), qk_norm)
+        << "qk_norm=" << qk_norm << " max diff " << (scaled - y).abs().max().item<double>();
+    if (qk_norm) {
+      // The gains set the logits' scale (per channel, so per head).
+      params["q_norm"].slice(0, 0, kDim / kHeads).mul_(4);
+      EXPECT_FALSE(torch::allclose(attention->forward(x), y, 1e-4, 1e-4));
+    }
+  }
 }
 
 }  // namespace

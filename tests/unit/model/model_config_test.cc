@@ -139,6 +139,7 @@ TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
   config.sampler.guidance_min_t = 0.25;
   config.sampler.guidance_max_t = 0.75;
   config.sampler.stochasticity = 1.5;
+  config.denoiser.qk_norm = true;
   auto back = ModelConfigFromJson(ModelConfigToJson(config));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(ModelConfigToJson(*back), ModelConfigToJson(config));
@@ -148,6 +149,20 @@ TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
   EXPECT_EQ(back->denoiser.mixers, config.denoiser.mixers);
   EXPECT_DOUBLE_EQ(back->vae.thin_width_multiplier, 0.3);
   EXPECT_EQ(back->vae.thin_output_patch, 4);
+  EXPECT_TRUE(back->denoiser.qk_norm);
+}
+
+TEST(ModelConfig, QkNormIsOffUnlessSetAndMustBeABoolean) {
+  auto tiny = LoadPreset("tiny");
+  ASSERT_TRUE(tiny.ok());
+  EXPECT_FALSE(tiny->denoiser.qk_norm);
+  auto on = ParseModelConfigYaml("denoiser:\n  qk_norm: true\n");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->denoiser.qk_norm);
+  auto bad = ParseModelConfigYaml("denoiser:\n  qk_norm: maybe\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("denoiser.qk_norm"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("maybe"));
 }
 
 TEST(ModelConfig, ThinOutputPatchIsOneTwoOrFour) {
