@@ -57,7 +57,7 @@ def main(argv):
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
         if len(parts) > 1:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=6, ncol=2 if len(parts) > 8 else 1)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")
