@@ -45,8 +45,9 @@ torch::Tensor SoftmaxAttention::forward(const torch::Tensor& x) {
   const int64_t dh = options_.dim / h;
   // Attention runs in float32 even under bf16 autocast (training). The trained denoiser's
   // deepest layers sharpened their attention until logits passed 3,000, where a bf16 logit
-  // is only good to +-16: the attention pattern turned to rounding noise and five training
-  // rounds diverged (BENCHMARKS.md section 5). Inference already runs in float32.
+  // is only good to +-16: the attention pattern turned to rounding noise and four training
+  // rounds diverged. From the same start in float32 a round ran clean and the logits shrank
+  // (BENCHMARKS.md section 5, "Rounds c19-c22"). Inference already runs in float32.
   const CudaAutocastOff float32_attention;
   const torch::Tensor x32 = x.to(torch::kFloat32);
   // The key bias is not used either. It adds q·b_k to every logit in a query's row, which
