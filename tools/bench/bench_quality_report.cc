@@ -71,6 +71,15 @@ nlohmann::json TallyJson(const eval::PromptFollowingTally& tally) {
           {"temporal_consistency", ConsistencyJson(tally.MeanConsistency())}};
 }
 
+nlohmann::json ShapeOrNull(const std::optional<data::Shape>& shape) {
+  return shape ? nlohmann::json(std::string(data::ShapeName(*shape))) : nlohmann::json(nullptr);
+}
+
+nlohmann::json MotionOrNull(const std::optional<data::Motion>& motion) {
+  return motion ? nlohmann::json(std::string(data::MotionPhrase(*motion)))
+                : nlohmann::json(nullptr);
+}
+
 nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& settings,
                               DecoderKind decoder, const std::vector<HeldOutClip>& held_out) {
   const ModelInfo& info = r.info;
@@ -82,6 +91,8 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
   }
   nlohmann::json samples = nlohmann::json::array();
   for (const GeneratedSample& s : r.samples) {
+    // "detected": the most salient object; "judged": what the object the prompt's subject
+    // was scored on showed (the first object of the subject's colour, else the most salient).
     nlohmann::json detected = nullptr;
     if (s.detection.found()) {
       const data::DetectedObject& o = s.detection.objects.front();
@@ -95,6 +106,9 @@ nlohmann::json CheckpointJson(const CheckpointResult& r, const QualitySettings& 
                        {"generation_seed", s.seed},
                        {"prompt", held_out[s.index].caption},
                        {"detected", detected},
+                       {"judged",
+                        {{"shape", ShapeOrNull(s.score.judged_shape)},
+                         {"motion", MotionOrNull(s.score.judged_motion)}}},
                        {"colour_correct", OptionalBool(s.score.colour_correct)},
                        {"shape_correct", OptionalBool(s.score.shape_correct)},
                        {"motion_correct", OptionalBool(s.score.motion_correct)},

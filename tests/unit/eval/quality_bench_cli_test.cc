@@ -2,6 +2,7 @@
 // pipeline runs and writes a well-formed report whose numbers lie in their ranges. Accuracy
 // values mean nothing for random weights and are not asserted. The test runs the built
 // binary (this test binary does not link the model) and skips when it has not been built.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -98,6 +99,18 @@ TEST(QualityBenchCli, RandomTinyModelProducesAWellFormedReport) {
   EXPECT_EQ(following.at("sampler").at("stochasticity"), 1.5);
   EXPECT_EQ(following.at("sampler").at("timestep_shift"), 1.0);
   EXPECT_EQ(following.at("samples").size(), 3u);
+  for (const nlohmann::json& sample : following.at("samples")) {
+    // "judged" is the object the prompt's subject was scored on: its shape is the subject's
+    // exactly when shape_correct says so.
+    const std::string prompt = sample.at("prompt").get<std::string>();
+    const std::string subject = prompt.substr(0, std::min(prompt.find(" and "), prompt.find(" on ")));
+    const nlohmann::json& judged_shape = sample.at("judged").at("shape");
+    const bool judged_is_subjects =
+        judged_shape.is_string() &&
+        subject.find(" " + judged_shape.get<std::string>()) != std::string::npos;
+    EXPECT_EQ(judged_is_subjects, sample.at("shape_correct").get<bool>()) << prompt;
+    EXPECT_TRUE(sample.at("judged").contains("motion"));
+  }
   for (const char* attribute : {"colour", "shape", "motion", "all_named"}) {
     ExpectAccuracyWellFormed(following.at(attribute), 3, attribute);
   }
