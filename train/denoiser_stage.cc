@@ -9,14 +9,17 @@
 // The VAE is frozen, so clips are encoded once into a latent cache on the device at the
 // start (latent_cache_clips of them) and batches are drawn from it; on a fresh run the
 // cache also gives the per-channel latent statistics stored in the config.
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <future>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "model/flow_sampler.h"
 #include "model/latent_normalization.h"
+#include "model/mixers/softmax_attention.h"
 #include "train/bf16_autocast.h"
 #include "train/training_stage.h"
 
@@ -71,7 +74,8 @@ class DenoiserStage : public TrainingStage {
 
   absl::StatusOr<StepLoss> Loss(int64_t step) override {
     const int64_t b = ctx_.options->batch_size;
-    const auto index = torch::randint(cache_.size(0), {b}, torch::TensorOptions().dtype(torch::kLong));
+    const auto index =
+        torch::randint(cache_.size(0), {b}, torch::TensorOptions().dtype(torch::kLong));
     const auto dropped = torch::rand({b}) < ctx_.options->caption_dropout;
     std::vector<std::string> captions;
     auto index_a = index.accessor<int64_t, 1>();
@@ -95,6 +99,47 @@ class DenoiserStage : public TrainingStage {
     loss.terms = {{"mse", mse.item<double>()}};
     loss.clips = b;
     return loss;
+  }
+
+  // After training (EMA weights): the flow-matching loss on held-out clips, with every
+  // caption, t on a fixed grid and fixed noise, in float32 (comparable between runs, unlike
+  // the training loss), and each softmax layer's largest attention logit (growing logits
+  // diverged bf16 training before attention moved to float32; BENCHMARKS.md section 5).
+  std::vector<std::pair<std::string, double>> Evaluate() override {
+    torch::NoGradGuard no_grad;
+    constexpr int kClips = 64;
+    const ClipBatch held_out = HeldOutBatch(ctx_.options->data, kClips);
+    std::vector<torch::Tensor> latents;
+    for (int64_t i = 0; i < kClips; i += kEncodeBatch) {
+      const int64_t n = std::min<int64_t>(kEncodeBatch, kClips - i);
+      latents.push_back(
+          ctx_.network->encoder->EncodeMean(held_out.pixels.narrow(0, i, n).to(ctx_.device)));
+    }
+    const torch::Tensor x0 = normalizer_.Normalize(torch::cat(latents, 0));
+    const torch::Tensor t =
+        ((torch::arange(kClips, torch::kFloat32) + 0.5) / kClips).to(ctx_.device);
+    at::Generator noise_generator = at::detail::createCPUGenerator(/*seed_in=*/20261128);
+    const torch::Tensor eps =
+        torch::randn(x0.sizes(), noise_generator, torch::kFloat32).to(ctx_.device);
+    std::vector<SoftmaxAttention*> layers;
+    for (const auto& module : ctx_.network->denoiser->modules(/*include_self=*/false)) {
+      if (auto* attention = dynamic_cast<SoftmaxAttention*>(module.get())) {
+        layers.push_back(attention);
+      }
+    }
+    std::vector<double> max_logit(layers.size(), 0.0);
+    for (size_t i = 0; i < layers.size(); ++i) layers[i]->set_logit_probe(&max_logit[i]);
+    const TextEmbedding text = ctx_.network->text_encoder->Encode(held_out.captions, ctx_.device);
+    const torch::Tensor velocity =
+        ctx_.network->denoiser->forward(FlowSampler::Interpolate(x0, eps, t), t, text);
+    for (SoftmaxAttention* layer : layers) layer->set_logit_probe(nullptr);
+    std::vector<std::pair<std::string, double>> out = {
+        {"heldout_mse",
+         (velocity - FlowSampler::VelocityTarget(x0, eps)).pow(2).mean().item<double>()}};
+    for (size_t i = 0; i < layers.size(); ++i) {
+      out.emplace_back(absl::StrCat("attention_max_logit_", i), max_logit[i]);
+    }
+    return out;
   }
 
  private:

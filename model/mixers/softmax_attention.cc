@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "model/cuda_autocast.h"
@@ -66,6 +67,15 @@ torch::Tensor SoftmaxAttention::forward(const torch::Tensor& x) {
   if (options_.qk_norm) {
     q = NormalizeHeads(q, q_norm_);
     k = NormalizeHeads(k, k_norm_);
+  }
+  if (logit_probe_ != nullptr) {
+    torch::NoGradGuard no_grad;
+    const double largest =
+        (torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh)))
+            .abs()
+            .max()
+            .item<double>();
+    *logit_probe_ = std::max(*logit_probe_, largest);
   }
   auto o = ScaledDotProductAttention(q, k, qkv[2], /*causal=*/!options_.bidirectional);
   return out_->forward(o.transpose(1, 2).reshape({b, n, options_.dim})).to(x.scalar_type());

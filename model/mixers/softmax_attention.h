@@ -22,6 +22,12 @@ class SoftmaxAttention : public TokenMixer {
   torch::Tensor forward(const torch::Tensor& x) override;  // [B, N, D] -> [B, N, D]
   std::string kind() const override { return "softmax"; }
 
+  // Diagnostics: while a probe is set, every forward also computes its attention logits
+  // (q·k / sqrt(head dim), causally masked ones included) explicitly and raises
+  // *max_abs_logit to their largest magnitude.
+  // nullptr (the default) turns it off. Not thread-safe while set.
+  void set_logit_probe(double* max_abs_logit) { logit_probe_ = max_abs_logit; }
+
  private:
   // x [B, H, N, Dh] -> RMS-normalized over Dh, times gain [D] viewed as [H, Dh].
   torch::Tensor NormalizeHeads(const torch::Tensor& x, const torch::Tensor& gain) const;
@@ -30,6 +36,7 @@ class SoftmaxAttention : public TokenMixer {
   torch::nn::Linear qkv_{nullptr};
   torch::nn::Linear out_{nullptr};
   torch::Tensor q_norm_, k_norm_;  // qk_norm gains, [D]; undefined without qk_norm
+  double* logit_probe_ = nullptr;
 };
 
 }  // namespace vidserve

@@ -120,6 +120,42 @@ TEST(SoftmaxAttention, CudaAutocastDoesNotReachTheLogits) {
   EXPECT_TRUE(torch::equal(under_autocast, plain));
 }
 
+TEST(SoftmaxAttention, LogitProbeRecordsTheLargestLogitWhileSet) {
+  auto attention = MakeAttention(/*bidirectional=*/true);
+  const auto params = attention->named_parameters();
+  torch::manual_seed(10);
+  const auto small = torch::randn({2, 13, kDim});
+  const auto large = small * 3;
+  auto largest_logit = [&](const torch::Tensor& x) {  // float64, key bias left out as in forward
+    const auto w = params["qkv.weight"].to(torch::kFloat64);
+    const auto b = params["qkv.bias"].to(torch::kFloat64);
+    const auto x64 = x.to(torch::kFloat64);
+    const int64_t dh = kDim / kHeads;
+    auto q = (torch::matmul(x64, w.slice(0, 0, kDim).t()) + b.slice(0, 0, kDim))
+                 .view({x.size(0), x.size(1), kHeads, dh})
+                 .transpose(1, 2);
+    auto k = torch::matmul(x64, w.slice(0, kDim, 2 * kDim).t())
+                 .view({x.size(0), x.size(1), kHeads, dh})
+                 .transpose(1, 2);
+    return (torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(dh)))
+        .abs()
+        .max()
+        .item<double>();
+  };
+  torch::NoGradGuard no_grad;
+  double probe = 0;
+  attention->set_logit_probe(&probe);
+  attention->forward(large);
+  EXPECT_NEAR(probe, largest_logit(large), 1e-3 * largest_logit(large));
+  const double after_large = probe;
+  attention->forward(small);  // smaller logits leave the maximum where it was
+  EXPECT_EQ(probe, after_large);
+  attention->set_logit_probe(nullptr);
+  probe = 0;
+  attention->forward(large);
+  EXPECT_EQ(probe, 0);
+}
+
 TEST(SoftmaxAttention, QkNormIgnoresTheScaleOfQueriesAndKeys) {
   for (bool qk_norm : {false, true}) {
     auto attention = MakeAttention(/*bidirectional=*/true, qk_norm);

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -151,6 +152,15 @@ TEST_F(TrainerTest, ThinAndDenoiserStagesLearnAndMergeIntoAServableCheckpoint) {
   auto denoiser = RunTraining(denoiser_options);
   ASSERT_TRUE(denoiser.ok()) << denoiser.status();
   EXPECT_LT(Mean(denoiser->step_losses, 30, 40), 0.9 * Mean(denoiser->step_losses, 0, 5));
+  // Its held-out flow-matching loss and every softmax layer's largest attention logit.
+  const double heldout_mse = denoiser->evaluation.at("heldout_mse");
+  EXPECT_GT(heldout_mse, 0);
+  EXPECT_LT(heldout_mse, 4);
+  for (int layer = 0; layer < 2; ++layer) {
+    const double logit = denoiser->evaluation.at("attention_max_logit_" + std::to_string(layer));
+    EXPECT_GT(logit, 0);
+    EXPECT_TRUE(std::isfinite(logit));
+  }
 
   MergeOptions merge;
   merge.vae_checkpoint = vae->export_path;
