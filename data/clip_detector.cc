@@ -166,7 +166,7 @@ double BestTemplateIou(int width, const FrameStats& f, Shape shape) {
   const int rotations = period > 0 ? kTemplateRotations : 1;
   double best = 0;
   for (int k = 0; k < rotations; ++k) {
-    const double a = period * k / rotations * 3.14159265358979323846 / 180;
+    const double a = period * k / rotations * kPi / 180;
     const double ca = std::cos(a), sa = std::sin(a);
     int inter = 0, in_template = 0;
     for (int y = y0; y <= y1; ++y) {

@@ -32,7 +32,6 @@ double ShapeExtent(Shape shape) {
 }
 
 double UnitShapeArea(Shape shape) {
-  constexpr double kPi = 3.14159265358979323846;
   switch (shape) {
     case Shape::kCircle: return kPi;
     case Shape::kSquare: return 4 * kSquareHalfSide * kSquareHalfSide;

@@ -10,6 +10,8 @@
 
 namespace vidserve::data {
 
+inline constexpr double kPi = 3.14159265358979323846;
+
 // Geometry in units of the radius: the square's half side, the diamond's half diagonals
 // (taller than wide, so it is never a rotated square), the triangle's circumradius (the
 // inradius is half of it; the triangle points up and its centroid is the origin).

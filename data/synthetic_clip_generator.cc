@@ -11,7 +11,6 @@
 namespace vidserve::data {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 // Object radius as a fraction of the frame's smaller side.
 constexpr double kSmallRadiusFraction = 0.11;
 constexpr double kLargeRadiusFraction = 0.19;

@@ -35,41 +35,9 @@ class MappingReader {
     return absl::OkStatus();
   }
 
-  absl::Status Int(const std::string& key, int64_t* out) {
-    YAML::Node value;
-    if (!Find(key, &value)) return absl::OkStatus();
-    try {
-      *out = value.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(Path(key), ": expected an integer, got '", Scalar(value), "'"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Double(const std::string& key, double* out) {
-    YAML::Node value;
-    if (!Find(key, &value)) return absl::OkStatus();
-    try {
-      *out = value.as<double>();
-    } catch (const YAML::Exception&) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(Path(key), ": expected a number, got '", Scalar(value), "'"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Bool(const std::string& key, bool* out) {
-    YAML::Node value;
-    if (!Find(key, &value)) return absl::OkStatus();
-    try {
-      *out = value.as<bool>();
-    } catch (const YAML::Exception&) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(Path(key), ": expected true or false, got '", Scalar(value), "'"));
-    }
-    return absl::OkStatus();
-  }
+  absl::Status Int(const std::string& key, int64_t* out) { return As(key, "an integer", out); }
+  absl::Status Double(const std::string& key, double* out) { return As(key, "a number", out); }
+  absl::Status Bool(const std::string& key, bool* out) { return As(key, "true or false", out); }
 
   absl::Status String(const std::string& key, std::string* out) {
     YAML::Node value;
@@ -164,6 +132,21 @@ class MappingReader {
   }
 
  private:
+  // A scalar key read as T; a value that does not convert is an error naming the key, what
+  // was expected and what was there.
+  template <typename T>
+  absl::Status As(const std::string& key, const char* expected, T* out) {
+    YAML::Node value;
+    if (!Find(key, &value)) return absl::OkStatus();
+    try {
+      *out = value.as<T>();
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Path(key), ": expected ", expected, ", got '", Scalar(value), "'"));
+    }
+    return absl::OkStatus();
+  }
+
   bool Find(const std::string& key, YAML::Node* value) {
     consumed_.insert(key);
     if (!node_.IsMap()) return false;

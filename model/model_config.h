@@ -69,10 +69,11 @@ struct SamplerConfig {
   // small shapes (BENCHMARKS.md section 5); the defaults guide every step.
   double guidance_min_t = 0.0;
   double guidance_max_t = 1.0;
-  // Fresh noise per step, in [0, kMaxStochasticity]: 0 is the deterministic Euler (ODE) sampler. For e > 0
-  // each step re-noises the predicted clean latent with a share min(1, e sqrt(1 - t'/t))
-  // of new Gaussian noise (t -> t'), which lets later steps correct earlier mistakes;
-  // the noise comes from the request's seed, so results stay reproducible.
+  // Fresh noise per step, in [0, kMaxStochasticity]: 0 is the deterministic Euler (ODE)
+  // sampler. For e > 0 each step re-noises the predicted clean latent with a share
+  // min(1, e sqrt(1 - t'/t)) of new Gaussian noise (t -> t'), which lets later steps
+  // correct earlier mistakes; the noise comes from the request's seed, so results stay
+  // reproducible.
   double stochasticity = 0.0;
 };
 
