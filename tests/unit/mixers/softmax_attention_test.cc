@@ -36,21 +36,36 @@ std::shared_ptr<SoftmaxAttention> MakeAttention(bool bidirectional, bool qk_norm
   return attention;
 }
 
+// q, k and v of each head in float64: [3, B, H, N, Dh], with the key bias or without it.
+torch::Tensor Float64Qkv(SoftmaxAttention& attention, const torch::Tensor& x, bool key_bias) {
+  const auto params = attention.named_parameters();
+  auto bias = params["qkv.bias"].to(torch::kFloat64);
+  if (!key_bias) bias.slice(0, kDim, 2 * kDim).zero_();
+  const auto qkv =
+      torch::matmul(x.to(torch::kFloat64), params["qkv.weight"].to(torch::kFloat64).t()) + bias;
+  return qkv.view({x.size(0), x.size(1), 3, kHeads, kDim / kHeads}).permute({2, 0, 3, 1, 4});
+}
+
+// Scaled dot-product logits of float64 q, k, v: [B, H, N, N].
+torch::Tensor Logits(const torch::Tensor& qkv) {
+  return torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(double(kDim / kHeads));
+}
+
 // Multi-head attention written out in float64, with every bias, key bias included.
 torch::Tensor ReferenceWithKeyBias(SoftmaxAttention& attention, const torch::Tensor& x,
                                    bool causal) {
-  const auto params = attention.named_parameters();
-  auto f64 = [&](const char* name) { return params[name].to(torch::kFloat64); };
-  const int64_t b = x.size(0), n = x.size(1), dh = kDim / kHeads;
-  auto qkv = torch::matmul(x.to(torch::kFloat64), f64("qkv.weight").t()) + f64("qkv.bias");
-  qkv = qkv.view({b, n, 3, kHeads, dh}).permute({2, 0, 3, 1, 4});
-  auto scores = torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(double(dh));
+  const int64_t b = x.size(0), n = x.size(1);
+  const auto qkv = Float64Qkv(attention, x, /*key_bias=*/true);
+  auto scores = Logits(qkv);
   if (causal) {
     auto mask = torch::ones({n, n}, torch::kBool).triu(1);
     scores = scores.masked_fill(mask, -std::numeric_limits<double>::infinity());
   }
   auto o = torch::matmul(torch::softmax(scores, -1), qkv[2]).transpose(1, 2).reshape({b, n, kDim});
-  return (torch::matmul(o, f64("out.weight").t()) + f64("out.bias")).to(torch::kFloat32);
+  const auto params = attention.named_parameters();
+  return (torch::matmul(o, params["out.weight"].to(torch::kFloat64).t()) +
+          params["out.bias"].to(torch::kFloat64))
+      .to(torch::kFloat32);
 }
 
 TEST(SoftmaxAttention, LeavingOutTheKeyBiasChangesNoOutput) {
@@ -122,25 +137,11 @@ TEST(SoftmaxAttention, CudaAutocastDoesNotReachTheLogits) {
 
 TEST(SoftmaxAttention, LogitProbeRecordsTheLargestLogitWhileSet) {
   auto attention = MakeAttention(/*bidirectional=*/true);
-  const auto params = attention->named_parameters();
   torch::manual_seed(10);
   const auto small = torch::randn({2, 13, kDim});
   const auto large = small * 3;
-  auto largest_logit = [&](const torch::Tensor& x) {  // float64, key bias left out as in forward
-    const auto w = params["qkv.weight"].to(torch::kFloat64);
-    const auto b = params["qkv.bias"].to(torch::kFloat64);
-    const auto x64 = x.to(torch::kFloat64);
-    const int64_t dh = kDim / kHeads;
-    auto q = (torch::matmul(x64, w.slice(0, 0, kDim).t()) + b.slice(0, 0, kDim))
-                 .view({x.size(0), x.size(1), kHeads, dh})
-                 .transpose(1, 2);
-    auto k = torch::matmul(x64, w.slice(0, kDim, 2 * kDim).t())
-                 .view({x.size(0), x.size(1), kHeads, dh})
-                 .transpose(1, 2);
-    return (torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(dh)))
-        .abs()
-        .max()
-        .item<double>();
+  auto largest_logit = [&](const torch::Tensor& x) {  // key bias left out, as in forward
+    return Logits(Float64Qkv(*attention, x, /*key_bias=*/false)).abs().max().item<double>();
   };
   torch::NoGradGuard no_grad;
   double probe = 0;
