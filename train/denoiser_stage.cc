@@ -7,8 +7,8 @@
 // unconditional velocity that classifier-free guidance needs.
 //
 // The VAE is frozen, so clips are encoded once into a latent cache on the device at the
-// start (latent_cache_clips of them) and batches are drawn from it; on a fresh run the
-// cache also gives the per-channel latent statistics stored in the config.
+// start (latent_cache_clips of them) and batches are drawn from it; for a fresh denoiser
+// the cache also gives the per-channel latent statistics stored in the config.
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -62,8 +62,13 @@ class DenoiserStage : public TrainingStage {
       for (int64_t i = 0; i < keep; ++i) captions_.push_back(std::move(batch->captions[i]));
     }
     cache_ = torch::cat(latents, 0);
-    if (!ctx_.resumed) {
+    // Empty unless a resumed run or a continued denoiser brought them (trainer.cc says when).
+    if (ctx_.config->vae.latent_mean.empty() || ctx_.config->vae.latent_std.empty()) {
       MeasureLatentStatistics(cache_, &ctx_.config->vae.latent_mean, &ctx_.config->vae.latent_std);
+      LOG_INFO << "denoiser stage: latent statistics measured on the cache";
+    } else {
+      LOG_INFO << "denoiser stage: latent statistics kept from "
+               << (ctx_.resumed ? "the resumed state" : "the init checkpoint");
     }
     normalizer_ = LatentNormalizer(ctx_.config->vae, ctx_.device);
     cache_ = normalizer_.Normalize(cache_);

@@ -46,6 +46,10 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
         "freeze_encoder: only for the vae stage started from an init_checkpoint (the encoder "
         "it keeps)");
   }
+  if (o.remeasure_latent_statistics && o.stage != TrainStage::kDenoiser) {
+    return absl::InvalidArgumentError(
+        "remeasure_latent_statistics: only for the denoiser stage (the stage that measures them)");
+  }
   if (o.stage != TrainStage::kThinDecoder &&
       (o.thin_stages != -1 || o.thin_width_multiplier != 0 || o.thin_output_patch != 0)) {
     return absl::InvalidArgumentError(

@@ -85,6 +85,10 @@ struct TrainOptions {
   // latent space stays exactly the init's, so its denoiser and thin decoder still fit (the
   // thin decoder is then re-distilled from the new full decoder to keep up with it).
   bool freeze_encoder = false;
+  // Denoiser stage from a checkpoint whose denoiser it continues: measure the latent
+  // statistics on this run's cache instead of keeping the ones that denoiser was trained
+  // with (a fresh denoiser, or an init without statistics, always measures them).
+  bool remeasure_latent_statistics = false;
   // Thin stage: a thin decoder of another shape than the init checkpoint's: how many
   // pixel-near stages are narrowed (-1 = keep), by what width multiplier (0 = keep) and
   // its output patch (1, 2 or 4; 0 = keep). It starts from the init checkpoint's thin

@@ -46,6 +46,9 @@ ABSL_FLAG(int64_t, thin_output_patch, 0,
           "upsampling; 0 = the init checkpoint's)");
 ABSL_FLAG(bool, freeze_encoder, false,
           "vae stage from --init_checkpoint: train the full decoder only, keeping the latent space");
+ABSL_FLAG(bool, remeasure_latent_statistics, false,
+          "denoiser stage continuing --init_checkpoint's denoiser: measure the latent statistics "
+          "on this run's cache instead of keeping the ones it was trained with");
 ABSL_FLAG(std::string, device, kDefaults.device, "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, kDefaults.threads, "CPU intra-op threads (0 = LibTorch default)");
 ABSL_FLAG(int64_t, steps, kDefaults.steps, "schedule length in optimiser steps");
@@ -194,6 +197,7 @@ int main(int argc, char** argv) {
   o.thin_width_multiplier = absl::GetFlag(FLAGS_thin_width_multiplier);
   o.thin_output_patch = absl::GetFlag(FLAGS_thin_output_patch);
   o.freeze_encoder = absl::GetFlag(FLAGS_freeze_encoder);
+  o.remeasure_latent_statistics = absl::GetFlag(FLAGS_remeasure_latent_statistics);
   o.device = absl::GetFlag(FLAGS_device);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.steps = absl::GetFlag(FLAGS_steps);

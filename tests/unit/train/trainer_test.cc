@@ -295,6 +295,73 @@ TEST_F(TrainerTest, FrozenEncoderVaeRunTrainsOnlyTheDecoder) {
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("freeze_encoder"));
 }
 
+TEST_F(TrainerTest, LatentStatisticsStayWithTheDenoiserTheyWereMeasuredFor) {
+  auto vae = RunTraining(Options(TrainStage::kVae, "vae", 2));
+  ASSERT_TRUE(vae.ok()) << vae.status();
+  const auto statistics = [](const std::string& checkpoint) {
+    auto loaded = LoadVideoNetwork(checkpoint);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    const VaeConfig& c = loaded->config.vae;
+    std::vector<double> both = c.latent_mean;
+    both.insert(both.end(), c.latent_std.begin(), c.latent_std.end());
+    return both;
+  };
+  EXPECT_TRUE(statistics(vae->export_path).empty());
+
+  // A fresh denoiser measures them on its cache (clips from 0).
+  TrainOptions first = Options(TrainStage::kDenoiser, "den", 2);
+  first.init_checkpoint = vae->export_path;
+  auto den = RunTraining(first);
+  ASSERT_TRUE(den.ok()) << den.status();
+  const std::vector<double> measured = statistics(den->export_path);
+  ASSERT_EQ(measured.size(), 8u);
+
+  // Continuing it on other clips keeps them, bit for bit...
+  TrainOptions next = Options(TrainStage::kDenoiser, "den-next", 2);
+  next.init_checkpoint = den->export_path;
+  next.data.first_clip = 5000;
+  auto continued = RunTraining(next);
+  ASSERT_TRUE(continued.ok()) << continued.status();
+  EXPECT_EQ(statistics(continued->export_path), measured);
+
+  // ...unless asked to measure them again, which those clips' latents move.
+  next.run_dir = (root_ / "den-remeasured").string();
+  next.remeasure_latent_statistics = true;
+  auto remeasured = RunTraining(next);
+  ASSERT_TRUE(remeasured.ok()) << remeasured.status();
+  const std::vector<double> again = statistics(remeasured->export_path);
+  ASSERT_EQ(again.size(), 8u);
+  EXPECT_NE(again, measured);
+
+  // A new mixer is a fresh denoiser: measured, from the same clips as the first run.
+  TrainOptions other_mixer = Options(TrainStage::kDenoiser, "den-loglinear", 2);
+  other_mixer.init_checkpoint = den->export_path;
+  other_mixer.mixer = "loglinear";
+  auto fresh = RunTraining(other_mixer);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  const std::vector<double> fresh_statistics = statistics(fresh->export_path);
+  ASSERT_EQ(fresh_statistics.size(), 8u);
+  for (size_t i = 0; i < measured.size(); ++i) EXPECT_NEAR(fresh_statistics[i], measured[i], 1e-6);
+
+  // Training the encoder makes them stale: the vae export drops them. A frozen encoder keeps them.
+  TrainOptions encoder = Options(TrainStage::kVae, "vae-again", 1);
+  encoder.init_checkpoint = den->export_path;
+  auto retrained = RunTraining(encoder);
+  ASSERT_TRUE(retrained.ok()) << retrained.status();
+  EXPECT_TRUE(statistics(retrained->export_path).empty());
+  encoder.run_dir = (root_ / "vae-frozen").string();
+  encoder.freeze_encoder = true;
+  auto frozen = RunTraining(encoder);
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  EXPECT_EQ(statistics(frozen->export_path), measured);
+
+  TrainOptions wrong_stage = Options(TrainStage::kVae, "vae-remeasure", 1);
+  wrong_stage.remeasure_latent_statistics = true;
+  auto refused = RunTraining(wrong_stage);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("remeasure_latent_statistics"));
+}
+
 // A VAE run on single 16x16 frames, one per step: the fastest run that still trains.
 TrainOptions SingleFrameVaeOptions(TrainOptions o, int64_t warmup_steps) {
   o.batch_size = 1;
