@@ -89,16 +89,16 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
   // ones it was trained with (its encoder is the init's, which is theirs: the merge refuses
   // a denoiser of another encoder). Re-measuring on 60-80k new clips each round shifted
   // them by under 1% of a standard deviation, but shifted every input nonetheless.
-  bool measure_statistics = options.stage == TrainStage::kVae && !options.freeze_encoder;
+  bool clear_statistics = options.stage == TrainStage::kVae && !options.freeze_encoder;
   if (options.stage == TrainStage::kDenoiser) {
     if (!options.mixer.empty() &&
         out.config.denoiser.mixers != std::vector<std::string>{options.mixer}) {
       out.config.denoiser.mixers = {options.mixer};
       fresh_denoiser = true;
     }
-    measure_statistics = fresh_denoiser || options.remeasure_latent_statistics;
+    clear_statistics = fresh_denoiser || options.remeasure_latent_statistics;
   }
-  if (measure_statistics) {
+  if (clear_statistics) {
     out.config.vae.latent_mean.clear();
     out.config.vae.latent_std.clear();
   }
