@@ -46,8 +46,8 @@ def main(argv):
             b = sum(s[key] for s in baseline.values())
             g = sum(1 for k in candidate if candidate[k][key] and not baseline[k][key])
             l = sum(1 for k in candidate if baseline[k][key] and not candidate[k][key])
-            t = totals[a]
-            t[0], t[1], t[2], t[3], t[4] = t[0] + c, t[1] + b, t[2] + g, t[3] + l, t[4] + len(candidate)
+            for i, value in enumerate((c, b, g, l, len(candidate))):
+                totals[a][i] += value
             row.append(f"{a} {c}/{len(candidate)} vs {b} (+{g} -{l}, p {mcnemar_p(g, l):.2g})")
         print(f"{name}: " + "; ".join(row))
     for a, (c, b, g, l, n) in totals.items():

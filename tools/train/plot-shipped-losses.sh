@@ -24,4 +24,4 @@ done
 for c in 15 16 17; do runs+=("$b/2026-11-28/h200-continuation/den-c$c-losses.csv:denoiser+c$c"); done
 runs+=("$b/2026-11-28/h200-stability/den-c22-losses.csv:denoiser+c22")
 for c in 23 24 25; do runs+=("$b/2026-11-28/h200-rounds-c23-c26/den-c$c-losses.csv:denoiser+c$c"); done
-exec /usr/bin/python3 tools/train/plot_losses.py "${1:-docs/training-losses.png}" "${runs[@]}"
+exec tools/train/plot_losses.py "${1:-docs/training-losses.png}" "${runs[@]}"
