@@ -1,5 +1,9 @@
 #include "model/causal_conv3d.h"
 
+#ifdef VIDSERVE_HAVE_CUDA
+#include "model/cuda/narrow_conv3d.h"
+#endif
+
 namespace vidserve {
 
 CausalConv3dImpl::CausalConv3dImpl(const CausalConv3dOptions& options_) : options(options_) {
@@ -20,27 +24,24 @@ void CausalConv3dImpl::reset() {
 
 torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
   const int64_t front = options.temporal_kernel() - 1;
+  const torch::Tensor* past = nullptr;
+  if (front > 0 && cache != nullptr) {
+    auto it = cache->past_frames.find(this);
+    if (it != cache->past_frames.end()) past = &it->second;
+  }
+#ifdef VIDSERVE_HAVE_CUDA
+  if (UsesDirectKernel(x, past)) {
+    auto y = NarrowCausalConv3dCuda(x, past != nullptr ? *past : torch::Tensor(), conv->weight,
+                                    conv->bias);
+    // At stride 1 the frames to keep are the input's last `front`, x's own when it has them.
+    if (cache != nullptr) KeepPastFrames(x.size(2) >= front ? x : CausallyPadded(x, past), cache);
+    return y;
+  }
+#endif
   auto padded = x;
   if (front > 0) {
-    const torch::Tensor* past = nullptr;
-    if (cache != nullptr) {
-      auto it = cache->past_frames.find(this);
-      if (it != cache->past_frames.end()) past = &it->second;
-    }
-    if (past != nullptr) {
-      padded = torch::cat({*past, x}, 2);
-    } else {
-      // Replicating the first frame (rather than zeros) makes a still first frame look
-      // like a static past, which is what an image looks like to a video model.
-      padded = torch::cat({x.narrow(2, 0, 1).expand({-1, -1, front, -1, -1}), x}, 2);
-    }
-    if (cache != nullptr) {
-      // Frames from the next output's first tap on; a copy, so the cache does not pin
-      // this chunk's whole input.
-      const int64_t st = options.temporal_stride();
-      const int64_t consumed = st * ((padded.size(2) - options.temporal_kernel()) / st + 1);
-      cache->past_frames[this] = padded.narrow(2, consumed, padded.size(2) - consumed).clone();
-    }
+    padded = CausallyPadded(x, past);
+    if (cache != nullptr) KeepPastFrames(padded, cache);
   }
   // LibTorch's CPU dispatcher (aten/src/ATen/native/Convolution.cpp, use_mkldnn) sends a
   // batch-1 conv3d to oneDNN only when B*C*T*H > 20480; below that its unblocked fallback
@@ -53,6 +54,38 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache*
     return ForwardAsConv2d(padded);
   }
   return conv->forward(padded);
+}
+
+torch::Tensor CausalConv3dImpl::CausallyPadded(const torch::Tensor& x,
+                                               const torch::Tensor* past) const {
+  const int64_t front = options.temporal_kernel() - 1;
+  if (front == 0) return x;
+  if (past != nullptr) return torch::cat({*past, x}, 2);
+  // Replicating the first frame (rather than zeros) makes a still first frame look
+  // like a static past, which is what an image looks like to a video model.
+  return torch::cat({x.narrow(2, 0, 1).expand({-1, -1, front, -1, -1}), x}, 2);
+}
+
+void CausalConv3dImpl::KeepPastFrames(const torch::Tensor& padded, CausalConvCache* cache) {
+  // Frames from the next output's first tap on; a copy, so the cache does not pin this
+  // chunk's whole input.
+  const int64_t st = options.temporal_stride();
+  const int64_t consumed = st * ((padded.size(2) - options.temporal_kernel()) / st + 1);
+  cache->past_frames[this] = padded.narrow(2, consumed, padded.size(2) - consumed).clone();
+}
+
+bool CausalConv3dImpl::UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const {
+#ifdef VIDSERVE_HAVE_CUDA
+  // Inference only: the kernel has no backward.
+  return lowering == Conv3dLowering::kAuto && x.is_cuda() && !torch::GradMode::is_enabled() &&
+         options.temporal_stride() == 1 && options.spatial_stride() == 1 &&
+         options.temporal_kernel() == 3 && options.spatial_kernel() == 3 &&
+         NarrowCausalConv3dSupported(x, past != nullptr ? *past : torch::Tensor(), conv->weight);
+#else
+  (void)x;
+  (void)past;
+  return false;
+#endif
 }
 
 torch::Tensor CausalConv3dImpl::ForwardAsConv2d(const torch::Tensor& padded) {

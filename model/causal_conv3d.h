@@ -27,8 +27,13 @@ struct CausalConvCache {
 
 // How forward() runs the convolution.
 enum class Conv3dLowering {
-  // conv3d, except on CPU for inputs below oneDNN's 3D threshold (see forward()).
+  // conv3d, except on CPU for inputs below oneDNN's 3D threshold (see forward()), and on
+  // CUDA without a gradient for narrow layers the direct kernel takes
+  // (model/cuda/narrow_conv3d.h: 3x3x3, stride 1, at most 16 output channels).
   kAuto,
+  // As kAuto, but never the direct CUDA kernel: LibTorch's convolutions only (the baseline
+  // vidserve-bench vae --direct-conv measures the kernel against).
+  kLibTorchOnly,
   // Always conv2d over frames folded into the batch, the temporal taps stacked on channels,
   // so CUDA runs cuDNN's 2D kernels instead of its 3D ones (slower on an H100 at every size
   // vidserve-bench vae --conv2d measured; kept for other GPUs).
@@ -67,6 +72,13 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // a slow unblocked 3D kernel (the 2D form reaches oneDNN), and everywhere under
   // Conv3dLowering::kConv2dOverFrames.
   torch::Tensor ForwardAsConv2d(const torch::Tensor& padded);
+  // x with its causal past in front: the cached frames, or copies of x's first frame.
+  torch::Tensor CausallyPadded(const torch::Tensor& x, const torch::Tensor* past) const;
+  // Stores in `cache` the frames of `padded` (or of any input ending with the same frames)
+  // that the next chunk's first output still needs.
+  void KeepPastFrames(const torch::Tensor& padded, CausalConvCache* cache);
+  // Whether forward() hands x to the direct CUDA kernel (see Conv3dLowering::kAuto).
+  bool UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const;
 };
 TORCH_MODULE(CausalConv3d);
 

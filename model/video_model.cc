@@ -131,17 +131,19 @@ void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& optio
         if (p.dim() == 5) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast3d));
       }
     }
-    if (options.decode_conv2d) {
-      for (const auto& module : decoder->modules(/*include_self=*/false)) {
-        if (auto* conv = module->as<CausalConv3dImpl>()) {
-          conv->lowering = Conv3dLowering::kConv2dOverFrames;
-        }
-      }
+    const Conv3dLowering lowering = options.decode_conv2d       ? Conv3dLowering::kConv2dOverFrames
+                                    : options.decode_direct_conv ? Conv3dLowering::kAuto
+                                                                 : Conv3dLowering::kLibTorchOnly;
+    for (const auto& module : decoder->modules(/*include_self=*/false)) {
+      if (auto* conv = module->as<CausalConv3dImpl>()) conv->lowering = lowering;
     }
   }
   info.decode_precision = options.decode_precision;
   info.decode_channels_last = options.decode_channels_last;
   info.decode_conv2d = options.decode_conv2d;
+#ifdef VIDSERVE_HAVE_CUDA
+  info.decode_direct_conv = options.decode_direct_conv && !options.decode_conv2d;
+#endif
 }
 
 torch::Tensor VideoModel::Impl::ToDecoderInput(const torch::Tensor& latents) const {

@@ -34,6 +34,7 @@ struct ModelInfo {
   DecodePrecision decode_precision = DecodePrecision::kFloat32;  // what Decode runs in
   bool decode_channels_last = false;  // decoder activations in channels-last 3D layout
   bool decode_conv2d = false;         // decoder convolutions as conv2d over frames
+  bool decode_direct_conv = false;    // narrow decoder convolutions in vidserve's CUDA kernel
 };
 
 // One request's denoising state. Created by VideoModel::StartGeneration, advanced by
@@ -91,6 +92,11 @@ class VideoModel {
     // taps stacked on channels). Slower on an H100 at every measured size; kept so other
     // GPUs and cuDNN versions can be measured with vidserve-bench vae --conv2d.
     bool decode_conv2d = false;
+    // Narrow decoder convolutions (3x3x3, at most 16 output channels: the thin decoder's
+    // pixel stages, every decoder's RGB output) in vidserve's direct CUDA kernel
+    // (model/cuda/narrow_conv3d.h) instead of cuDNN. No effect with decode_conv2d, on CPU,
+    // or in a build without CUDA code. vidserve-bench vae --direct-conv 0,1 measures it.
+    bool decode_direct_conv = true;
   };
 
   static absl::StatusOr<std::unique_ptr<VideoModel>> Create(const Options& options);

@@ -39,6 +39,7 @@ struct ServerConfig {
     std::string decode_precision = "float32";
     bool decode_channels_last = false;
     bool decode_conv2d = false;
+    bool decode_direct_conv = true;
     // model.sampler: replaces the checkpoint's sampler settings (timestep_shift,
     // guidance_min_t, guidance_max_t, stochasticity; model/model_config.h); unset keys keep
     // the checkpoint's, which carries the values its quality was measured with.

@@ -385,6 +385,7 @@ grpc::ServerUnaryReactor* VideoService::GetModelInfo(grpc::CallbackServerContext
   decode->set_precision(DecodePrecisionName(info.decode_precision));
   decode->set_channels_last(info.decode_channels_last);
   decode->set_conv2d(info.decode_conv2d);
+  decode->set_direct_conv(info.decode_direct_conv);
   const SamplerConfig& sampler_config = info.config.sampler;
   v1::SamplerSettings* sampler = response->mutable_sampler();
   sampler->set_timestep_shift(sampler_config.timestep_shift);

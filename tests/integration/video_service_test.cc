@@ -73,6 +73,7 @@ TEST_F(VideoServiceTest, GetModelInfoDescribesModelLimitsAndDefaults) {
   EXPECT_EQ(info.decode().cuda_graphs(), server_->model_info().cuda_graph_decode);
   EXPECT_FALSE(info.decode().channels_last());
   EXPECT_FALSE(info.decode().conv2d());
+  EXPECT_FALSE(info.decode().direct_conv());  // CUDA only
   // The tiny preset's sampler: guidance on every step, deterministic Euler steps.
   EXPECT_EQ(info.sampler().guidance_min_t(), 0.0);
   EXPECT_EQ(info.sampler().guidance_max_t(), 1.0);

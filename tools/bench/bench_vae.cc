@@ -3,9 +3,10 @@
 // memory of each decoder, measured from a reset peak: the CUDA allocator's peak on CUDA, the
 // process's peak RSS on CPU (both include the weights and the input latent). On CUDA every
 // size is measured eager (float32) and through CUDA graphs (the server's default,
-// model.cuda_graph_cache_size) in every combination of --precisions, --channels-last and
-// --conv2d, one VideoModel instance per variant on the same GPU, and each variant's bytes
-// are compared with the eager float32 ones (PSNR, largest byte difference).
+// model.cuda_graph_cache_size) in every combination of --precisions, --channels-last,
+// --conv2d and --direct-conv, one VideoModel instance per variant on the same GPU, and each
+// variant's bytes are compared with the eager float32 ones (PSNR, largest byte difference),
+// which on CUDA come from LibTorch's convolutions only (the direct kernel off).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -144,6 +145,7 @@ bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_
        {"decode_precision", DecodePrecisionName(model.info().decode_precision)},
        {"decode_channels_last", model.info().decode_channels_last},
        {"decode_conv2d", model.info().decode_conv2d},
+       {"decode_direct_conv", model.info().decode_direct_conv},
        {"cuda_graph_decode", model.info().cuda_graph_decode},
        {"encode_ms", encode_ms},
        {"full_decode_ms", full_ms},
@@ -186,13 +188,17 @@ struct BenchCase {
   DecodedBatch reference;
 };
 
-std::string VariantLabel(const VideoModel::Options& options) {
+std::string VariantLabel(const VideoModel::Options& options, bool on_cuda) {
   std::string label = options.cuda_graph_cache_size > 0 ? "cuda_graph" : "eager";
   if (options.decode_precision != DecodePrecision::kFloat32) {
     absl::StrAppend(&label, "+", DecodePrecisionName(options.decode_precision));
   }
   if (options.decode_channels_last) absl::StrAppend(&label, "+channels_last");
   if (options.decode_conv2d) absl::StrAppend(&label, "+conv2d");
+  // The direct kernel is the CUDA default; say when a CUDA run goes without it.
+  if (on_cuda && !options.decode_direct_conv && !options.decode_conv2d) {
+    absl::StrAppend(&label, "+libtorch_conv");
+  }
   return label;
 }
 
@@ -212,6 +218,7 @@ int RunVaeBench(int argc, char** argv) {
   const std::string precisions_text = flags.String("precisions", "float32");
   const std::string channels_last_text = flags.String("channels-last", "0");
   const std::string conv2d_text = flags.String("conv2d", "0");
+  const std::string direct_conv_text = flags.String("direct-conv", "1");
   if (!flags.CheckAllUsed("vae")) return 2;
 
   std::vector<ClipSize> sizes;
@@ -245,8 +252,10 @@ int RunVaeBench(int argc, char** argv) {
   }
   const std::vector<int64_t> channels_last = ParseIntList(channels_last_text);
   const std::vector<int64_t> conv2d = ParseIntList(conv2d_text);
-  for (const auto& [flag, values] : {std::pair{"channels-last", channels_last},
-                                     std::pair{"conv2d", conv2d}}) {
+  const std::vector<int64_t> direct_conv = ParseIntList(direct_conv_text);
+  for (const auto& [flag, values] :
+       {std::pair{"channels-last", channels_last}, std::pair{"conv2d", conv2d},
+        std::pair{"direct-conv", direct_conv}}) {
     if (values.empty() || *std::min_element(values.begin(), values.end()) < 0 ||
         *std::max_element(values.begin(), values.end()) > 1) {
       std::fprintf(stderr, "vidserve-bench vae: --%s expects 0 and/or 1 (e.g. 0,1)\n", flag);
@@ -275,8 +284,11 @@ int RunVaeBench(int argc, char** argv) {
     }
     return std::move(*model);
   };
-  // The baseline: eager float32, whose bytes every other variant is compared with.
-  std::unique_ptr<VideoModel> baseline = create(options);
+  // The baseline: eager float32 with LibTorch's convolutions, whose bytes every other
+  // variant is compared with.
+  VideoModel::Options baseline_options = options;
+  baseline_options.decode_direct_conv = false;
+  std::unique_ptr<VideoModel> baseline = create(baseline_options);
   if (baseline == nullptr) return 1;
   const ModelInfo info = baseline->info();
   const bool on_cuda = info.device.rfind("cuda", 0) == 0;
@@ -287,17 +299,23 @@ int RunVaeBench(int argc, char** argv) {
     for (DecodePrecision precision : precisions) {
       for (int64_t cl : channels_last) {
         for (int64_t c2d : conv2d) {
-          VideoModel::Options v = options;
-          v.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
-          v.decode_precision = precision;
-          v.decode_channels_last = cl == 1;
-          v.decode_conv2d = c2d == 1;
-          variants.push_back(v);
+          for (int64_t direct : direct_conv) {
+            if (c2d == 1 && direct == 0 && direct_conv.size() > 1) continue;  // the same run
+            VideoModel::Options v = options;
+            v.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
+            v.decode_precision = precision;
+            v.decode_channels_last = cl == 1;
+            v.decode_conv2d = c2d == 1;
+            v.decode_direct_conv = direct == 1;
+            variants.push_back(v);
+          }
         }
       }
     }
-  } else if (precisions_text != "float32" || channels_last_text != "0" || conv2d_text != "0") {
-    std::fprintf(stderr, "vidserve-bench vae: --precisions, --channels-last and --conv2d apply "
+  } else if (precisions_text != "float32" || channels_last_text != "0" || conv2d_text != "0" ||
+             direct_conv_text != "1") {
+    std::fprintf(stderr, "vidserve-bench vae: --precisions, --channels-last, --conv2d and "
+                         "--direct-conv apply "
                          "on CUDA only; measuring float32 eager\n");
   }
   const std::string model_label = checkpoint.empty() ? preset : checkpoint;
@@ -329,7 +347,8 @@ int RunVaeBench(int argc, char** argv) {
         return 1;
       }
       c.latents = std::move(*latents);
-      if (!MeasureDecode(*baseline, c.latents, repeats, VariantLabel(options), c.encode_ms,
+      if (!MeasureDecode(*baseline, c.latents, repeats, VariantLabel(baseline_options, on_cuda),
+                         c.encode_ms,
                          c.reference, /*is_reference=*/true, report)) {
         return 1;
       }
@@ -344,7 +363,7 @@ int RunVaeBench(int argc, char** argv) {
     VideoModel::Options as_run = v;
     if (!model->info().cuda_graph_decode) as_run.cuda_graph_cache_size = 0;
     for (BenchCase& c : cases) {
-      if (!MeasureDecode(*model, c.latents, repeats, VariantLabel(as_run), c.encode_ms,
+      if (!MeasureDecode(*model, c.latents, repeats, VariantLabel(as_run, on_cuda), c.encode_ms,
                          c.reference, /*is_reference=*/false, report)) {
         return 1;
       }

@@ -174,15 +174,18 @@ decode)
   # one run (DECODE_CKPT: default the shipped model), after the CUDA decode tests on this
   # GPU when they were built.
   if [ -x "$BIN/tests/vidserve_model_tests" ]; then
+    "$BIN/tests/vidserve_model_tests" --gtest_filter='NarrowConv3dCuda.*' \
+      > "$OUT/model-tests-cuda.log" 2>&1; echo "direct narrow conv tests rc=$?"
     "$BIN/tests/vidserve_model_tests" --gtest_filter='CudaGraphDecode.*' \
-      > "$OUT/model-tests-cuda.log" 2>&1; echo "model tests (CUDA) rc=$?"
+      >> "$OUT/model-tests-cuda.log" 2>&1; echo "model tests (CUDA) rc=$?"
     "$BIN/tests/vidserve_model_tests" --gtest_filter='CudaDecodeVariants.*' \
       >> "$OUT/model-tests-cuda.log" 2>&1; echo "decode variant tests rc=$?"
     VIDSERVE_TEST_DEVICE=cuda "$BIN/tests/vidserve_model_tests" --gtest_filter='VideoModel.*' \
       >> "$OUT/model-tests-cuda.log" 2>&1; echo "model tests on cuda rc=$?"
     grep -E "^\[  (PASSED|FAILED|SKIPPED) |Failure" "$OUT/model-tests-cuda.log" | head -20
   fi
-  # DECODE_FLAGS e.g. "--precisions float32,float16 --channels-last 0,1 --conv2d 0,1".
+  # DECODE_FLAGS e.g. "--precisions float32,float16 --channels-last 0,1 --conv2d 0,1
+  # --direct-conv 0,1".
   $BENCH vae --device $DEVICE --checkpoint "${DECODE_CKPT:-models/vidserve-tiny}" \
     --sizes 17x64x64,65x256x256 --batches 1,8 --repeats 20 ${DECODE_FLAGS:-} \
     --json "$OUT/vae-decode.json" 2>&1 \

@@ -1,0 +1,98 @@
+#include "model/cuda/narrow_conv3d.h"
+
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "model/cuda/narrow_conv3d_kernels.h"
+
+namespace vidserve {
+namespace {
+
+bool SupportedDtype(torch::ScalarType type) {
+  return type == torch::kFloat || type == torch::kHalf || type == torch::kBFloat16;
+}
+
+cuda_kernels::NarrowConvDtype KernelDtype(torch::ScalarType type) {
+  switch (type) {
+    case torch::kHalf:
+      return cuda_kernels::NarrowConvDtype::kFloat16;
+    case torch::kBFloat16:
+      return cuda_kernels::NarrowConvDtype::kBFloat16;
+    default:
+      return cuda_kernels::NarrowConvDtype::kFloat32;
+  }
+}
+
+}  // namespace
+
+bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& past,
+                                 const torch::Tensor& weight) {
+  constexpr int64_t k = cuda_kernels::kNarrowConvKernel;
+  if (!x.defined() || !weight.defined() || !x.is_cuda() || x.dim() != 5 || weight.dim() != 5) {
+    return false;
+  }
+  if (!SupportedDtype(x.scalar_type()) || weight.scalar_type() != x.scalar_type() ||
+      weight.device() != x.device() || !x.is_contiguous()) {
+    return false;
+  }
+  const int64_t cout = weight.size(0), cin = weight.size(1);
+  if (cin != x.size(1) || weight.size(2) != k || weight.size(3) != k || weight.size(4) != k) {
+    return false;
+  }
+  const int64_t cout_padded = cuda_kernels::NarrowConvPaddedOutChannels(static_cast<int>(cout));
+  if (cout_padded == 0 ||
+      cin * cout_padded * k * k * k * 4 > cuda_kernels::kNarrowConvMaxSharedBytes) {
+    return false;
+  }
+  if (x.size(4) % cuda_kernels::kNarrowConvOutputsPerThread != 0 || x.size(0) > 65535 ||
+      x.size(2) > 65535 || x.numel() == 0) {
+    return false;
+  }
+  if (past.defined()) {
+    if (past.device() != x.device() || past.scalar_type() != x.scalar_type() ||
+        past.dim() != 5 || !past.is_contiguous() || past.size(0) != x.size(0) ||
+        past.size(1) != cin || past.size(2) != k - 1 || past.size(3) != x.size(3) ||
+        past.size(4) != x.size(4)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
+                                     const torch::Tensor& weight, const torch::Tensor& bias) {
+  TORCH_CHECK(NarrowCausalConv3dSupported(x, past, weight),
+              "narrow conv3d: unsupported inputs (need contiguous CUDA x [B, Cin, T, H, W] with "
+              "W % 4 == 0, weight [Cout <= 16, Cin, 3, 3, 3] of x's dtype, past [B, Cin, 2, H, "
+              "W] or none); got x ",
+              x.sizes(), " ", x.scalar_type(), ", weight ", weight.sizes());
+  const int64_t cout = weight.size(0);
+  torch::Tensor bias_c;
+  if (bias.defined()) {
+    TORCH_CHECK(bias.numel() == cout, "narrow conv3d: bias has ", bias.numel(),
+                " elements for ", cout, " output channels");
+    bias_c = bias.to(x.scalar_type()).contiguous();
+  }
+  c10::cuda::CUDAGuard guard(x.device());
+  const auto weight_c = weight.contiguous();
+  auto out = torch::empty({x.size(0), cout, x.size(2), x.size(3), x.size(4)}, x.options());
+  cuda_kernels::NarrowConv3dArgs args;
+  args.dtype = KernelDtype(x.scalar_type());
+  args.x = x.data_ptr();
+  args.past = past.defined() ? past.data_ptr() : nullptr;
+  args.weight = weight_c.data_ptr();
+  args.bias = bias_c.defined() ? bias_c.data_ptr() : nullptr;
+  args.out = out.data_ptr();
+  args.batch = static_cast<int>(x.size(0));
+  args.in_channels = static_cast<int>(x.size(1));
+  args.out_channels = static_cast<int>(cout);
+  args.frames = static_cast<int>(x.size(2));
+  args.height = static_cast<int>(x.size(3));
+  args.width = static_cast<int>(x.size(4));
+  const cudaError_t err =
+      cuda_kernels::LaunchNarrowCausalConv3d(args, c10::cuda::getCurrentCUDAStream().stream());
+  TORCH_CHECK(err == cudaSuccess, "narrow conv3d: CUDA launch failed: ", cudaGetErrorString(err));
+  return out;
+}
+
+}  // namespace vidserve

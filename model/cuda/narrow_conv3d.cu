@@ -1,0 +1,200 @@
+// Direct causal 3x3x3 convolution for layers with few output channels (the thin decoder's
+// pixel stages and every decoder's RGB output), in NCDHW as the decoders keep it.
+//
+// Why not cuDNN: at 8 or 3 output channels cuDNN's implicit-GEMM kernels run mostly empty
+// tiles (BENCHMARKS.md section 3: an 8->3 convolution at 64x64 took longer than a 32->32
+// one), and each call adds NCDHW <-> NDHWC transposes and a copy for the causal time
+// padding. Here one thread computes 4 neighbouring outputs along W for every output channel
+// (registers: 4 x Cout accumulators), reads the 6 x 3 input values each tap row needs
+// straight from NCDHW (the causal past comes from `past` or, without it, from the first
+// frame, so no padded copy exists), and takes the weights from shared memory as float4
+// broadcasts. Accumulation is float32 for every element type.
+#include "model/cuda/narrow_conv3d_kernels.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+namespace vidserve {
+namespace cuda_kernels {
+namespace {
+
+constexpr int K = kNarrowConvKernel;            // 3 taps in t, h and w
+constexpr int kTaps = K * K * K;                // 27
+constexpr int P = kNarrowConvOutputsPerThread;  // outputs per thread along W
+constexpr int kThreads = 128;
+
+template <typename T>
+__device__ __forceinline__ float ToFloat(T x);
+template <>
+__device__ __forceinline__ float ToFloat<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ float ToFloat<__half>(__half x) {
+  return __half2float(x);
+}
+template <>
+__device__ __forceinline__ float ToFloat<__nv_bfloat16>(__nv_bfloat16 x) {
+  return __bfloat162float(x);
+}
+
+template <typename T>
+__device__ __forceinline__ T FromFloat(float x);
+template <>
+__device__ __forceinline__ float FromFloat<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ __half FromFloat<__half>(float x) {
+  return __float2half_rn(x);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
+
+// Grid: x over (H * W / P) output groups in blocks of kThreads, y over frames, z over the
+// batch. Shared memory: the weights as [Cin][27 taps][COUT] float32 (COUT = padded count,
+// zeros beyond out_channels), so one tap's COUT weights are COUT/4 float4 broadcasts.
+template <typename T, int COUT>
+__global__ void __launch_bounds__(kThreads)
+    NarrowCausalConv3dKernel(const T* __restrict__ x, const T* __restrict__ past,
+                             const T* __restrict__ weight, const T* __restrict__ bias,
+                             T* __restrict__ out, int cin, int cout, int frames, int height,
+                             int width) {
+  extern __shared__ float4 shared_weights4[];
+  float* shared_weights = reinterpret_cast<float*>(shared_weights4);
+  const int weight_count = cin * kTaps * COUT;
+  for (int i = threadIdx.x; i < weight_count; i += blockDim.x) {
+    const int co = i % COUT;
+    const int ci_tap = i / COUT;  // ci * 27 + tap, the same order as in [Cout, Cin, 3, 3, 3]
+    shared_weights[i] = co < cout ? ToFloat(weight[co * cin * kTaps + ci_tap]) : 0.0f;
+  }
+  __syncthreads();
+
+  const int groups_per_row = width / P;
+  const int group = blockIdx.x * blockDim.x + threadIdx.x;
+  if (group >= height * groups_per_row) return;
+  const int t = blockIdx.y;
+  const int b = blockIdx.z;
+  const int h = group / groups_per_row;
+  const int w0 = (group - h * groups_per_row) * P;
+  const int64_t plane = static_cast<int64_t>(height) * width;
+
+  float acc[P][COUT];
+#pragma unroll
+  for (int p = 0; p < P; ++p) {
+#pragma unroll
+    for (int co = 0; co < COUT; ++co) acc[p][co] = 0.0f;
+  }
+
+#pragma unroll 1
+  for (int ci = 0; ci < cin; ++ci) {
+    const T* x_channel = x + (static_cast<int64_t>(b) * cin + ci) * frames * plane;
+    const T* past_channel =
+        past == nullptr ? nullptr : past + (static_cast<int64_t>(b) * cin + ci) * (K - 1) * plane;
+#pragma unroll
+    for (int kt = 0; kt < K; ++kt) {
+      // Causal: output frame t sees input frames t-2, t-1, t.
+      const int tt = t + kt - (K - 1);
+      const T* frame = tt >= 0                ? x_channel + tt * plane
+                       : past_channel != nullptr ? past_channel + (tt + K - 1) * plane
+                                                 : x_channel;  // first frame repeated
+#pragma unroll
+      for (int kh = 0; kh < K; ++kh) {
+        const int hh = h + kh - K / 2;
+        if (hh < 0 || hh >= height) continue;  // zero padding
+        const T* row = frame + static_cast<int64_t>(hh) * width;
+        float v[P + K - 1];
+#pragma unroll
+        for (int j = 0; j < P + K - 1; ++j) {
+          const int ww = w0 + j - K / 2;
+          v[j] = (ww >= 0 && ww < width) ? ToFloat(__ldg(row + ww)) : 0.0f;
+        }
+        const float4* w4 =
+            shared_weights4 + ((ci * K + kt) * K + kh) * K * (COUT / 4);
+#pragma unroll
+        for (int kw = 0; kw < K; ++kw) {
+#pragma unroll
+          for (int c4 = 0; c4 < COUT / 4; ++c4) {
+            const float4 wv = w4[kw * (COUT / 4) + c4];
+#pragma unroll
+            for (int p = 0; p < P; ++p) {
+              const float in = v[p + kw];
+              acc[p][4 * c4 + 0] = fmaf(in, wv.x, acc[p][4 * c4 + 0]);
+              acc[p][4 * c4 + 1] = fmaf(in, wv.y, acc[p][4 * c4 + 1]);
+              acc[p][4 * c4 + 2] = fmaf(in, wv.z, acc[p][4 * c4 + 2]);
+              acc[p][4 * c4 + 3] = fmaf(in, wv.w, acc[p][4 * c4 + 3]);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  const int64_t offset = (static_cast<int64_t>(t) * height + h) * width + w0;
+#pragma unroll
+  for (int co = 0; co < COUT; ++co) {
+    if (co >= cout) break;
+    const float bias_value = bias == nullptr ? 0.0f : ToFloat(bias[co]);
+    T* dst = out + (static_cast<int64_t>(b) * cout + co) * frames * plane + offset;
+#pragma unroll
+    for (int p = 0; p < P; ++p) dst[p] = FromFloat<T>(acc[p][co] + bias_value);
+  }
+}
+
+template <typename T, int COUT>
+cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
+  const int64_t groups = static_cast<int64_t>(a.height) * (a.width / P);
+  const dim3 grid(static_cast<unsigned>((groups + kThreads - 1) / kThreads),
+                  static_cast<unsigned>(a.frames), static_cast<unsigned>(a.batch));
+  const size_t shared_bytes = static_cast<size_t>(a.in_channels) * kTaps * COUT * sizeof(float);
+  NarrowCausalConv3dKernel<T, COUT><<<grid, kThreads, shared_bytes, stream>>>(
+      static_cast<const T*>(a.x), static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
+      static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.in_channels, a.out_channels,
+      a.frames, a.height, a.width);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t LaunchForType(const NarrowConv3dArgs& a, cudaStream_t stream) {
+  switch (NarrowConvPaddedOutChannels(a.out_channels)) {
+    case 4:
+      return Launch<T, 4>(a, stream);
+    case 8:
+      return Launch<T, 8>(a, stream);
+    case 16:
+      return Launch<T, 16>(a, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+int NarrowConvPaddedOutChannels(int out_channels) {
+  if (out_channels <= 0 || out_channels > kNarrowConvMaxOutChannels) return 0;
+  return out_channels <= 4 ? 4 : out_channels <= 8 ? 8 : 16;
+}
+
+cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& a, cudaStream_t stream) {
+  const int cout_padded = NarrowConvPaddedOutChannels(a.out_channels);
+  if (cout_padded == 0 || a.in_channels <= 0 || a.batch <= 0 || a.frames <= 0 ||
+      a.height <= 0 || a.width <= 0 || a.width % P != 0 || a.frames > 65535 ||
+      a.batch > 65535 || a.x == nullptr || a.weight == nullptr || a.out == nullptr ||
+      static_cast<int64_t>(a.in_channels) * kTaps * cout_padded * 4 > kNarrowConvMaxSharedBytes) {
+    return cudaErrorInvalidValue;
+  }
+  switch (a.dtype) {
+    case NarrowConvDtype::kFloat32:
+      return LaunchForType<float>(a, stream);
+    case NarrowConvDtype::kFloat16:
+      return LaunchForType<__half>(a, stream);
+    case NarrowConvDtype::kBFloat16:
+      return LaunchForType<__nv_bfloat16>(a, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace cuda_kernels
+}  // namespace vidserve

@@ -1,0 +1,29 @@
+// Direct CUDA kernel for causal 3x3x3 convolutions with few output channels (compiled only
+// when CUDA is found: VIDSERVE_HAVE_CUDA). CausalConv3d (model/causal_conv3d.h) routes to it
+// on CUDA when no gradient is needed and NarrowCausalConv3dSupported says yes; LibTorch's
+// conv3d on the causally padded input stays the fallback and the oracle in the tests.
+#ifndef VIDSERVE_MODEL_CUDA_NARROW_CONV3D_H_
+#define VIDSERVE_MODEL_CUDA_NARROW_CONV3D_H_
+
+#include <torch/torch.h>
+
+namespace vidserve {
+
+// True when the kernel takes these inputs: x [B, Cin, T, H, W] a contiguous (NCDHW) CUDA
+// tensor of float32, float16 or bfloat16 with W a multiple of 4; weight [Cout, Cin, 3, 3, 3]
+// of x's dtype and device with Cout <= 16 and Cin * Cout (padded to 4, 8 or 16) * 27 floats
+// in 48 KiB; `past` undefined or [B, Cin, 2, H, W] like x. Strides are the caller's to check
+// (the kernel is stride 1).
+bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& past,
+                                 const torch::Tensor& weight);
+
+// conv3d(cat(past, x) over time, weight, bias), zero-padded by 1 in H and W, "same" size:
+// [B, Cout, T, H, W] in x's dtype. Without `past`, x's first frame stands in for the two
+// frames before it (CausalConv3d's padding). `bias` may be undefined. One kernel launch on
+// the current stream (CUDA-graph capturable); float32 accumulation.
+torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
+                                     const torch::Tensor& weight, const torch::Tensor& bias);
+
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_CUDA_NARROW_CONV3D_H_

@@ -1,0 +1,46 @@
+// Internal interface between the LibTorch wrapper (narrow_conv3d.cc, host compiler) and the
+// CUDA kernel (narrow_conv3d.cu, nvcc). No torch headers here, so nvcc never parses them.
+#ifndef VIDSERVE_MODEL_CUDA_NARROW_CONV3D_KERNELS_H_
+#define VIDSERVE_MODEL_CUDA_NARROW_CONV3D_KERNELS_H_
+
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+namespace vidserve {
+namespace cuda_kernels {
+
+// Element type of the input, past frames, weights, bias and output.
+enum class NarrowConvDtype { kFloat32 = 0, kFloat16 = 1, kBFloat16 = 2 };
+
+// The kernel's shape limits: a 3x3x3 kernel at stride 1, at most 16 output channels, widths
+// that are a multiple of 4 (each thread computes 4 neighbouring outputs along W), and the
+// weights, padded to 4, 8 or 16 output channels, in 48 KiB of shared memory (float32).
+constexpr int kNarrowConvKernel = 3;
+constexpr int kNarrowConvMaxOutChannels = 16;
+constexpr int kNarrowConvOutputsPerThread = 4;
+constexpr int64_t kNarrowConvMaxSharedBytes = 48 * 1024;
+
+// Output channels as the kernel pads them (4, 8 or 16; 0 when above the limit).
+int NarrowConvPaddedOutChannels(int out_channels);
+
+struct NarrowConv3dArgs {
+  NarrowConvDtype dtype = NarrowConvDtype::kFloat32;
+  const void* x = nullptr;       // [B, Cin, T, H, W], contiguous
+  const void* past = nullptr;    // [B, Cin, 2, H, W] frames before x's first, or nullptr:
+                                 // then x's first frame stands in for them (causal padding)
+  const void* weight = nullptr;  // [Cout, Cin, 3, 3, 3], contiguous
+  const void* bias = nullptr;    // [Cout] or nullptr
+  void* out = nullptr;           // [B, Cout, T, H, W], contiguous
+  int batch = 0, in_channels = 0, out_channels = 0, frames = 0, height = 0, width = 0;
+};
+
+// One launch on `stream`: out = conv3d(causally padded x, weight) + bias, zero spatial
+// padding, float32 accumulation. Returns the launch error, or cudaErrorInvalidValue for
+// shapes outside the limits above.
+cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& args, cudaStream_t stream);
+
+}  // namespace cuda_kernels
+}  // namespace vidserve
+
+#endif  // VIDSERVE_MODEL_CUDA_NARROW_CONV3D_KERNELS_H_

@@ -1,0 +1,171 @@
+// The direct CUDA kernel for narrow causal convolutions (model/cuda/narrow_conv3d.h) against
+// a float64 conv3d on the CPU, alone and inside CausalConv3d (one-shot and chunked with the
+// cache). Skips without a CUDA device; compiles on CPU-only builds (the kernel exists only
+// with VIDSERVE_HAVE_CUDA).
+#include <cstdio>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "model/causal_conv3d.h"
+#ifdef VIDSERVE_HAVE_CUDA
+#include "model/cuda/narrow_conv3d.h"
+#endif
+
+namespace vidserve {
+namespace {
+
+#ifdef VIDSERVE_HAVE_CUDA
+#define SKIP_WITHOUT_CUDA() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
+#else
+#define SKIP_WITHOUT_CUDA() GTEST_SKIP() << "CPU-only build: no direct CUDA kernel"
+#endif
+
+#ifdef VIDSERVE_HAVE_CUDA
+// conv3d of x with its two past frames (given, or x's first frame twice) in float64 on the CPU.
+torch::Tensor ReferenceCausalConv(const torch::Tensor& x, const torch::Tensor& past,
+                                  const torch::Tensor& weight, const torch::Tensor& bias) {
+  auto x64 = x.to(torch::kCPU, torch::kDouble);
+  auto front = past.defined() ? past.to(torch::kCPU, torch::kDouble)
+                              : x64.narrow(2, 0, 1).expand({-1, -1, 2, -1, -1});
+  auto padded = torch::cat({front, x64}, 2);
+  return torch::conv3d(padded, weight.to(torch::kCPU, torch::kDouble),
+                       bias.defined() ? bias.to(torch::kCPU, torch::kDouble) : torch::Tensor(),
+                       /*stride=*/1, /*padding=*/torch::IntArrayRef({0, 1, 1}));
+}
+
+double RelativeError(const torch::Tensor& actual, const torch::Tensor& expected) {
+  auto a = actual.to(torch::kCPU, torch::kDouble), e = expected.to(torch::kCPU, torch::kDouble);
+  return (a - e).norm().item<double>() / e.norm().item<double>();
+}
+
+struct Shape {
+  int64_t batch, cin, cout, frames, height, width;
+};
+#endif
+
+TEST(NarrowConv3dCuda, MatchesFloat64ConvolutionForEveryPaddedWidthAndPast) {
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
+  torch::NoGradGuard no_grad;
+  // The decoders' narrow layers (8 and 16 wide, RGB and 2x2-patch outputs) and odd sizes:
+  // one frame, one channel, W not a multiple of the 128-thread block, H != W.
+  const std::vector<Shape> shapes = {{2, 8, 8, 17, 64, 64}, {2, 8, 3, 17, 64, 64},
+                                     {3, 16, 16, 9, 16, 16}, {1, 16, 8, 17, 32, 32},
+                                     {2, 32, 3, 5, 8, 12},  {1, 4, 12, 3, 8, 8},
+                                     {1, 1, 1, 1, 4, 4},    {1, 24, 16, 2, 20, 36}};
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  int seed = 0;
+  for (const Shape& s : shapes) {
+    for (bool with_past : {false, true}) {
+      torch::manual_seed(++seed);
+      auto x = torch::randn({s.batch, s.cin, s.frames, s.height, s.width}, cuda);
+      auto past = with_past ? torch::randn({s.batch, s.cin, 2, s.height, s.width}, cuda)
+                            : torch::Tensor();
+      auto weight = torch::randn({s.cout, s.cin, 3, 3, 3}, cuda) * 0.1;
+      auto bias = torch::randn({s.cout}, cuda);
+      ASSERT_TRUE(NarrowCausalConv3dSupported(x, past, weight))
+          << s.cin << "->" << s.cout << " " << x.sizes();
+      auto out = NarrowCausalConv3dCuda(x, past, weight, bias);
+      auto expected = ReferenceCausalConv(x, past, weight, bias);
+      ASSERT_EQ(out.sizes(), expected.sizes());
+      EXPECT_EQ(out.scalar_type(), torch::kFloat);
+      const double err = RelativeError(out, expected);
+      EXPECT_LE(err, 1e-5) << s.cin << "->" << s.cout << " " << x.sizes() << " past "
+                           << with_past;
+      // Without a bias the output is the bare convolution.
+      auto unbiased = NarrowCausalConv3dCuda(x, past, weight, torch::Tensor());
+      EXPECT_LE(RelativeError(unbiased, ReferenceCausalConv(x, past, weight, torch::Tensor())),
+                1e-5);
+    }
+  }
+#endif
+}
+
+TEST(NarrowConv3dCuda, HalfPrecisionRoundsOnceFromFloat32Accumulation) {
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
+  torch::NoGradGuard no_grad;
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  for (auto dtype : {torch::kHalf, torch::kBFloat16}) {
+    torch::manual_seed(3);
+    auto x = torch::randn({2, 8, 9, 32, 32}, cuda).to(dtype);
+    auto weight = (torch::randn({8, 8, 3, 3, 3}, cuda) * 0.1).to(dtype);
+    auto bias = torch::randn({8}, cuda).to(dtype);
+    auto out = NarrowCausalConv3dCuda(x, torch::Tensor(), weight, bias);
+    ASSERT_EQ(out.scalar_type(), dtype);
+    // Exact math on the rounded inputs; the output's own rounding is ~2^-9 (bf16) or 2^-12.
+    const double err = RelativeError(out, ReferenceCausalConv(x, torch::Tensor(), weight, bias));
+    EXPECT_LE(err, dtype == torch::kBFloat16 ? 6e-3 : 8e-4);
+    std::printf("%s relative error vs float64: %.2e\n",
+                dtype == torch::kBFloat16 ? "bf16" : "fp16", err);
+  }
+#endif
+}
+
+TEST(NarrowConv3dCuda, RejectsWhatTheKernelCannotTake) {
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  auto x = torch::randn({1, 8, 4, 16, 16}, cuda);
+  auto w = torch::randn({8, 8, 3, 3, 3}, cuda);
+  EXPECT_TRUE(NarrowCausalConv3dSupported(x, torch::Tensor(), w));
+  EXPECT_FALSE(NarrowCausalConv3dSupported(x.cpu(), torch::Tensor(), w.cpu()));
+  EXPECT_FALSE(NarrowCausalConv3dSupported(torch::randn({1, 8, 4, 16, 18}, cuda),
+                                           torch::Tensor(), w));  // W % 4 != 0
+  EXPECT_FALSE(NarrowCausalConv3dSupported(x, torch::Tensor(),
+                                           torch::randn({17, 8, 3, 3, 3}, cuda)));  // Cout > 16
+  EXPECT_FALSE(NarrowCausalConv3dSupported(torch::randn({1, 64, 4, 16, 16}, cuda),
+                                           torch::Tensor(),
+                                           torch::randn({16, 64, 3, 3, 3}, cuda)));  // > 48 KiB
+  EXPECT_FALSE(NarrowCausalConv3dSupported(x, torch::Tensor(),
+                                           torch::randn({8, 8, 1, 3, 3}, cuda)));  // kernel 1x3x3
+  EXPECT_FALSE(NarrowCausalConv3dSupported(x.contiguous(at::MemoryFormat::ChannelsLast3d),
+                                           torch::Tensor(), w));
+  EXPECT_FALSE(NarrowCausalConv3dSupported(x, torch::randn({1, 8, 1, 16, 16}, cuda), w));
+  EXPECT_FALSE(NarrowCausalConv3dSupported(x.to(torch::kDouble), torch::Tensor(),
+                                           w.to(torch::kDouble)));
+  EXPECT_THROW(NarrowCausalConv3dCuda(x, torch::Tensor(), torch::randn({17, 8, 3, 3, 3}, cuda),
+                                      torch::Tensor()),
+               c10::Error);
+#endif
+}
+
+// CausalConv3d routes narrow layers to the kernel without a gradient; its output, one-shot
+// and chunk by chunk through the cache (chunks shorter than the two past frames included),
+// must equal the float64 convolution of the whole clip, and LibTorch's path must agree.
+TEST(NarrowConv3dCuda, CausalConv3dOneShotAndChunkedMatchTheWholeClip) {
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
+  torch::NoGradGuard no_grad;
+  for (int64_t cout : {3, 8, 32}) {  // 32: too wide, LibTorch's path
+    torch::manual_seed(static_cast<int>(cout));
+    CausalConv3d conv(CausalConv3dOptions(8, cout));
+    conv->to(torch::kCUDA);
+    auto x = torch::randn({2, 8, 11, 24, 32}, torch::TensorOptions().device(torch::kCUDA));
+    const auto expected = ReferenceCausalConv(x, torch::Tensor(), conv->conv->weight,
+                                              conv->conv->bias);
+    const double tolerance = cout == 32 ? 5e-3 : 1e-5;  // cuDNN may use TF32
+    EXPECT_LE(RelativeError(conv->forward(x), expected), tolerance) << "cout " << cout;
+    for (const std::vector<int64_t>& chunks :
+         std::vector<std::vector<int64_t>>{{4, 7}, {1, 1, 3, 6}, {5, 1, 5}}) {
+      CausalConvCache cache;
+      std::vector<torch::Tensor> outs;
+      int64_t start = 0;
+      for (int64_t length : chunks) {
+        outs.push_back(conv->forward(x.narrow(2, start, length), &cache));
+        start += length;
+      }
+      EXPECT_LE(RelativeError(torch::cat(outs, 2), expected), tolerance)
+          << "cout " << cout << ", chunks of " << chunks[0] << ", " << chunks[1] << "...";
+    }
+    conv->lowering = Conv3dLowering::kLibTorchOnly;
+    EXPECT_LE(RelativeError(conv->forward(x), expected), 5e-3) << "cout " << cout;
+  }
+#endif
+}
+
+}  // namespace
+}  // namespace vidserve
