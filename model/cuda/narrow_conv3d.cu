@@ -4,11 +4,10 @@
 // Why not cuDNN: at 8 or 3 output channels cuDNN's implicit-GEMM kernels run mostly empty
 // tiles (BENCHMARKS.md section 3: an 8->3 convolution at 64x64 took longer than a 32->32
 // one), and each call adds NCDHW <-> NDHWC transposes and a copy for the causal time
-// padding. Here one thread computes 4 neighbouring outputs along W for every output channel
-// (registers: 4 x Cout accumulators), reads the 6 x 3 input values each tap row needs
-// straight from NCDHW (the causal past comes from `past` or, without it, from the first
-// frame, so no padded copy exists), and takes the weights from shared memory as float4
-// broadcasts. Accumulation is float32 for every element type.
+// padding. Here one thread computes 4 neighbouring outputs along W for 4 output channels,
+// reads the 6 x 3 input values each tap row needs straight from NCDHW (the causal past comes
+// from `past` or, without it, from the first frame, so no padded copy exists), and takes its
+// weights from shared memory as float4s. Accumulation is float32 for every element type.
 #include "model/cuda/narrow_conv3d_kernels.h"
 
 #include <cuda_bf16.h>
@@ -54,15 +53,19 @@ __device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float x) {
   return __float2bfloat16_rn(x);
 }
 
-// Grid: x over (H * W / P) output groups in blocks of kThreads, y over frames, z over the
-// batch. Shared memory: the weights as [Cin][27 taps][COUT] float32 (COUT = padded count,
-// zeros beyond out_channels), so one tap's COUT weights are COUT/4 float4 broadcasts.
+// Grid: x over the (H * W / P) output groups of a frame, kThreads / (COUT / 4) of them per
+// block, y over frames, z over the batch. Each output group has COUT / 4 threads side by
+// side, one per 4 output channels: more threads for small frames (a 16x16 frame has only 64
+// groups) and 16 accumulators per thread whatever COUT is. Shared memory: the weights as
+// [Cin][27 taps][COUT] float32 (COUT = padded count, zeros beyond out_channels), so a
+// thread's 4 weights of one tap are one float4.
 template <typename T, int COUT>
 __global__ void __launch_bounds__(kThreads)
     NarrowCausalConv3dKernel(const T* __restrict__ x, const T* __restrict__ past,
                              const T* __restrict__ weight, const T* __restrict__ bias,
                              T* __restrict__ out, int cin, int cout, int frames, int height,
                              int width) {
+  constexpr int kChannelGroups = COUT / 4;
   extern __shared__ float4 shared_weights4[];
   float* shared_weights = reinterpret_cast<float*>(shared_weights4);
   const int weight_count = cin * kTaps * COUT;
@@ -73,20 +76,21 @@ __global__ void __launch_bounds__(kThreads)
   }
   __syncthreads();
 
+  const int channel_group = threadIdx.x % kChannelGroups;
   const int groups_per_row = width / P;
-  const int group = blockIdx.x * blockDim.x + threadIdx.x;
-  if (group >= height * groups_per_row) return;
+  const int group = blockIdx.x * (kThreads / kChannelGroups) + threadIdx.x / kChannelGroups;
+  if (group >= height * groups_per_row || 4 * channel_group >= cout) return;
   const int t = blockIdx.y;
   const int b = blockIdx.z;
   const int h = group / groups_per_row;
   const int w0 = (group - h * groups_per_row) * P;
   const int64_t plane = static_cast<int64_t>(height) * width;
 
-  float acc[P][COUT];
+  float acc[P][4];
 #pragma unroll
   for (int p = 0; p < P; ++p) {
 #pragma unroll
-    for (int co = 0; co < COUT; ++co) acc[p][co] = 0.0f;
+    for (int c = 0; c < 4; ++c) acc[p][c] = 0.0f;
   }
 
 #pragma unroll 1
@@ -98,7 +102,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int kt = 0; kt < K; ++kt) {
       // Causal: output frame t sees input frames t-2, t-1, t.
       const int tt = t + kt - (K - 1);
-      const T* frame = tt >= 0                ? x_channel + tt * plane
+      const T* frame = tt >= 0                   ? x_channel + tt * plane
                        : past_channel != nullptr ? past_channel + (tt + K - 1) * plane
                                                  : x_channel;  // first frame repeated
 #pragma unroll
@@ -113,20 +117,17 @@ __global__ void __launch_bounds__(kThreads)
           v[j] = (ww >= 0 && ww < width) ? ToFloat(__ldg(row + ww)) : 0.0f;
         }
         const float4* w4 =
-            shared_weights4 + ((ci * K + kt) * K + kh) * K * (COUT / 4);
+            shared_weights4 + ((ci * K + kt) * K + kh) * K * kChannelGroups + channel_group;
 #pragma unroll
         for (int kw = 0; kw < K; ++kw) {
+          const float4 wv = w4[kw * kChannelGroups];
 #pragma unroll
-          for (int c4 = 0; c4 < COUT / 4; ++c4) {
-            const float4 wv = w4[kw * (COUT / 4) + c4];
-#pragma unroll
-            for (int p = 0; p < P; ++p) {
-              const float in = v[p + kw];
-              acc[p][4 * c4 + 0] = fmaf(in, wv.x, acc[p][4 * c4 + 0]);
-              acc[p][4 * c4 + 1] = fmaf(in, wv.y, acc[p][4 * c4 + 1]);
-              acc[p][4 * c4 + 2] = fmaf(in, wv.z, acc[p][4 * c4 + 2]);
-              acc[p][4 * c4 + 3] = fmaf(in, wv.w, acc[p][4 * c4 + 3]);
-            }
+          for (int p = 0; p < P; ++p) {
+            const float in = v[p + kw];
+            acc[p][0] = fmaf(in, wv.x, acc[p][0]);
+            acc[p][1] = fmaf(in, wv.y, acc[p][1]);
+            acc[p][2] = fmaf(in, wv.z, acc[p][2]);
+            acc[p][3] = fmaf(in, wv.w, acc[p][3]);
           }
         }
       }
@@ -135,19 +136,21 @@ __global__ void __launch_bounds__(kThreads)
 
   const int64_t offset = (static_cast<int64_t>(t) * height + h) * width + w0;
 #pragma unroll
-  for (int co = 0; co < COUT; ++co) {
+  for (int c = 0; c < 4; ++c) {
+    const int co = 4 * channel_group + c;
     if (co >= cout) break;
     const float bias_value = bias == nullptr ? 0.0f : ToFloat(bias[co]);
     T* dst = out + (static_cast<int64_t>(b) * cout + co) * frames * plane + offset;
 #pragma unroll
-    for (int p = 0; p < P; ++p) dst[p] = FromFloat<T>(acc[p][co] + bias_value);
+    for (int p = 0; p < P; ++p) dst[p] = FromFloat<T>(acc[p][c] + bias_value);
   }
 }
 
 template <typename T, int COUT>
 cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
   const int64_t groups = static_cast<int64_t>(a.height) * (a.width / P);
-  const dim3 grid(static_cast<unsigned>((groups + kThreads - 1) / kThreads),
+  const int64_t groups_per_block = kThreads / (COUT / 4);
+  const dim3 grid(static_cast<unsigned>((groups + groups_per_block - 1) / groups_per_block),
                   static_cast<unsigned>(a.frames), static_cast<unsigned>(a.batch));
   const size_t shared_bytes = static_cast<size_t>(a.in_channels) * kTaps * COUT * sizeof(float);
   NarrowCausalConv3dKernel<T, COUT><<<grid, kThreads, shared_bytes, stream>>>(
