@@ -375,6 +375,10 @@ TrainOptions SingleFrameVaeOptions(TrainOptions o, int64_t warmup_steps) {
 TEST_F(TrainerTest, ZeroStepsFitsTheScheduleToTheTimeBudget) {
   TrainOptions o = SingleFrameVaeOptions(Options(TrainStage::kVae, "auto", 0), 40);
   o.time_budget_minutes = 0.1;  // 6 s
+  // One intra-op thread: with LibTorch's default (every core) in each of several test
+  // processes side by side (ctest -j8 on a 16-core machine), oversubscribed threads made
+  // the first 40 steps outlast the 6 s budget.
+  o.threads = 1;
   auto summary = RunTraining(o);
   ASSERT_TRUE(summary.ok()) << summary.status();
   // The schedule was fitted after step 40 and the run ended by it or by the budget.
