@@ -131,7 +131,7 @@ void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& optio
         if (p.dim() == 5) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast3d));
       }
     }
-    const Conv3dLowering lowering = options.decode_conv2d       ? Conv3dLowering::kConv2dOverFrames
+    const Conv3dLowering lowering = options.decode_conv2d        ? Conv3dLowering::kConv2dOverFrames
                                     : options.decode_direct_conv ? Conv3dLowering::kAuto
                                                                  : Conv3dLowering::kLibTorchOnly;
     for (const auto& module : decoder->modules(/*include_self=*/false)) {

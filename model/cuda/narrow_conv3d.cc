@@ -49,10 +49,9 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
     return false;
   }
   if (past.defined()) {
-    if (past.device() != x.device() || past.scalar_type() != x.scalar_type() ||
-        past.dim() != 5 || !past.is_contiguous() || past.size(0) != x.size(0) ||
-        past.size(1) != cin || past.size(2) != k - 1 || past.size(3) != x.size(3) ||
-        past.size(4) != x.size(4)) {
+    if (past.device() != x.device() || past.scalar_type() != x.scalar_type() || past.dim() != 5 ||
+        !past.is_contiguous() || past.size(0) != x.size(0) || past.size(1) != cin ||
+        past.size(2) != k - 1 || past.size(3) != x.size(3) || past.size(4) != x.size(4)) {
       return false;
     }
   }
