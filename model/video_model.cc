@@ -44,15 +44,11 @@ absl::Status TorchErrorToStatus(const char* where, const std::exception& e) {
   return absl::InternalError(absl::StrCat(where, ": LibTorch error: ", first_line));
 }
 
-// Encode and Decode run the causal VAE over time chunks of at most this many latent
-// voxels (batch x frames x height x width), e.g. 4 latent frames of one 256x256 video, so
-// peak activation memory stays bounded for long videos while small requests take one
-// chunk. Measured on 2 CPU cores, 65x256x256 full decode: 18.6 s / 3.3 GB one-shot,
-// 12.3 s / 1.4 GB chunked.
-constexpr int64_t kChunkLatentVoxels = 4 * 32 * 32;
-
-int64_t ChunkLatentFrames(int64_t batch, int64_t latent_height, int64_t latent_width) {
-  return std::max<int64_t>(1, kChunkLatentVoxels / (batch * latent_height * latent_width));
+// Latent frames per Encode/Decode time chunk: as many as `budget` latent voxels hold, at
+// least one. Small requests take one chunk.
+int64_t ChunkLatentFrames(int64_t budget, int64_t batch, int64_t latent_height,
+                          int64_t latent_width) {
+  return std::max<int64_t>(1, budget / (batch * latent_height * latent_width));
 }
 
 bool IsValidFrameCount(int64_t frames) { return frames >= 1 && (frames - 1) % 4 == 0; }
@@ -189,11 +185,20 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
           absl::StrCat("cuda_graph_cache_size: must be in [0, 1024] (0 = eager decode), got ",
                        options.cuda_graph_cache_size));
     }
+    if (options.chunk_latent_voxels < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("chunk_latent_voxels: must be >= 0 (0 = the device's default), got ",
+                       options.chunk_latent_voxels));
+    }
     VIDSERVE_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
     if (device.is_cuda() && options.cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
 
     auto impl = std::make_unique<Impl>();
     impl->device = device;
+    impl->info.chunk_latent_voxels =
+        options.chunk_latent_voxels > 0 ? options.chunk_latent_voxels
+        : device.is_cuda()              ? kCudaChunkLatentVoxels
+                                        : kCpuChunkLatentVoxels;
     if (options.checkpoint_path.empty()) {
       // adaLN gates start random rather than zero so an untrained model still reacts to
       // the prompt, the step and the seed (a zero-gated one would ignore all three).
@@ -297,7 +302,7 @@ absl::StatusOr<std::vector<Latent>> VideoModel::Encode(absl::Span<const VideoCli
                       .div(127.5)
                       .sub(1.0);
     auto mean = impl_->network->encoder->EncodeMean(
-        pixels, ChunkLatentFrames(pixels.size(0), h / 8, w / 8));
+        pixels, ChunkLatentFrames(impl_->info.chunk_latent_voxels, pixels.size(0), h / 8, w / 8));
     std::vector<Latent> latents;
     for (int64_t i = 0; i < mean.size(0); ++i) latents.push_back(TensorToLatent(mean[i]));
     return latents;
@@ -365,7 +370,8 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     for (const Latent* latent : latents) parts.push_back(LatentToTensor(*latent));
     auto z = torch::stack(parts, 0).to(impl_->device);
     auto& net = impl_->network;
-    const int64_t chunk_frames = ChunkLatentFrames(z.size(0), z.size(3), z.size(4));
+    const int64_t chunk_frames =
+        ChunkLatentFrames(impl_->info.chunk_latent_voxels, z.size(0), z.size(3), z.size(4));
     // Device work only from latents to bytes, so that it can run as one CUDA graph.
     auto decode_to_bytes = [&](const torch::Tensor& latents) {
       const auto input = impl_->ToDecoderInput(latents);

@@ -35,6 +35,7 @@ struct ModelInfo {
   bool decode_channels_last = false;  // decoder activations in channels-last 3D layout
   bool decode_conv2d = false;         // decoder convolutions as conv2d over frames
   bool decode_direct_conv = false;    // narrow decoder convolutions in vidserve's CUDA kernel
+  int64_t chunk_latent_voxels = 0;    // Encode/Decode time-chunk budget in effect (see Options)
 };
 
 // One request's denoising state. Created by VideoModel::StartGeneration, advanced by
@@ -63,6 +64,14 @@ class Generation {
   std::unique_ptr<State> state_;
 };
 
+// Default time-chunk budgets of Encode and Decode (VideoModel::Options::chunk_latent_voxels).
+// CPU: 4 latent frames of one 256x256 video; on 2 cores a 65x256x256 full decode took
+// 18.6 s / 3.3 GB one-shot and 12.3 s / 1.4 GB chunked. CUDA: 16 times that (BENCHMARKS.md
+// section 3: fewer, larger chunks keep the GPU busy; a 65x256x256 x 8 decode then needs
+// 3 chunks instead of 17).
+inline constexpr int64_t kCpuChunkLatentVoxels = 4 * 32 * 32;
+inline constexpr int64_t kCudaChunkLatentVoxels = 16 * kCpuChunkLatentVoxels;
+
 class VideoModel {
  public:
   struct Options {
@@ -71,6 +80,11 @@ class VideoModel {
     std::string device = "auto";   // "auto" (cuda if available, else cpu) | "cpu" | "cuda" | "cuda:N"
     uint64_t init_seed = 0;        // seed of random weights when no checkpoint is given
     int num_threads = 0;           // CPU intra-op threads; 0 = leave LibTorch's setting
+    // Encode and Decode run the causal VAE over time chunks of at most this many latent
+    // voxels (batch x latent frames x latent height x latent width; at least one latent
+    // frame), so peak activation memory stays bounded for long videos. 0 = the device's
+    // default: kCpuChunkLatentVoxels on CPU, kCudaChunkLatentVoxels on CUDA.
+    int64_t chunk_latent_voxels = 0;
     // Replace the checkpoint's (or config's) sampler settings; unset fields keep them.
     SamplerOverrides sampler;
     // CUDA devices only (ignored on CPU and in builds without CUDA):

@@ -26,6 +26,7 @@ absl::StatusOr<std::unique_ptr<VideoModel>> LoadModel(const ServerConfig& config
   options.device = config.model.device;
   options.init_seed = config.model.init_seed;
   options.num_threads = config.model.num_threads;
+  options.chunk_latent_voxels = config.model.chunk_latent_voxels;
   options.cuda_graph_cache_size = config.model.cuda_graph_cache_size;
   options.cudnn_benchmark = config.model.cudnn_benchmark;
   // Validated by ValidateServerConfig.

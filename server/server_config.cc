@@ -180,6 +180,12 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (absl::Status s = CheckRange("model.num_threads", c.model.num_threads, 0, 1024); !s.ok()) {
     return s;
   }
+  // Up to 2^30 latent voxels: past the largest clip the model limits allow in one batch.
+  if (absl::Status s = CheckRange("model.chunk_latent_voxels", c.model.chunk_latent_voxels, 0,
+                                  int64_t{1} << 30);
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s =
           CheckRange("model.cuda_graph_cache_size", c.model.cuda_graph_cache_size, 0, 1024);
       !s.ok()) {
@@ -247,6 +253,7 @@ absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text)
         {"preset", StringField(&c.model.preset)},
         {"device", StringField(&c.model.device)},
         {"num_threads", IntField(&c.model.num_threads)},
+        {"chunk_latent_voxels", IntField(&c.model.chunk_latent_voxels)},
         {"init_seed", IntField(&c.model.init_seed)},
         {"cuda_graph_cache_size", IntField(&c.model.cuda_graph_cache_size)},
         {"cudnn_benchmark", BoolField(&c.model.cudnn_benchmark)},

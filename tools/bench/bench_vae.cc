@@ -146,6 +146,7 @@ bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_
        {"decode_channels_last", model.info().decode_channels_last},
        {"decode_conv2d", model.info().decode_conv2d},
        {"decode_direct_conv", model.info().decode_direct_conv},
+       {"chunk_latent_voxels", model.info().chunk_latent_voxels},
        {"cuda_graph_decode", model.info().cuda_graph_decode},
        {"encode_ms", encode_ms},
        {"full_decode_ms", full_ms},
@@ -199,6 +200,7 @@ std::string VariantLabel(const VideoModel::Options& options, bool on_cuda) {
   if (on_cuda && !options.decode_direct_conv && !options.decode_conv2d) {
     absl::StrAppend(&label, "+libtorch_conv");
   }
+  if (options.chunk_latent_voxels > 0) absl::StrAppend(&label, "+chunk", options.chunk_latent_voxels);
   return label;
 }
 
@@ -219,6 +221,9 @@ int RunVaeBench(int argc, char** argv) {
   const std::string channels_last_text = flags.String("channels-last", "0");
   const std::string conv2d_text = flags.String("conv2d", "0");
   const std::string direct_conv_text = flags.String("direct-conv", "1");
+  // Time-chunk budgets of Encode/Decode in latent voxels (0 = the device's default); on CPU
+  // only the first applies.
+  const std::string chunk_voxels_text = flags.String("chunk-voxels", "0");
   if (!flags.CheckAllUsed("vae")) return 2;
 
   std::vector<ClipSize> sizes;
@@ -253,6 +258,12 @@ int RunVaeBench(int argc, char** argv) {
   const std::vector<int64_t> channels_last = ParseIntList(channels_last_text);
   const std::vector<int64_t> conv2d = ParseIntList(conv2d_text);
   const std::vector<int64_t> direct_conv = ParseIntList(direct_conv_text);
+  const std::vector<int64_t> chunk_voxels = ParseIntList(chunk_voxels_text);
+  if (chunk_voxels.empty() || *std::min_element(chunk_voxels.begin(), chunk_voxels.end()) < 0) {
+    std::fprintf(stderr, "vidserve-bench vae: --chunk-voxels expects N[,N...] >= 0, got \"%s\"\n",
+                 chunk_voxels_text.c_str());
+    return 2;
+  }
   for (const auto& [flag, values] :
        {std::pair{"channels-last", channels_last}, std::pair{"conv2d", conv2d},
         std::pair{"direct-conv", direct_conv}}) {
@@ -276,6 +287,7 @@ int RunVaeBench(int argc, char** argv) {
   options.device = device;
   options.num_threads = static_cast<int>(threads);
   options.cuda_graph_cache_size = 0;
+  options.chunk_latent_voxels = chunk_voxels[0];
   auto create = [](const VideoModel::Options& o) -> std::unique_ptr<VideoModel> {
     auto model = VideoModel::Create(o);
     if (!model.ok()) {
@@ -307,7 +319,10 @@ int RunVaeBench(int argc, char** argv) {
             v.decode_channels_last = cl == 1;
             v.decode_conv2d = c2d == 1;
             v.decode_direct_conv = direct == 1;
-            variants.push_back(v);
+            for (int64_t chunk : chunk_voxels) {
+              v.chunk_latent_voxels = chunk;
+              variants.push_back(v);
+            }
           }
         }
       }

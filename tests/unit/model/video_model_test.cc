@@ -125,6 +125,41 @@ TEST(VideoModel, DecodeRestoresPixelShapeWithBothDecoders) {
   }
 }
 
+// The time-chunk budget changes how many frames each pass of the causal VAE sees, not the
+// result: one latent frame per chunk and the whole clip at once agree to float rounding.
+TEST(VideoModel, ChunkBudgetDoesNotChangeEncodeOrDecode) {
+  EXPECT_EQ(SharedModel()->info().chunk_latent_voxels,
+            TestDevice() == "cpu" ? kCpuChunkLatentVoxels : kCudaChunkLatentVoxels);
+  std::vector<std::vector<Latent>> latents;
+  std::vector<std::vector<VideoClip>> clips;
+  for (int64_t budget : {1, 1 << 20}) {
+    VideoModel::Options options;
+    options.config = *LoadPreset("tiny");
+    options.device = TestDevice();
+    options.init_seed = 7;
+    options.chunk_latent_voxels = budget;
+    auto model = VideoModel::Create(options);
+    ASSERT_TRUE(model.ok()) << model.status();
+    EXPECT_EQ((*model)->info().chunk_latent_voxels, budget);
+    VideoClip clip = MakeClip(13, 16, 32, 3);  // 4 latent frames
+    const VideoClip* in[] = {&clip};
+    auto encoded = (*model)->Encode(in);
+    ASSERT_TRUE(encoded.ok()) << encoded.status();
+    const Latent* z[] = {&(*encoded)[0]};
+    auto decoded = (*model)->Decode(z, DecoderKind::kThin, 24.0);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    latents.push_back(*encoded);
+    clips.push_back(*decoded);
+  }
+  EXPECT_LT(MaxAbsDiff(latents[0][0], latents[1][0]), 2e-3);
+  int max_byte_diff = 0;
+  for (size_t i = 0; i < clips[0][0].rgb.size(); ++i) {
+    max_byte_diff = std::max(max_byte_diff, std::abs(int{clips[0][0].rgb[i]} -
+                                                     int{clips[1][0].rgb[i]}));
+  }
+  EXPECT_LE(max_byte_diff, 1);
+}
+
 TEST(VideoModel, EncodeRejectsBadShapesNamingTheField) {
   VideoModel& model = *SharedModel();
   auto expect_invalid = [&](const VideoClip& clip, const std::string& needle) {
@@ -446,6 +481,10 @@ TEST(VideoModel, CreateRejectsBadOptions) {
   EXPECT_EQ(VideoModel::Create(options).status().message(),
             "cuda_graph_cache_size: must be in [0, 1024] (0 = eager decode), got -1");
   options.cuda_graph_cache_size = 8;
+  options.chunk_latent_voxels = -1;
+  EXPECT_EQ(VideoModel::Create(options).status().message(),
+            "chunk_latent_voxels: must be >= 0 (0 = the device's default), got -1");
+  options.chunk_latent_voxels = 0;
   if (!CudaAvailable()) {
     options.checkpoint_path.clear();
     options.device = "cuda";

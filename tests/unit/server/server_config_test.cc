@@ -54,6 +54,7 @@ TEST(ServerConfig, ShippedDeployFileParsesToTheDefaults) {
   EXPECT_EQ(shipped->model.decode_channels_last, defaults.model.decode_channels_last);
   EXPECT_EQ(shipped->model.decode_conv2d, defaults.model.decode_conv2d);
   EXPECT_EQ(shipped->model.decode_direct_conv, defaults.model.decode_direct_conv);
+  EXPECT_EQ(shipped->model.chunk_latent_voxels, defaults.model.chunk_latent_voxels);
   EXPECT_EQ(shipped->scheduler.max_batch_size, defaults.scheduler.max_batch_size);
   EXPECT_EQ(shipped->scheduler.max_queue_delay_us, defaults.scheduler.max_queue_delay_us);
   EXPECT_EQ(shipped->limits.max_message_bytes, defaults.limits.max_message_bytes);
@@ -65,6 +66,7 @@ TEST(ServerConfig, ReadsEveryKey) {
 listen: 0.0.0.0:6000
 metrics_listen: "127.0.0.1:0"
 model: {dir: /models/x, preset: seed, device: "cuda:1", num_threads: 3, init_seed: 7,
+        chunk_latent_voxels: 65536,
         cuda_graph_cache_size: 0, cudnn_benchmark: false, decode_precision: float16,
         decode_channels_last: true, decode_conv2d: true, decode_direct_conv: false,
         sampler: {timestep_shift: 2, guidance_min_t: 0.25, guidance_max_t: 0.9, stochasticity: 1.5}}
@@ -87,6 +89,7 @@ warmup: false
   EXPECT_TRUE(config->model.decode_channels_last);
   EXPECT_TRUE(config->model.decode_conv2d);
   EXPECT_FALSE(config->model.decode_direct_conv);
+  EXPECT_EQ(config->model.chunk_latent_voxels, 65536);
   EXPECT_EQ(config->model.sampler.timestep_shift, 2.0);
   EXPECT_EQ(config->model.sampler.guidance_min_t, 0.25);
   EXPECT_EQ(config->model.sampler.guidance_max_t, 0.9);
@@ -121,6 +124,8 @@ TEST(ServerConfig, OutOfRangeValuesNameTheKeyRangeAndValue) {
   EXPECT_THAT(ErrorOf("limits: {max_message_bytes: 10}"), HasSubstr("limits.max_message_bytes"));
   EXPECT_THAT(ErrorOf("drain_timeout_ms: -5"), HasSubstr("drain_timeout_ms"));
   EXPECT_THAT(ErrorOf("model: {num_threads: -2}"), HasSubstr("model.num_threads"));
+  EXPECT_EQ(ErrorOf("model: {chunk_latent_voxels: -1}"),
+            "model.chunk_latent_voxels: must be in [0, 1073741824], got -1");
   EXPECT_EQ(ErrorOf("model: {cuda_graph_cache_size: -1}"),
             "model.cuda_graph_cache_size: must be in [0, 1024], got -1");
   EXPECT_EQ(ErrorOf("model: {decode_precision: fp8}"),
