@@ -186,9 +186,9 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
                        options.cuda_graph_cache_size));
     }
     if (options.chunk_latent_voxels < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("chunk_latent_voxels: must be >= 0 (0 = the device's default), got ",
-                       options.chunk_latent_voxels));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "chunk_latent_voxels: must be >= 0 (0 = the default, ", kDefaultChunkLatentVoxels,
+          "), got ", options.chunk_latent_voxels));
     }
     VIDSERVE_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
     if (device.is_cuda() && options.cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
@@ -196,9 +196,7 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     auto impl = std::make_unique<Impl>();
     impl->device = device;
     impl->info.chunk_latent_voxels =
-        options.chunk_latent_voxels > 0 ? options.chunk_latent_voxels
-        : device.is_cuda()              ? kCudaChunkLatentVoxels
-                                        : kCpuChunkLatentVoxels;
+        options.chunk_latent_voxels > 0 ? options.chunk_latent_voxels : kDefaultChunkLatentVoxels;
     if (options.checkpoint_path.empty()) {
       // adaLN gates start random rather than zero so an untrained model still reacts to
       // the prompt, the step and the seed (a zero-gated one would ignore all three).

@@ -64,13 +64,13 @@ class Generation {
   std::unique_ptr<State> state_;
 };
 
-// Default time-chunk budgets of Encode and Decode (VideoModel::Options::chunk_latent_voxels).
-// CPU: 4 latent frames of one 256x256 video; on 2 cores a 65x256x256 full decode took
-// 18.6 s / 3.3 GB one-shot and 12.3 s / 1.4 GB chunked. CUDA: 16 times that (BENCHMARKS.md
-// section 3: fewer, larger chunks keep the GPU busy; a 65x256x256 x 8 decode then needs
-// 3 chunks instead of 17).
-inline constexpr int64_t kCpuChunkLatentVoxels = 4 * 32 * 32;
-inline constexpr int64_t kCudaChunkLatentVoxels = 16 * kCpuChunkLatentVoxels;
+// Default time-chunk budget of Encode and Decode (VideoModel::Options::chunk_latent_voxels):
+// 4 latent frames of one 256x256 video. On 2 CPU cores a 65x256x256 full decode took
+// 18.6 s / 3.3 GB one-shot and 12.3 s / 1.4 GB chunked. On the H200, budgets up to 64x
+// larger were 0-15% faster at 65x256x256, partly within run-to-run noise, while each
+// CUDA graph's memory pool grows with the budget (BENCHMARKS.md section 3), so the
+// default is the same on every device.
+inline constexpr int64_t kDefaultChunkLatentVoxels = 4 * 32 * 32;
 
 class VideoModel {
  public:
@@ -82,8 +82,8 @@ class VideoModel {
     int num_threads = 0;           // CPU intra-op threads; 0 = leave LibTorch's setting
     // Encode and Decode run the causal VAE over time chunks of at most this many latent
     // voxels (batch x latent frames x latent height x latent width; at least one latent
-    // frame), so peak activation memory stays bounded for long videos. 0 = the device's
-    // default: kCpuChunkLatentVoxels on CPU, kCudaChunkLatentVoxels on CUDA.
+    // frame), so peak activation memory stays bounded for long videos.
+    // 0 = kDefaultChunkLatentVoxels.
     int64_t chunk_latent_voxels = 0;
     // Replace the checkpoint's (or config's) sampler settings; unset fields keep them.
     SamplerOverrides sampler;

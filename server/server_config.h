@@ -29,7 +29,7 @@ struct ServerConfig {
     std::string preset = "tiny";  // architecture used when dir is empty
     std::string device = "auto";  // auto | cpu | cuda | cuda:N
     int num_threads = 0;          // CPU intra-op threads; 0 = LibTorch's default
-    // Encode/Decode time-chunk budget in latent voxels; 0 = the device's default
+    // Encode/Decode time-chunk budget in latent voxels; 0 = the default, 4096
     // (VideoModel::Options::chunk_latent_voxels).
     int64_t chunk_latent_voxels = 0;
     uint64_t init_seed = 0;       // seed of the random weights when dir is empty

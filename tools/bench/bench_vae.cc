@@ -221,7 +221,7 @@ int RunVaeBench(int argc, char** argv) {
   const std::string channels_last_text = flags.String("channels-last", "0");
   const std::string conv2d_text = flags.String("conv2d", "0");
   const std::string direct_conv_text = flags.String("direct-conv", "1");
-  // Time-chunk budgets of Encode/Decode in latent voxels (0 = the device's default); on CPU
+  // Time-chunk budgets of Encode/Decode in latent voxels (0 = the model's default); on CPU
   // only the first applies.
   const std::string chunk_voxels_text = flags.String("chunk-voxels", "0");
   if (!flags.CheckAllUsed("vae")) return 2;

@@ -128,8 +128,7 @@ TEST(VideoModel, DecodeRestoresPixelShapeWithBothDecoders) {
 // The time-chunk budget changes how many frames each pass of the causal VAE sees, not the
 // result: one latent frame per chunk and the whole clip at once agree to float rounding.
 TEST(VideoModel, ChunkBudgetDoesNotChangeEncodeOrDecode) {
-  EXPECT_EQ(SharedModel()->info().chunk_latent_voxels,
-            TestDevice() == "cpu" ? kCpuChunkLatentVoxels : kCudaChunkLatentVoxels);
+  EXPECT_EQ(SharedModel()->info().chunk_latent_voxels, kDefaultChunkLatentVoxels);
   std::vector<std::vector<Latent>> latents;
   std::vector<std::vector<VideoClip>> clips;
   for (int64_t budget : {1, 1 << 20}) {
@@ -483,7 +482,7 @@ TEST(VideoModel, CreateRejectsBadOptions) {
   options.cuda_graph_cache_size = 8;
   options.chunk_latent_voxels = -1;
   EXPECT_EQ(VideoModel::Create(options).status().message(),
-            "chunk_latent_voxels: must be >= 0 (0 = the device's default), got -1");
+            "chunk_latent_voxels: must be >= 0 (0 = the default, 4096), got -1");
   options.chunk_latent_voxels = 0;
   if (!CudaAvailable()) {
     options.checkpoint_path.clear();
