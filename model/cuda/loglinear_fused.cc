@@ -3,28 +3,11 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include "model/cuda/kernel_dtype_torch.h"
 #include "model/cuda/loglinear_fused_kernels.h"
 #include "model/mixers/loglinear_attention.h"
 
 namespace vidserve {
-namespace {
-
-bool SupportedDtype(torch::ScalarType type) {
-  return type == torch::kFloat || type == torch::kHalf || type == torch::kBFloat16;
-}
-
-cuda_kernels::LogLinearDtype KernelDtype(torch::ScalarType type) {
-  switch (type) {
-    case torch::kHalf:
-      return cuda_kernels::LogLinearDtype::kFloat16;
-    case torch::kBFloat16:
-      return cuda_kernels::LogLinearDtype::kBFloat16;
-    default:
-      return cuda_kernels::LogLinearDtype::kFloat32;
-  }
-}
-
-}  // namespace
 
 bool LogLinearFusedSupported(const torch::Tensor& q, const torch::Tensor& k,
                              const torch::Tensor& v, const torch::Tensor& lambda) {
@@ -34,8 +17,8 @@ bool LogLinearFusedSupported(const torch::Tensor& q, const torch::Tensor& k,
     return false;
   }
   if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4 || lambda.dim() != 4) return false;
-  if (!SupportedDtype(q.scalar_type()) || k.scalar_type() != q.scalar_type() ||
-      v.scalar_type() != q.scalar_type() || !SupportedDtype(lambda.scalar_type())) {
+  if (!IsKernelDtype(q.scalar_type()) || k.scalar_type() != q.scalar_type() ||
+      v.scalar_type() != q.scalar_type() || !IsKernelDtype(lambda.scalar_type())) {
     return false;
   }
   return q.size(3) <= cuda_kernels::kLogLinearMaxHeadDim &&
@@ -78,7 +61,7 @@ torch::Tensor LogLinearAttentionFusedCuda(const torch::Tensor& q, const torch::T
     counters = torch::zeros({b * h * blocks}, q.options().dtype(torch::kInt));
   }
   const cudaError_t err = cuda_kernels::LaunchLogLinearFused(
-      KernelDtype(q.scalar_type()), qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), lc.data_ptr(),
+      ToKernelDtype(q.scalar_type()), qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), lc.data_ptr(),
       out.data_ptr(), blocks > 0 ? states.data_ptr<float>() : nullptr,
       blocks > 0 ? counters.data_ptr<int>() : nullptr, b * h, t, static_cast<int>(dk),
       static_cast<int>(dv), static_cast<int>(lc.size(3)), static_cast<int>(FenwickNumLevels(t)),

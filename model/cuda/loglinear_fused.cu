@@ -14,6 +14,7 @@
 //     lambda_t[log2(64) + j + 1]. The next state is prefetched into registers while the
 //     current one is used. The output is written once.
 #include "model/cuda/loglinear_fused_kernels.h"
+#include "model/cuda/float_conversions.cuh"
 
 #include <atomic>
 
@@ -32,36 +33,6 @@ constexpr int kLogC = 6;                 // log2(C)
 constexpr int LD = D + 4;                // shared row stride (floats): float4-aligned, padded
 constexpr int kThreads = 256;            // 16 x 16 threads, 4 x 4 outputs each
 static_assert(C == 64 && D == 64, "tiling below assumes 64 x 64 tiles");
-
-template <typename T>
-__device__ __forceinline__ float ToFloat(T x);
-template <>
-__device__ __forceinline__ float ToFloat<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ float ToFloat<__half>(__half x) {
-  return __half2float(x);
-}
-template <>
-__device__ __forceinline__ float ToFloat<__nv_bfloat16>(__nv_bfloat16 x) {
-  return __bfloat162float(x);
-}
-
-template <typename T>
-__device__ __forceinline__ T FromFloat(float x);
-template <>
-__device__ __forceinline__ float FromFloat<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __half FromFloat<__half>(float x) {
-  return __float2half_rn(x);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
 
 // Offset (in blocks) of block m of level j inside one (b, h)'s state array: level j holds the
 // num_chunks >> j complete aligned blocks of 2^j chunks.
@@ -555,7 +526,7 @@ int64_t LogLinearNumBlocks(int64_t num_chunks) {
   return total;
 }
 
-cudaError_t LaunchLogLinearFused(LogLinearDtype dtype, const void* q, const void* k,
+cudaError_t LaunchLogLinearFused(KernelDtype dtype, const void* q, const void* k,
                                  const void* v, const void* lambda, void* out, float* states,
                                  int* counters, int64_t bh, int64_t seq_len, int dk, int dv,
                                  int num_lambda, int levels_needed, cudaStream_t stream) {
@@ -569,15 +540,15 @@ cudaError_t LaunchLogLinearFused(LogLinearDtype dtype, const void* q, const void
     return [bytes_per_element](int levels) { return QuerySmemBytesTC(levels, bytes_per_element); };
   };
   switch (dtype) {
-    case LogLinearDtype::kFloat32:
+    case KernelDtype::kFloat32:
       return LaunchVariant<float, ChunkStatesKernel<float>, QueryKernel<float>>(
           fp32_smem, q, k, v, lambda, out, states, counters, bh, seq_len, dk, dv, num_lambda,
           levels_needed, stream);
-    case LogLinearDtype::kFloat16:
+    case KernelDtype::kFloat16:
       return LaunchVariant<__half, ChunkStatesKernelTC<__half>, QueryKernelTC<__half>>(
           tc_smem(static_cast<int>(sizeof(__half))), q, k, v, lambda, out, states, counters, bh,
           seq_len, dk, dv, num_lambda, levels_needed, stream);
-    case LogLinearDtype::kBFloat16:
+    case KernelDtype::kBFloat16:
       return LaunchVariant<__nv_bfloat16, ChunkStatesKernelTC<__nv_bfloat16>,
                            QueryKernelTC<__nv_bfloat16>>(
           tc_smem(static_cast<int>(sizeof(__nv_bfloat16))), q, k, v, lambda, out, states,

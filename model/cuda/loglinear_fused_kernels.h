@@ -7,11 +7,11 @@
 
 #include <cuda_runtime_api.h>
 
+#include "model/cuda/kernel_dtype.h"
+
 namespace vidserve {
 namespace cuda_kernels {
 
-// Element type of q, k, v, lambda and the output.
-enum class LogLinearDtype { kFloat32 = 0, kFloat16 = 1, kBFloat16 = 2 };
 
 // Tile (chunk) length used by the kernels and the largest head dims they take.
 constexpr int kLogLinearChunk = 64;
@@ -23,10 +23,10 @@ constexpr int kLogLinearMaxLevels = 40;
 int64_t LogLinearNumBlocks(int64_t num_chunks);
 
 // q, k [BH, T, dk], v [BH, T, dv], lambda [BH, T, num_lambda], out [BH, T, dv], all
-// contiguous and of `dtype`. `states` holds BH * LogLinearNumBlocks(chunks) * 64 * 64 floats
+// contiguous and of `dtype` (the element type of q, k, v, lambda and the output). `states` holds BH * LogLinearNumBlocks(chunks) * 64 * 64 floats
 // (no initialisation needed); `counters` holds BH * LogLinearNumBlocks(chunks) ints, ZERO on
 // entry. Two kernel launches on `stream`. Returns the launch error, if any.
-cudaError_t LaunchLogLinearFused(LogLinearDtype dtype, const void* q, const void* k,
+cudaError_t LaunchLogLinearFused(KernelDtype dtype, const void* q, const void* k,
                                  const void* v, const void* lambda, void* out, float* states,
                                  int* counters, int64_t bh, int64_t seq_len, int dk, int dv,
                                  int num_lambda, int levels_needed, cudaStream_t stream);

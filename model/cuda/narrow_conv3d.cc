@@ -3,27 +3,10 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include "model/cuda/kernel_dtype_torch.h"
 #include "model/cuda/narrow_conv3d_kernels.h"
 
 namespace vidserve {
-namespace {
-
-bool SupportedDtype(torch::ScalarType type) {
-  return type == torch::kFloat || type == torch::kHalf || type == torch::kBFloat16;
-}
-
-cuda_kernels::NarrowConvDtype KernelDtype(torch::ScalarType type) {
-  switch (type) {
-    case torch::kHalf:
-      return cuda_kernels::NarrowConvDtype::kFloat16;
-    case torch::kBFloat16:
-      return cuda_kernels::NarrowConvDtype::kBFloat16;
-    default:
-      return cuda_kernels::NarrowConvDtype::kFloat32;
-  }
-}
-
-}  // namespace
 
 bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& past,
                                  const torch::Tensor& weight) {
@@ -31,7 +14,7 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
   if (!x.defined() || !weight.defined() || !x.is_cuda() || x.dim() != 5 || weight.dim() != 5) {
     return false;
   }
-  if (!SupportedDtype(x.scalar_type()) || weight.scalar_type() != x.scalar_type() ||
+  if (!IsKernelDtype(x.scalar_type()) || weight.scalar_type() != x.scalar_type() ||
       weight.device() != x.device() || !x.is_contiguous()) {
     return false;
   }
@@ -76,7 +59,7 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   const auto weight_c = weight.contiguous();
   auto out = torch::empty({x.size(0), cout, x.size(2), x.size(3), x.size(4)}, x.options());
   cuda_kernels::NarrowConv3dArgs args;
-  args.dtype = KernelDtype(x.scalar_type());
+  args.dtype = ToKernelDtype(x.scalar_type());
   args.x = x.data_ptr();
   args.past = past.defined() ? past.data_ptr() : nullptr;
   args.weight = weight_c.data_ptr();

@@ -14,6 +14,8 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "model/cuda/float_conversions.cuh"
+
 namespace vidserve {
 namespace cuda_kernels {
 namespace {
@@ -22,36 +24,6 @@ constexpr int K = kNarrowConvKernel;            // 3 taps in t, h and w
 constexpr int kTaps = K * K * K;                // 27
 constexpr int P = kNarrowConvOutputsPerThread;  // outputs per thread along W
 constexpr int kThreads = 128;
-
-template <typename T>
-__device__ __forceinline__ float ToFloat(T x);
-template <>
-__device__ __forceinline__ float ToFloat<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ float ToFloat<__half>(__half x) {
-  return __half2float(x);
-}
-template <>
-__device__ __forceinline__ float ToFloat<__nv_bfloat16>(__nv_bfloat16 x) {
-  return __bfloat162float(x);
-}
-
-template <typename T>
-__device__ __forceinline__ T FromFloat(float x);
-template <>
-__device__ __forceinline__ float FromFloat<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __half FromFloat<__half>(float x) {
-  return __float2half_rn(x);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
 
 // Grid: x over the (H * W / P) output groups of a frame, kThreads / (COUT / 4) of them per
 // block, y over frames, z over the batch. Each output group has COUT / 4 threads side by
@@ -189,11 +161,11 @@ cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& a, cudaStream_t str
     return cudaErrorInvalidValue;
   }
   switch (a.dtype) {
-    case NarrowConvDtype::kFloat32:
+    case KernelDtype::kFloat32:
       return LaunchForType<float>(a, stream);
-    case NarrowConvDtype::kFloat16:
+    case KernelDtype::kFloat16:
       return LaunchForType<__half>(a, stream);
-    case NarrowConvDtype::kBFloat16:
+    case KernelDtype::kBFloat16:
       return LaunchForType<__nv_bfloat16>(a, stream);
   }
   return cudaErrorInvalidValue;

@@ -7,11 +7,10 @@
 
 #include <cuda_runtime_api.h>
 
+#include "model/cuda/kernel_dtype.h"
+
 namespace vidserve {
 namespace cuda_kernels {
-
-// Element type of the input, past frames, weights, bias and output.
-enum class NarrowConvDtype { kFloat32 = 0, kFloat16 = 1, kBFloat16 = 2 };
 
 // The kernel's shape limits: a 3x3x3 kernel at stride 1, at most 16 output channels, widths
 // that are a multiple of 4 (each thread computes 4 neighbouring outputs along W), and the
@@ -25,7 +24,7 @@ constexpr int64_t kNarrowConvMaxSharedBytes = 48 * 1024;
 int NarrowConvPaddedOutChannels(int out_channels);
 
 struct NarrowConv3dArgs {
-  NarrowConvDtype dtype = NarrowConvDtype::kFloat32;
+  KernelDtype dtype = KernelDtype::kFloat32;  // of x, past, weight, bias and out
   const void* x = nullptr;       // [B, Cin, T, H, W], contiguous
   const void* past = nullptr;    // [B, Cin, 2, H, W] frames before x's first, or nullptr:
                                  // then x's first frame stands in for them (causal padding)
