@@ -235,9 +235,10 @@ thinshapes)
   ;;
 profile)
   # Kernel times of one eager decode per decoder (17x64x64, batch 8) under Nsight Compute,
-  # picked out by the bench's NVTX ranges.
+  # picked out by the bench's NVTX ranges. The bench's eager decode is its baseline, which
+  # runs LibTorch's convolutions only (the direct narrow-conv kernel off).
   for d in thin full; do
-    timeout "${PROFILE_TIMEOUT:-120}" ncu --nvtx --nvtx-include "eager-$d/" --csv \
+    timeout "${PROFILE_TIMEOUT:-120}" ncu --nvtx --nvtx-include "eager+libtorch_conv-$d/" --csv \
       --metrics gpu__time_duration.sum $BENCH vae --device $DEVICE \
       --checkpoint models/vidserve-tiny --sizes 17x64x64 --batches 8 --repeats 1 \
       > "$RUNS/ncu-$d.csv" 2> "$RUNS/ncu-$d.err"; echo "ncu $d rc=$?"
