@@ -2,6 +2,8 @@
 // when CUDA is found: VIDSERVE_HAVE_CUDA). CausalConv3d (model/causal_conv3d.h) routes to it
 // on CUDA when no gradient is needed and NarrowCausalConv3dSupported says yes; LibTorch's
 // conv3d on the causally padded input stays the fallback and the oracle in the tests.
+// Thread-safety: stateless; safe to call from any thread (each call launches on that
+// thread's current CUDA stream).
 #ifndef VIDSERVE_MODEL_CUDA_NARROW_CONV3D_H_
 #define VIDSERVE_MODEL_CUDA_NARROW_CONV3D_H_
 
