@@ -138,7 +138,9 @@ void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& optio
   info.decode_channels_last = options.decode_channels_last;
   info.decode_conv2d = options.decode_conv2d;
 #ifdef VIDSERVE_HAVE_CUDA
-  info.decode_direct_conv = options.decode_direct_conv && !options.decode_conv2d;
+  // The kernel reads NCDHW only: channels-last activations stay with cuDNN.
+  info.decode_direct_conv =
+      options.decode_direct_conv && !options.decode_conv2d && !options.decode_channels_last;
 #endif
 }
 
