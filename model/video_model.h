@@ -67,7 +67,7 @@ class Generation {
 // Default time-chunk budget of Encode and Decode (VideoModel::Options::chunk_latent_voxels):
 // 4 latent frames of one 256x256 video. On 2 CPU cores a 65x256x256 full decode took
 // 18.6 s / 3.3 GB one-shot and 12.3 s / 1.4 GB chunked. On the H200, budgets up to 64x
-// larger were 0-15% faster at 65x256x256, partly within run-to-run noise, while each
+// larger were 0-17% faster at 65x256x256, partly within run-to-run noise, while each
 // CUDA graph's memory pool grows with the budget (BENCHMARKS.md section 3), so the
 // default is the same on every device.
 inline constexpr int64_t kDefaultChunkLatentVoxels = 4 * 32 * 32;
