@@ -120,8 +120,14 @@ TEST(CudaDecodeVariants, OffOnCpu) {
 // variant, eager and through graphs, stays within a few byte levels of eager float32.
 TEST(CudaDecodeVariants, StayCloseToFloat32Bytes) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
-  auto reference = MakeModel("cuda", 0);
-  ASSERT_NE(reference, nullptr);
+  // The reference runs LibTorch's convolutions only; the variants use the direct
+  // narrow-conv kernel wherever it applies (the default).
+  VideoModel::Options reference_options = TestOptions("cuda", 0);
+  reference_options.decode_direct_conv = false;
+  auto created = VideoModel::Create(reference_options);
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::unique_ptr<VideoModel> reference = std::move(*created);
+  EXPECT_FALSE(reference->info().decode_direct_conv);
   const int64_t c = reference->info().config.vae.latent_channels;
   const std::vector<Request> requests = {
       {DecoderKind::kFull, {MakeLatent(c, 3, 4, 4, 1), MakeLatent(c, 3, 4, 4, 2)}},
@@ -138,6 +144,8 @@ TEST(CudaDecodeVariants, StayCloseToFloat32Bytes) {
           auto model = VideoModel::Create(options);
           ASSERT_TRUE(model.ok()) << model.status();
           EXPECT_EQ((*model)->info().decode_precision, precision);
+          // The kernel takes NCDHW convolutions: not with channels-last or conv2d.
+          EXPECT_EQ((*model)->info().decode_direct_conv, !channels_last && !conv2d);
           const std::string variant =
               std::string(DecodePrecisionName(precision)) + (channels_last ? " channels_last" : "") +
               (conv2d ? " conv2d" : "") + (graphs > 0 ? " graphs" : "");
