@@ -85,13 +85,36 @@ ByteAgreement CompareBytes(const std::vector<VideoClip>& reference,
   return agreement;
 }
 
+// A variant's name, from the decode settings the model reports in effect (a build without
+// CUDA graphs decodes eagerly, channels-last or conv2d decoders never reach the direct
+// kernel, and the label says so).
+std::string VariantLabel(const ModelInfo& info) {
+  std::string label = info.cuda_graph_decode ? "cuda_graph" : "eager";
+  if (info.decode_precision != DecodePrecision::kFloat32) {
+    absl::StrAppend(&label, "+", DecodePrecisionName(info.decode_precision));
+  }
+  if (info.decode_channels_last) absl::StrAppend(&label, "+channels_last");
+  if (info.decode_conv2d) absl::StrAppend(&label, "+conv2d");
+  // The direct kernel is the CUDA default; say when a CUDA run that could use it goes
+  // without it (channels-last and conv2d decoders never do).
+  const bool on_cuda = info.device.rfind("cuda", 0) == 0;
+  if (on_cuda && !info.decode_direct_conv && !info.decode_conv2d && !info.decode_channels_last) {
+    absl::StrAppend(&label, "+libtorch_conv");
+  }
+  if (info.chunk_latent_voxels != kDefaultChunkLatentVoxels) {
+    absl::StrAppend(&label, "+chunk", info.chunk_latent_voxels);
+  }
+  return label;
+}
+
 // One row: both decoders of one variant for one clip size and batch. The baseline variant
 // (`is_reference`) fills `reference` with its own output instead of comparing with it.
 // False (and a message on stderr) on a model error.
 bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_t repeats,
-                   const std::string& label, double encode_ms, DecodedBatch& reference,
-                   bool is_reference, nlohmann::json& report) {
+                   double encode_ms, DecodedBatch& reference, bool is_reference,
+                   nlohmann::json& report) {
   const bool on_cuda = model.info().device.rfind("cuda", 0) == 0;
+  const std::string label = VariantLabel(model.info());
   std::vector<const Latent*> latent_ptrs;
   for (const Latent& l : latents) latent_ptrs.push_back(&l);
   std::vector<double> full_s, thin_s;
@@ -188,21 +211,6 @@ struct BenchCase {
   std::vector<Latent> latents;
   DecodedBatch reference;
 };
-
-std::string VariantLabel(const VideoModel::Options& options, bool on_cuda) {
-  std::string label = options.cuda_graph_cache_size > 0 ? "cuda_graph" : "eager";
-  if (options.decode_precision != DecodePrecision::kFloat32) {
-    absl::StrAppend(&label, "+", DecodePrecisionName(options.decode_precision));
-  }
-  if (options.decode_channels_last) absl::StrAppend(&label, "+channels_last");
-  if (options.decode_conv2d) absl::StrAppend(&label, "+conv2d");
-  // The direct kernel is the CUDA default; say when a CUDA run goes without it.
-  if (on_cuda && !options.decode_direct_conv && !options.decode_conv2d) {
-    absl::StrAppend(&label, "+libtorch_conv");
-  }
-  if (options.chunk_latent_voxels > 0) absl::StrAppend(&label, "+chunk", options.chunk_latent_voxels);
-  return label;
-}
 
 }  // namespace
 
@@ -312,7 +320,9 @@ int RunVaeBench(int argc, char** argv) {
       for (int64_t cl : channels_last) {
         for (int64_t c2d : conv2d) {
           for (int64_t direct : direct_conv) {
-            if (c2d == 1 && direct == 0 && direct_conv.size() > 1) continue;  // the same run
+            // The direct kernel takes NCDHW conv3d only: without it, such a variant is the
+            // same run as with it.
+            if ((c2d == 1 || cl == 1) && direct == 0 && direct_conv.size() > 1) continue;
             VideoModel::Options v = options;
             v.cuda_graph_cache_size = VideoModel::Options().cuda_graph_cache_size;
             v.decode_precision = precision;
@@ -330,8 +340,7 @@ int RunVaeBench(int argc, char** argv) {
   } else if (precisions_text != "float32" || channels_last_text != "0" || conv2d_text != "0" ||
              direct_conv_text != "1") {
     std::fprintf(stderr, "vidserve-bench vae: --precisions, --channels-last, --conv2d and "
-                         "--direct-conv apply "
-                         "on CUDA only; measuring float32 eager\n");
+                         "--direct-conv apply on CUDA only; measuring float32 eager\n");
   }
   const std::string model_label = checkpoint.empty() ? preset : checkpoint;
   nlohmann::json report = {{"command", "vae"},        {"date", UtcNow()},
@@ -362,9 +371,8 @@ int RunVaeBench(int argc, char** argv) {
         return 1;
       }
       c.latents = std::move(*latents);
-      if (!MeasureDecode(*baseline, c.latents, repeats, VariantLabel(baseline_options, on_cuda),
-                         c.encode_ms,
-                         c.reference, /*is_reference=*/true, report)) {
+      if (!MeasureDecode(*baseline, c.latents, repeats, c.encode_ms, c.reference,
+                         /*is_reference=*/true, report)) {
         return 1;
       }
       cases.push_back(std::move(c));
@@ -374,12 +382,9 @@ int RunVaeBench(int argc, char** argv) {
   for (const VideoModel::Options& v : variants) {
     std::unique_ptr<VideoModel> model = create(v);
     if (model == nullptr) return 1;
-    // Builds without CUDA graph support decode eagerly; the label says so.
-    VideoModel::Options as_run = v;
-    if (!model->info().cuda_graph_decode) as_run.cuda_graph_cache_size = 0;
     for (BenchCase& c : cases) {
-      if (!MeasureDecode(*model, c.latents, repeats, VariantLabel(as_run, on_cuda), c.encode_ms,
-                         c.reference, /*is_reference=*/false, report)) {
+      if (!MeasureDecode(*model, c.latents, repeats, c.encode_ms, c.reference,
+                         /*is_reference=*/false, report)) {
         return 1;
       }
     }
