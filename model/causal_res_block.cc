@@ -1,5 +1,7 @@
 #include "model/causal_res_block.h"
 
+#include "model/channel_rms_norm_silu.h"
+
 namespace vidserve {
 
 ChannelRmsNormImpl::ChannelRmsNormImpl(int64_t channels_, double eps_)
@@ -21,6 +23,15 @@ torch::Tensor ChannelRmsNormImpl::forward(const torch::Tensor& x) {
   return (normed * weight.view(shape) + bias.view(shape)).to(x.scalar_type());
 }
 
+torch::Tensor ChannelRmsNormImpl::ForwardSilu(const torch::Tensor& x) {
+  const bool needs_grad = torch::GradMode::is_enabled() &&
+                          (x.requires_grad() || weight.requires_grad() || bias.requires_grad());
+  if (fused && !needs_grad && FusedChannelRmsNormSiluSupported(x, weight, bias)) {
+    return FusedChannelRmsNormSilu(x, weight, bias, eps);
+  }
+  return torch::silu(forward(x));
+}
+
 CausalResBlockImpl::CausalResBlockImpl(const CausalResBlockOptions& options_) : options(options_) {
   reset();
 }
@@ -37,8 +48,8 @@ void CausalResBlockImpl::reset() {
 }
 
 torch::Tensor CausalResBlockImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
-  auto h = conv1->forward(torch::silu(norm1->forward(x)), cache);
-  h = conv2->forward(torch::silu(norm2->forward(h)), cache);
+  auto h = conv1->forward(norm1->ForwardSilu(x), cache);
+  h = conv2->forward(norm2->ForwardSilu(h), cache);
   return (skip ? skip->forward(x) : x) + h;
 }
 

@@ -26,9 +26,15 @@ class ChannelRmsNormImpl : public torch::nn::Cloneable<ChannelRmsNormImpl> {
   explicit ChannelRmsNormImpl(int64_t channels, double eps = 1e-6);
   void reset() override;
   torch::Tensor forward(const torch::Tensor& x);
+  // silu(forward(x)), which is how the VAE uses every norm: in one pass
+  // (model/channel_rms_norm_silu.h) when `fused` is set, no gradient is needed and the
+  // kernel takes x; otherwise LibTorch's ops.
+  torch::Tensor ForwardSilu(const torch::Tensor& x);
 
   int64_t channels;
   double eps;
+  // Not a parameter: VideoModel::Options::fused_norm sets it on every norm of the VAE.
+  bool fused = true;
   torch::Tensor weight;  // [C], starts at 1
   torch::Tensor bias;    // [C], starts at 0
 };

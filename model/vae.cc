@@ -126,7 +126,7 @@ torch::Tensor VaeEncoderImpl::ForwardChunk(const torch::Tensor& pixels, CausalCo
     h = downsamples_[s]->forward(h, cache);
   }
   h = mid_->forward(h, cache);
-  auto moments = conv_out_->forward(torch::silu(norm_out_->forward(h)), cache);
+  auto moments = conv_out_->forward(norm_out_->ForwardSilu(h), cache);
   // Shortcut (as in DC-AE's residual autoencoding): the first three mean channels carry
   // the RGB block means on top of what the network adds, so the deep path learns a
   // residual over a thumbnail instead of having to discover colour from scratch.
@@ -214,7 +214,7 @@ torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalCo
   }
   const int64_t shortcut = std::min<int64_t>(3, options.latent_channels());
   // The decoder's half of the shortcut: the thumbnail channels, repeated over their pixels.
-  const auto out = DepthToSpace(conv_out_->forward(torch::silu(norm_out_->forward(h)), cache),
+  const auto out = DepthToSpace(conv_out_->forward(norm_out_->ForwardSilu(h), cache),
                                 options.output_patch());
   const auto thumb = BlockRepeat(latents.narrow(1, 0, shortcut), first_chunk);
   if (shortcut == out.size(1)) return out + thumb;

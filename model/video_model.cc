@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "model/causal_res_block.h"
 #include "model/device.h"
 #include "model/flow_sampler.h"
 #include "model/latent_normalization.h"
@@ -224,6 +225,10 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
     }
     impl->network->eval();
     impl->network->to(device);
+    for (const auto& module : impl->network->modules(/*include_self=*/false)) {
+      if (auto* norm = module->as<ChannelRmsNormImpl>()) norm->fused = options.fused_norm;
+    }
+    impl->info.fused_norm = options.fused_norm;
     // Each generation builds its FlowSampler from these settings and its own overrides.
     VIDSERVE_RETURN_IF_ERROR(ApplySamplerOverrides(options.sampler, impl->info.config.limits,
                                                    impl->info.config.sampler));
@@ -397,18 +402,19 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     }
 #endif
     if (!bytes.defined()) bytes = decode_to_bytes(z);
-    // A graph's output is rewritten by its next replay: copied out here, before any.
-    auto rgb = bytes.to(torch::kCPU).contiguous();
+    // Straight into each clip's buffer (one copy from the device, none through a host
+    // staging tensor). A graph's output is rewritten by its next replay: copied out here,
+    // before any (copy_ to pageable host memory returns once the bytes have arrived).
     std::vector<VideoClip> clips(latents.size());
     for (size_t i = 0; i < clips.size(); ++i) {
       VideoClip& clip = clips[i];
-      clip.frames = rgb.size(1);
-      clip.height = rgb.size(2);
-      clip.width = rgb.size(3);
+      clip.frames = bytes.size(1);
+      clip.height = bytes.size(2);
+      clip.width = bytes.size(3);
       clip.fps = fps;
       clip.rgb.resize(clip.NumBytes());
-      std::memcpy(clip.rgb.data(), rgb[static_cast<int64_t>(i)].data_ptr<uint8_t>(),
-                  clip.rgb.size());
+      torch::from_blob(clip.rgb.data(), {clip.frames, clip.height, clip.width, 3}, torch::kUInt8)
+          .copy_(bytes[static_cast<int64_t>(i)]);
     }
     return clips;
   } catch (const std::exception& e) {

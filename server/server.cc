@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<VideoModel>> LoadModel(const ServerConfig& config
   options.decode_channels_last = config.model.decode_channels_last;
   options.decode_conv2d = config.model.decode_conv2d;
   options.decode_direct_conv = config.model.decode_direct_conv;
+  options.fused_norm = config.model.fused_norm;
   options.sampler = config.model.sampler;
   absl::StatusOr<std::unique_ptr<VideoModel>> model = VideoModel::Create(options);
   if (!model.ok() && !config.model.dir.empty()) {

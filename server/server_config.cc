@@ -261,6 +261,7 @@ absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text)
         {"decode_channels_last", BoolField(&c.model.decode_channels_last)},
         {"decode_conv2d", BoolField(&c.model.decode_conv2d)},
         {"decode_direct_conv", BoolField(&c.model.decode_direct_conv)},
+        {"fused_norm", BoolField(&c.model.fused_norm)},
         {"sampler", MapField(&sampler_fields)},
     };
     const std::map<std::string, FieldReader> scheduler_fields = {

@@ -43,6 +43,8 @@ struct ServerConfig {
     bool decode_channels_last = false;
     bool decode_conv2d = false;
     bool decode_direct_conv = true;
+    // Each VAE norm and its SiLU in one pass (CPU and CUDA; Encode and Decode).
+    bool fused_norm = true;
     // model.sampler: replaces the checkpoint's sampler settings (timestep_shift,
     // guidance_min_t, guidance_max_t, stochasticity; model/model_config.h); unset keys keep
     // the checkpoint's, which carries the values its quality was measured with.

@@ -386,6 +386,7 @@ grpc::ServerUnaryReactor* VideoService::GetModelInfo(grpc::CallbackServerContext
   decode->set_channels_last(info.decode_channels_last);
   decode->set_conv2d(info.decode_conv2d);
   decode->set_direct_conv(info.decode_direct_conv);
+  decode->set_fused_norm(info.fused_norm);
   const SamplerConfig& sampler_config = info.config.sampler;
   v1::SamplerSettings* sampler = response->mutable_sampler();
   sampler->set_timestep_shift(sampler_config.timestep_shift);

@@ -68,12 +68,16 @@ TEST_F(VideoServiceTest, GetModelInfoDescribesModelLimitsAndDefaults) {
   EXPECT_EQ(info.defaults().fps(), 24.0);
   EXPECT_EQ(info.version(), VIDSERVE_VERSION);
   EXPECT_FALSE(info.torch_version().empty());
-  // The test server runs on the CPU: eager float32 decode, whatever the config asks.
+  // The default decode settings: float32 NCDHW conv3d; CUDA graphs and the direct kernel
+  // on CUDA only (VIDSERVE_TEST_DEVICE=cuda), the fused norm on every device.
+  const bool on_cuda = server_->model_info().device.rfind("cuda", 0) == 0;
   EXPECT_EQ(info.decode().precision(), "float32");
   EXPECT_EQ(info.decode().cuda_graphs(), server_->model_info().cuda_graph_decode);
   EXPECT_FALSE(info.decode().channels_last());
   EXPECT_FALSE(info.decode().conv2d());
-  EXPECT_FALSE(info.decode().direct_conv());  // CUDA only
+  if (!on_cuda) EXPECT_FALSE(info.decode().direct_conv());
+  EXPECT_EQ(info.decode().direct_conv(), server_->model_info().decode_direct_conv);
+  EXPECT_TRUE(info.decode().fused_norm());
   // The tiny preset's sampler: guidance on every step, deterministic Euler steps.
   EXPECT_EQ(info.sampler().guidance_min_t(), 0.0);
   EXPECT_EQ(info.sampler().guidance_max_t(), 1.0);

@@ -4,9 +4,10 @@
 // process's peak RSS on CPU (both include the weights and the input latent). On CUDA every
 // size is measured eager (float32) and through CUDA graphs (the server's default,
 // model.cuda_graph_cache_size) in every combination of --precisions, --channels-last,
-// --conv2d and --direct-conv, one VideoModel instance per variant on the same GPU, and each
-// variant's bytes are compared with the eager float32 ones (PSNR, largest byte difference),
-// which on CUDA come from LibTorch's convolutions only (the direct kernel off).
+// --conv2d, --direct-conv and --fused-norm, one VideoModel instance per variant on the same
+// GPU; on the CPU eager with and without the fused norm. Each variant's bytes are compared
+// with the baseline's (PSNR, largest byte difference): eager float32 with LibTorch's
+// convolutions and norms only (no direct kernel, no fused norm).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -101,6 +102,7 @@ std::string VariantLabel(const ModelInfo& info) {
   if (on_cuda && !info.decode_direct_conv && !info.decode_conv2d && !info.decode_channels_last) {
     absl::StrAppend(&label, "+libtorch_conv");
   }
+  if (!info.fused_norm) absl::StrAppend(&label, "+libtorch_norm");
   if (info.chunk_latent_voxels != kDefaultChunkLatentVoxels) {
     absl::StrAppend(&label, "+chunk", info.chunk_latent_voxels);
   }
@@ -169,6 +171,7 @@ bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_
        {"decode_channels_last", model.info().decode_channels_last},
        {"decode_conv2d", model.info().decode_conv2d},
        {"decode_direct_conv", model.info().decode_direct_conv},
+       {"fused_norm", model.info().fused_norm},
        {"chunk_latent_voxels", model.info().chunk_latent_voxels},
        {"cuda_graph_decode", model.info().cuda_graph_decode},
        {"encode_ms", encode_ms},
@@ -229,6 +232,8 @@ int RunVaeBench(int argc, char** argv) {
   const std::string channels_last_text = flags.String("channels-last", "0");
   const std::string conv2d_text = flags.String("conv2d", "0");
   const std::string direct_conv_text = flags.String("direct-conv", "1");
+  // The VAE norms with their SiLU in one pass (1) or as LibTorch's ops (0); every device.
+  const std::string fused_norm_text = flags.String("fused-norm", "1");
   // Time-chunk budgets of Encode/Decode in latent voxels (0 = the model's default); on CPU
   // only the first applies.
   const std::string chunk_voxels_text = flags.String("chunk-voxels", "0");
@@ -266,6 +271,7 @@ int RunVaeBench(int argc, char** argv) {
   const std::vector<int64_t> channels_last = ParseIntList(channels_last_text);
   const std::vector<int64_t> conv2d = ParseIntList(conv2d_text);
   const std::vector<int64_t> direct_conv = ParseIntList(direct_conv_text);
+  const std::vector<int64_t> fused_norm = ParseIntList(fused_norm_text);
   const std::vector<int64_t> chunk_voxels = ParseIntList(chunk_voxels_text);
   if (chunk_voxels.empty() || *std::min_element(chunk_voxels.begin(), chunk_voxels.end()) < 0) {
     std::fprintf(stderr, "vidserve-bench vae: --chunk-voxels expects N[,N...] >= 0, got \"%s\"\n",
@@ -274,7 +280,7 @@ int RunVaeBench(int argc, char** argv) {
   }
   for (const auto& [flag, values] :
        {std::pair{"channels-last", channels_last}, std::pair{"conv2d", conv2d},
-        std::pair{"direct-conv", direct_conv}}) {
+        std::pair{"direct-conv", direct_conv}, std::pair{"fused-norm", fused_norm}}) {
     if (values.empty() || *std::min_element(values.begin(), values.end()) < 0 ||
         *std::max_element(values.begin(), values.end()) > 1) {
       std::fprintf(stderr, "vidserve-bench vae: --%s expects 0 and/or 1 (e.g. 0,1)\n", flag);
@@ -304,10 +310,11 @@ int RunVaeBench(int argc, char** argv) {
     }
     return std::move(*model);
   };
-  // The baseline: eager float32 with LibTorch's convolutions, whose bytes every other
-  // variant is compared with.
+  // The baseline: eager float32 with LibTorch's convolutions and norms, whose bytes every
+  // other variant is compared with.
   VideoModel::Options baseline_options = options;
   baseline_options.decode_direct_conv = false;
+  baseline_options.fused_norm = false;
   std::unique_ptr<VideoModel> baseline = create(baseline_options);
   if (baseline == nullptr) return 1;
   const ModelInfo info = baseline->info();
@@ -329,18 +336,29 @@ int RunVaeBench(int argc, char** argv) {
             v.decode_channels_last = cl == 1;
             v.decode_conv2d = c2d == 1;
             v.decode_direct_conv = direct == 1;
-            for (int64_t chunk : chunk_voxels) {
-              v.chunk_latent_voxels = chunk;
-              variants.push_back(v);
+            for (int64_t fused : fused_norm) {
+              v.fused_norm = fused == 1;
+              for (int64_t chunk : chunk_voxels) {
+                v.chunk_latent_voxels = chunk;
+                variants.push_back(v);
+              }
             }
           }
         }
       }
     }
-  } else if (precisions_text != "float32" || channels_last_text != "0" || conv2d_text != "0" ||
-             direct_conv_text != "1") {
-    std::fprintf(stderr, "vidserve-bench vae: --precisions, --channels-last, --conv2d and "
-                         "--direct-conv apply on CUDA only; measuring float32 eager\n");
+  } else {
+    // The CPU measures eager float32: the baseline (LibTorch's norms), then the fused norm.
+    if (std::find(fused_norm.begin(), fused_norm.end(), 1) != fused_norm.end()) {
+      VideoModel::Options v = options;
+      v.fused_norm = true;
+      variants.push_back(v);
+    }
+    if (precisions_text != "float32" || channels_last_text != "0" || conv2d_text != "0" ||
+        direct_conv_text != "1") {
+      std::fprintf(stderr, "vidserve-bench vae: --precisions, --channels-last, --conv2d and "
+                           "--direct-conv apply on CUDA only; measuring float32 eager\n");
+    }
   }
   const std::string model_label = checkpoint.empty() ? preset : checkpoint;
   nlohmann::json report = {{"command", "vae"},        {"date", UtcNow()},
@@ -383,7 +401,19 @@ int RunVaeBench(int argc, char** argv) {
     std::unique_ptr<VideoModel> model = create(v);
     if (model == nullptr) return 1;
     for (BenchCase& c : cases) {
-      if (!MeasureDecode(*model, c.latents, repeats, c.encode_ms, c.reference,
+      // Each variant's own Encode time (its norms are the encoder's too); the decoders
+      // still take the baseline's latents, so that bytes compare.
+      double encode_ms = 0;
+      const ClipSize size{c.latents[0].shape[1] * 4 - 3, c.latents[0].shape[2] * 8,
+                          c.latents[0].shape[3] * 8};
+      absl::StatusOr<std::vector<Latent>> encoded =
+          EncodeBatch(*model, size, static_cast<int64_t>(c.latents.size()), repeats, encode_ms);
+      if (!encoded.ok()) {
+        std::fprintf(stderr, "vidserve-bench vae: encode: %s\n",
+                     encoded.status().ToString().c_str());
+        return 1;
+      }
+      if (!MeasureDecode(*model, c.latents, repeats, encode_ms, c.reference,
                          /*is_reference=*/false, report)) {
         return 1;
       }

@@ -9,6 +9,8 @@
 #   BUILD_TESTS=1 bash tools/gpu/run-gpu-train.sh build decode  # decode speed, eager vs CUDA graphs
 #   bash tools/gpu/run-gpu-train.sh build sweep   # sampler steps x guidance on the tuning set
 #   bash tools/gpu/run-gpu-train.sh build profile  # per-kernel decode times (Nsight Compute)
+#   BUILD_TESTS=all bash tools/gpu/run-gpu-train.sh build cudatests cudaintegration
+#                                                  # CUDA tests; the server's tests on the GPU
 #   bash tools/gpu/run-gpu-train.sh build thinshapes continue  # untrained thin shapes' speed,
 #                                                  # then train the one picked (THIN_FLAGS=pick)
 # Runs live in runs-gpu/ (git-ignored, so they survive between calls while the machine
@@ -49,9 +51,11 @@ case "$phase" in
 build)
   start=$(date +%s)
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt" 2>&1
-  # BUILD_TESTS=1 also builds the model tests (the CUDA-graph decode test runs in 'decode').
+  # BUILD_TESTS=1 also builds the model tests (the CUDA-graph decode test runs in 'decode');
+  # BUILD_TESTS=all builds every test binary (for 'cudatests').
   tests=OFF; targets=(vidserve-train vidserve-bench)
   [ "${BUILD_TESTS:-0}" = 1 ] && { tests=ON; targets+=(vidserve_model_tests); }
+  [ "${BUILD_TESTS:-0}" = all ] && { tests=ON; targets=(all); }
   if ! { cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
            -DCMAKE_PREFIX_PATH="$GPU_CMAKE_PREFIX" -DCMAKE_CUDA_ARCHITECTURES="90" \
            -DVIDSERVE_WITH_FFMPEG=OFF -DVIDSERVE_BUILD_TESTS=$tests -DVIDSERVE_BUILD_CLIENT=OFF &&
@@ -173,9 +177,9 @@ decode)
   # Decode speed, eager vs CUDA graphs (and the DECODE_FLAGS variants), full vs thin, in
   # one run (DECODE_CKPT: default the shipped model), after the CUDA decode tests on this
   # GPU when they were built.
-  if [ -x "$BIN/tests/vidserve_model_tests" ]; then
-    "$BIN/tests/vidserve_model_tests" --gtest_filter='NarrowConv3dCuda.*' \
-      > "$OUT/model-tests-cuda.log" 2>&1; echo "direct narrow conv tests rc=$?"
+  if [ "${DECODE_TESTS:-1}" = 1 ] && [ -x "$BIN/tests/vidserve_model_tests" ]; then
+    "$BIN/tests/vidserve_model_tests" --gtest_filter='NarrowConv3dCuda.*:ChannelRmsNormSilu*' \
+      > "$OUT/model-tests-cuda.log" 2>&1; echo "direct narrow conv and fused norm tests rc=$?"
     "$BIN/tests/vidserve_model_tests" --gtest_filter='CudaGraphDecode.*' \
       >> "$OUT/model-tests-cuda.log" 2>&1; echo "model tests (CUDA) rc=$?"
     "$BIN/tests/vidserve_model_tests" --gtest_filter='CudaDecodeVariants.*' \
@@ -190,6 +194,29 @@ decode)
     --sizes 17x64x64,65x256x256 --batches 1,8 --repeats 20 ${DECODE_FLAGS:-} \
     --json "$OUT/vae-decode.json" 2>&1 \
     | tee "$OUT/vae-decode.txt"
+  ;;
+cudatests|cudaintegration)
+  # After 'build' with BUILD_TESTS=all. cudatests: the CUDA kernels' tests and the model
+  # facade's with the model on this GPU; cudaintegration: the gRPC server's integration
+  # tests with the model on this GPU (VIDSERVE_TEST_DEVICE=cuda). Each binary runs in one
+  # process under a time limit; the logs come back in one archive per phase.
+  mkdir -p "$RUNS/$phase"
+  run_tests() {  # name, seconds, binary, [gtest filter]
+    local name=$1 limit=$2 bin=$3 filter=${4:-*}
+    VIDSERVE_TEST_DEVICE=cuda timeout "$limit" "$BIN/tests/$bin" --gtest_filter="$filter" \
+      > "$RUNS/$phase/$name.log" 2>&1
+    echo "$name rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$RUNS/$phase/$name.log" | tr '\n' ' ')"
+    grep -E '^\[  FAILED  \] [A-Za-z]' "$RUNS/$phase/$name.log" | head -10
+  }
+  if [ "$phase" = cudatests ]; then
+    run_tests kernels 120 vidserve_model_tests \
+      'NarrowConv3dCuda.*:ChannelRmsNormSilu*:CudaGraphDecode.*:CudaDecodeVariants.*'
+    run_tests mixers 120 vidserve_mixer_tests 'LogLinearFusedCuda.*'
+    run_tests model 150 vidserve_model_tests 'VideoModel.*'
+  else
+    run_tests integration "${INTEGRATION_TIMEOUT:-300}" vidserve_integration_tests
+  fi
+  tar czf "$OUT/$phase.tar.gz" -C "$RUNS" "$phase"
   ;;
 sweep)
   # Sampler settings on the held-out tuning set (seeds after the first 256, which the

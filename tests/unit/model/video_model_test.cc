@@ -159,6 +159,48 @@ TEST(VideoModel, ChunkBudgetDoesNotChangeEncodeOrDecode) {
   EXPECT_LE(max_byte_diff, 1);
 }
 
+// The fused norm (the default) against LibTorch's ops: the same weights give the same
+// latents up to float rounding and the same bytes within one level, from both decoders.
+TEST(VideoModel, FusedNormMatchesLibTorchNorms) {
+  std::vector<std::vector<Latent>> latents;
+  std::vector<std::vector<VideoClip>> clips;
+  for (bool fused : {false, true}) {
+    VideoModel::Options options;
+    options.config = *LoadPreset("tiny");
+    options.device = TestDevice();
+    options.init_seed = 7;
+    options.fused_norm = fused;
+    auto model = VideoModel::Create(options);
+    ASSERT_TRUE(model.ok()) << model.status();
+    EXPECT_EQ((*model)->info().fused_norm, fused);
+    VideoClip a = MakeClip(9, 16, 32, 3), b = MakeClip(9, 16, 32, 11);
+    const VideoClip* in[] = {&a, &b};
+    auto encoded = (*model)->Encode(in);
+    ASSERT_TRUE(encoded.ok()) << encoded.status();
+    const Latent* z[] = {&(*encoded)[0], &(*encoded)[1]};
+    std::vector<VideoClip> decoded;
+    for (DecoderKind kind : {DecoderKind::kFull, DecoderKind::kThin}) {
+      auto video = (*model)->Decode(z, kind, 24.0);
+      ASSERT_TRUE(video.ok()) << video.status();
+      for (VideoClip& clip : *video) decoded.push_back(std::move(clip));
+    }
+    latents.push_back(*encoded);
+    clips.push_back(std::move(decoded));
+  }
+  for (size_t i = 0; i < latents[0].size(); ++i) {
+    EXPECT_LT(MaxAbsDiff(latents[0][i], latents[1][i]), 2e-3);
+  }
+  ASSERT_EQ(clips[0].size(), 4u);
+  for (size_t c = 0; c < clips[0].size(); ++c) {
+    int max_byte_diff = 0;
+    for (size_t i = 0; i < clips[0][c].rgb.size(); ++i) {
+      max_byte_diff = std::max(max_byte_diff, std::abs(int{clips[0][c].rgb[i]} -
+                                                       int{clips[1][c].rgb[i]}));
+    }
+    EXPECT_LE(max_byte_diff, 1) << "clip " << c;
+  }
+}
+
 TEST(VideoModel, EncodeRejectsBadShapesNamingTheField) {
   VideoModel& model = *SharedModel();
   auto expect_invalid = [&](const VideoClip& clip, const std::string& needle) {

@@ -54,6 +54,7 @@ TEST(ServerConfig, ShippedDeployFileParsesToTheDefaults) {
   EXPECT_EQ(shipped->model.decode_channels_last, defaults.model.decode_channels_last);
   EXPECT_EQ(shipped->model.decode_conv2d, defaults.model.decode_conv2d);
   EXPECT_EQ(shipped->model.decode_direct_conv, defaults.model.decode_direct_conv);
+  EXPECT_EQ(shipped->model.fused_norm, defaults.model.fused_norm);
   EXPECT_EQ(shipped->model.chunk_latent_voxels, defaults.model.chunk_latent_voxels);
   EXPECT_EQ(shipped->scheduler.max_batch_size, defaults.scheduler.max_batch_size);
   EXPECT_EQ(shipped->scheduler.max_queue_delay_us, defaults.scheduler.max_queue_delay_us);
@@ -69,6 +70,7 @@ model: {dir: /models/x, preset: seed, device: "cuda:1", num_threads: 3, init_see
         chunk_latent_voxels: 65536,
         cuda_graph_cache_size: 0, cudnn_benchmark: false, decode_precision: float16,
         decode_channels_last: true, decode_conv2d: true, decode_direct_conv: false,
+        fused_norm: false,
         sampler: {timestep_shift: 2, guidance_min_t: 0.25, guidance_max_t: 0.9, stochasticity: 1.5}}
 scheduler: {max_batch_size: 4, max_queue_delay_us: 500, max_queue_size: 10, max_active_generations: 2}
 limits: {max_message_bytes: 1048576}
@@ -89,6 +91,7 @@ warmup: false
   EXPECT_TRUE(config->model.decode_channels_last);
   EXPECT_TRUE(config->model.decode_conv2d);
   EXPECT_FALSE(config->model.decode_direct_conv);
+  EXPECT_FALSE(config->model.fused_norm);
   EXPECT_EQ(config->model.chunk_latent_voxels, 65536);
   EXPECT_EQ(config->model.sampler.timestep_shift, 2.0);
   EXPECT_EQ(config->model.sampler.guidance_min_t, 0.25);
