@@ -9,6 +9,7 @@
 #   BUILD_TESTS=1 bash tools/gpu/run-gpu-train.sh build decode  # decode speed, eager vs CUDA graphs
 #   bash tools/gpu/run-gpu-train.sh build sweep   # sampler steps x guidance on the tuning set
 #   bash tools/gpu/run-gpu-train.sh build profile  # per-kernel decode times (Nsight Compute)
+#   bash tools/gpu/run-gpu-train.sh build serve    # gRPC serving bench, shipped model
 #   BUILD_TESTS=all bash tools/gpu/run-gpu-train.sh build cudatests cudaintegration
 #                                                  # CUDA tests; the server's tests on the GPU
 #   bash tools/gpu/run-gpu-train.sh build thinshapes continue  # untrained thin shapes' speed,
@@ -218,6 +219,12 @@ cudatests|cudaintegration)
   fi
   tar czf "$OUT/$phase.tar.gz" -C "$RUNS" "$phase"
   ;;
+serve)
+  # The gRPC serving bench on this GPU with the shipped model (SERVE_FLAGS adds flags).
+  timeout "${SERVE_TIMEOUT:-240}" $BENCH serve --device $DEVICE --model models/vidserve-tiny \
+    ${SERVE_FLAGS:-} --json "$OUT/serve.json" > "$OUT/serve.txt" 2>&1
+  echo "serve rc=$?"; grep -v INFO "$OUT/serve.txt" | tail -30
+  ;;
 sweep)
   # Sampler settings on the held-out tuning set (seeds after the first 256, which the
   # reported figures use): one quality run per SWEEP_STEPS x SWEEP_GUIDANCE pair.
@@ -261,12 +268,15 @@ thinshapes)
   tar czf "$OUT/thinshapes.tar.gz" -C "$RUNS" thin-pick.flags $(cd "$RUNS" && ls vae-thin-*)
   ;;
 profile)
-  # Kernel times of one eager decode per decoder (17x64x64, batch 8) under Nsight Compute,
-  # picked out by the bench's NVTX ranges. The bench's eager decode is its baseline, which
-  # runs LibTorch's convolutions only (the direct narrow-conv kernel off).
+  # Kernel times of one decode per decoder (17x64x64, batch 8) under Nsight Compute, picked
+  # out by the bench's NVTX ranges. PROFILE_VARIANT names the bench variant: by default its
+  # eager baseline (LibTorch's convolutions and norms only); "cuda_graph" is the served
+  # default (direct kernel, fused norm), profiled node by node inside the graph.
+  variant="${PROFILE_VARIANT:-eager+libtorch_conv+libtorch_norm}"
+  graph_flags=(); [[ "$variant" == cuda_graph* ]] && graph_flags=(--graph-profiling node)
   for d in thin full; do
-    timeout "${PROFILE_TIMEOUT:-120}" ncu --nvtx --nvtx-include "eager+libtorch_conv-$d/" --csv \
-      --metrics gpu__time_duration.sum $BENCH vae --device $DEVICE \
+    timeout "${PROFILE_TIMEOUT:-120}" ncu --nvtx --nvtx-include "$variant-$d/" "${graph_flags[@]}" \
+      --csv --metrics gpu__time_duration.sum $BENCH vae --device $DEVICE \
       --checkpoint models/vidserve-tiny --sizes 17x64x64 --batches 8 --repeats 1 \
       > "$RUNS/ncu-$d.csv" 2> "$RUNS/ncu-$d.err"; echo "ncu $d rc=$?"
   done
