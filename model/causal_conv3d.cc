@@ -2,6 +2,7 @@
 
 #ifdef VIDSERVE_HAVE_CUDA
 #include "model/cuda/narrow_conv3d.h"
+#include "model/cuda/narrow_conv3d_kernels.h"
 #endif
 
 namespace vidserve {
@@ -30,11 +31,22 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache*
     if (it != cache->past_frames.end()) past = &it->second;
   }
 #ifdef VIDSERVE_HAVE_CUDA
-  if (UsesDirectKernel(x, past)) {
-    auto y = NarrowCausalConv3dCuda(x, past != nullptr ? *past : torch::Tensor(), conv->weight,
+  // The kernel reads NCDHW. A strided input (the first chunk's time-upsampled view) would
+  // reach cuDNN through the padded copy below anyway: one contiguous copy lets the kernel
+  // take it instead.
+  torch::Tensor direct_input = x;
+  if (!x.is_contiguous() && lowering == Conv3dLowering::kAuto && x.is_cuda() &&
+      conv->weight.size(0) <= cuda_kernels::kNarrowConvMaxOutChannels) {
+    direct_input = x.contiguous();
+  }
+  if (UsesDirectKernel(direct_input, past)) {
+    const torch::Tensor& xd = direct_input;
+    auto y = NarrowCausalConv3dCuda(xd, past != nullptr ? *past : torch::Tensor(), conv->weight,
                                     conv->bias);
     // At stride 1 the frames to keep are the input's last `front`, x's own when it has them.
-    if (cache != nullptr) KeepPastFrames(x.size(2) >= front ? x : CausallyPadded(x, past), cache);
+    if (cache != nullptr) {
+      KeepPastFrames(xd.size(2) >= front ? xd : CausallyPadded(xd, past), cache);
+    }
     return y;
   }
 #endif

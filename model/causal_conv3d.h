@@ -66,6 +66,10 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // Set before use (not while another thread runs forward()).
   Conv3dLowering lowering = Conv3dLowering::kAuto;
 
+  // Whether forward() hands a contiguous x to the direct CUDA kernel (see
+  // Conv3dLowering::kAuto; a strided x is first made contiguous when the layer fits).
+  bool UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const;
+
  private:
   // The same convolution as conv2d over frames folded into the batch, temporal taps
   // stacked on channels. Used on CPU for small/narrow inputs, which LibTorch would send to
@@ -77,8 +81,6 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // Stores in `cache` the frames of `padded` (or of any input ending with the same frames)
   // that the next chunk's first output still needs.
   void KeepPastFrames(const torch::Tensor& padded, CausalConvCache* cache);
-  // Whether forward() hands x to the direct CUDA kernel (see Conv3dLowering::kAuto).
-  bool UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const;
 };
 TORCH_MODULE(CausalConv3d);
 

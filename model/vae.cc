@@ -208,8 +208,10 @@ torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalCo
     for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
       h = blocks_[block++]->forward(h, cache);
     }
-    if (StageUpsamplesSpace(s)) h = SpatialUpsample2x(h);
+    // Time first: the spatial upsampling's copy then also makes the first chunk's
+    // time-upsampled view (a narrow) contiguous, which the narrow-conv kernel needs.
     if (HalvesTime(s)) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);
+    if (StageUpsamplesSpace(s)) h = SpatialUpsample2x(h);
     h = upsample_convs_[i]->forward(h, cache);
   }
   const int64_t shortcut = std::min<int64_t>(3, options.latent_channels());

@@ -92,7 +92,7 @@ class VideoModel {
     // Decode captures one CUDA graph per (decoder, latent batch shape), keeping the
     // `cuda_graph_cache_size` most recently used, and replays it: small decodes are
     // launch-bound on a GPU. 0 = eager decode.
-    int cuda_graph_cache_size = 8;
+    int cuda_graph_cache_size = 32;
     // cuDNN autotunes each new convolution shape once and reuses the fastest kernel
     // (at::globalContext().setBenchmarkCuDNN; process-wide).
     bool cudnn_benchmark = true;

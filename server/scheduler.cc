@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
@@ -89,41 +90,65 @@ Scheduler::Scheduler(const Options& options, std::unique_ptr<VideoModel> model, 
 
 Scheduler::~Scheduler() { Stop(); }
 
-absl::Status Scheduler::Warmup() {
+absl::Status Scheduler::Warmup(int max_batch) {
   const absl::Time start = absl::Now();
+  const bool on_cuda = absl::StartsWith(model_info_.device, "cuda");
+  if (max_batch <= 0) max_batch = on_cuda ? options_.max_batch_size : 1;
+  max_batch = std::min(max_batch, options_.max_batch_size);
+  const ModelLimits& limits = model_info_.config.limits;
   VideoClip clip;
-  clip.frames = 1;
-  clip.height = 16;
-  clip.width = 16;
+  clip.frames = limits.default_frames;
+  clip.height = limits.default_height;
+  clip.width = limits.default_width;
   clip.rgb.assign(clip.NumBytes(), 128);
-  const VideoClip* clips[] = {&clip};
-  absl::StatusOr<std::vector<Latent>> latents = model_->Encode(clips);
-  if (!latents.ok())
-    return absl::Status(latents.status().code(),
-                        absl::StrCat("warm-up encode: ", latents.status().message()));
-  const Latent* latent_ptrs[] = {&latents->front()};
-  for (DecoderKind decoder : {DecoderKind::kFull, DecoderKind::kThin}) {
-    absl::StatusOr<std::vector<VideoClip>> video = model_->Decode(latent_ptrs, decoder, 24.0);
-    if (!video.ok())
-      return absl::Status(video.status().code(),
-                          absl::StrCat("warm-up decode: ", video.status().message()));
+  for (int batch = 1; batch <= max_batch; ++batch) {
+    const std::vector<const VideoClip*> clips(batch, &clip);
+    absl::StatusOr<std::vector<Latent>> latents = model_->Encode(clips);
+    if (!latents.ok()) {
+      return absl::Status(latents.status().code(),
+                          absl::StrCat("warm-up encode: ", latents.status().message()));
+    }
+    std::vector<const Latent*> latent_ptrs;
+    for (const Latent& latent : *latents) latent_ptrs.push_back(&latent);
+    for (DecoderKind decoder : {DecoderKind::kFull, DecoderKind::kThin}) {
+      absl::StatusOr<std::vector<VideoClip>> video = model_->Decode(latent_ptrs, decoder, 24.0);
+      if (!video.ok()) {
+        return absl::Status(video.status().code(),
+                            absl::StrCat("warm-up decode: ", video.status().message()));
+      }
+    }
+    if (batch > options_.max_active_generations) continue;
+    std::vector<std::unique_ptr<Generation>> generations;
+    std::vector<Generation*> step_batch;
+    for (int i = 0; i < batch; ++i) {
+      GenerationParams params;
+      params.prompt = "warm-up";
+      params.frames = limits.default_frames;
+      params.height = limits.default_height;
+      params.width = limits.default_width;
+      params.guidance = static_cast<float>(model_info_.config.sampler.default_guidance);
+      // Three steps start at t = 1, 2/3 and 1/3: with a guidance interval such as the
+      // shipped model's (t >= 0.4) both the guided (two rows per generation) and the
+      // unguided batch shapes run.
+      params.steps = 3;
+      params.seed = static_cast<uint64_t>(i);
+      absl::StatusOr<std::unique_ptr<Generation>> generation = model_->StartGeneration(params);
+      if (!generation.ok()) {
+        return absl::Status(generation.status().code(),
+                            absl::StrCat("warm-up generation: ", generation.status().message()));
+      }
+      step_batch.push_back(generation->get());
+      generations.push_back(std::move(*generation));
+    }
+    while (!step_batch.front()->finished()) {
+      if (absl::Status s = model_->DenoiseStep(step_batch); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("warm-up denoise step: ", s.message()));
+      }
+    }
   }
-  GenerationParams params;
-  params.prompt = "warm-up";
-  params.frames = 1;
-  params.height = 16;
-  params.width = 16;
-  params.steps = 1;
-  params.seed = 0;
-  absl::StatusOr<std::unique_ptr<Generation>> generation = model_->StartGeneration(params);
-  if (!generation.ok())
-    return absl::Status(generation.status().code(),
-                        absl::StrCat("warm-up generation: ", generation.status().message()));
-  Generation* batch[] = {generation->get()};
-  if (absl::Status s = model_->DenoiseStep(batch); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("warm-up denoise step: ", s.message()));
-  }
-  LOG_INFO << "warm-up done seconds=" << Seconds(absl::Now() - start);
+  LOG_INFO << "warm-up done seconds=" << Seconds(absl::Now() - start) << " shape="
+           << limits.default_frames << "x" << limits.default_height << "x" << limits.default_width
+           << " batch_sizes=1.." << max_batch;
   return absl::OkStatus();
 }
 

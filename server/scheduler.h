@@ -118,9 +118,12 @@ class Scheduler {
   const ModelInfo& model_info() const { return model_info_; }
   const Options& options() const { return options_; }
 
-  // One small encode, decode and denoise step so the first real request does not pay for
-  // lazy initialisation. Runs on the calling thread. REQUIRES: before Start().
-  absl::Status Warmup();
+  // Runs Encode, Decode (both decoders) and a denoise step at the model's default clip
+  // shape, for every batch size from 1 to `max_batch` (0: options().max_batch_size on a
+  // CUDA device, where each new batch shape costs cuDNN autotuning and a CUDA-graph
+  // capture, measured at ~100 ms; 1 on the CPU), so that requests do not pay for lazy
+  // initialisation. Runs on the calling thread. REQUIRES: before Start().
+  absl::Status Warmup(int max_batch = 0);
   void Start();
 
   // Queue a request. Errors: RESOURCE_EXHAUSTED (queue full), UNAVAILABLE (draining or

@@ -148,7 +148,7 @@ absl::Status VidServer::Start() {
   }
 
   if (config_.warmup) {
-    if (absl::Status s = scheduler_->Warmup(); !s.ok()) {
+    if (absl::Status s = scheduler_->Warmup(config_.warmup_batch_size); !s.ok()) {
       LOG_ERROR << "warm-up failed: " << s;
       scheduler_->Stop();
       grpc_server_->Shutdown(std::chrono::system_clock::now());

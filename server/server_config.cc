@@ -229,6 +229,12 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (absl::Status s = CheckRange("drain_timeout_ms", c.drain_timeout_ms, 0, 3'600'000); !s.ok()) {
     return s;
   }
+  if (c.warmup_batch_size < 0 || c.warmup_batch_size > c.scheduler.max_batch_size) {
+    return KeyError("warmup_batch_size",
+                    absl::StrCat("must be in [0, ", c.scheduler.max_batch_size,
+                                 "] (0 = automatic, at most scheduler.max_batch_size), got ",
+                                 c.warmup_batch_size));
+  }
   return absl::OkStatus();
 }
 
@@ -278,6 +284,7 @@ absl::StatusOr<ServerConfig> ParseServerConfigYaml(const std::string& yaml_text)
         {"model", MapField(&model_fields)},   {"scheduler", MapField(&scheduler_fields)},
         {"limits", MapField(&limits_fields)}, {"drain_timeout_ms", IntField(&c.drain_timeout_ms)},
         {"warmup", BoolField(&c.warmup)},
+        {"warmup_batch_size", IntField(&c.warmup_batch_size)},
     };
     status = ReadMap(root, "", top_fields);
   } catch (const YAML::Exception& e) {

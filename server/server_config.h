@@ -35,7 +35,7 @@ struct ServerConfig {
     uint64_t init_seed = 0;       // seed of the random weights when dir is empty
     // CUDA only: CUDA graphs kept for Decode (one per decoder and batch shape), [0, 1024];
     // 0 = eager decode.
-    int cuda_graph_cache_size = 8;
+    int cuda_graph_cache_size = 32;
     bool cudnn_benchmark = true;  // CUDA only: autotune each convolution shape once
     // CUDA only: Decode's arithmetic, float32 | float16 | bfloat16, and its layout knobs
     // (VideoModel::Options; measured by vidserve-bench vae, BENCHMARKS.md section 3).
@@ -63,7 +63,11 @@ struct ServerConfig {
   } limits;
 
   int64_t drain_timeout_ms = 30000;  // SIGTERM: time in-flight work gets to finish
-  bool warmup = true;                // run one tiny encode/decode/step before SERVING
+  bool warmup = true;                // run the model at the default clip shape before SERVING
+  // Warm-up batch sizes 1..N (Scheduler::Warmup), [0, scheduler.max_batch_size]; 0 =
+  // scheduler.max_batch_size on a CUDA device (each new batch shape costs a CUDA-graph
+  // capture and cuDNN autotuning there), 1 on the CPU.
+  int warmup_batch_size = 0;
 };
 
 // Parses a YAML document. Unknown keys and bad values fail with INVALID_ARGUMENT naming the

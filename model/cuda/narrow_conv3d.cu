@@ -8,13 +8,12 @@
 // reads the 6 x 3 input values each tap row needs straight from NCDHW (the causal past comes
 // from `past` or, without it, from the first frame, so no padded copy exists), and takes its
 // weights from shared memory as float4s. Accumulation is float32 for every element type.
-#include "model/cuda/narrow_conv3d_kernels.h"
-
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include "model/cuda/float_conversions.cuh"
+#include "model/cuda/narrow_conv3d_kernels.h"
 
 namespace vidserve {
 namespace cuda_kernels {
@@ -25,18 +24,22 @@ constexpr int kTaps = K * K * K;                // 27
 constexpr int P = kNarrowConvOutputsPerThread;  // outputs per thread along W
 constexpr int kThreads = 128;
 
-// Grid: x over the (H * W / P) output groups of a frame, kThreads / (COUT / 4) of them per
-// block, y over frames, z over the batch. Each output group has COUT / 4 threads side by
-// side, one per 4 output channels: more threads for small frames (a 16x16 frame has only 64
-// groups) and 16 accumulators per thread whatever COUT is. Shared memory: the weights as
-// [Cin][27 taps][COUT] float32 (COUT = padded count, zeros beyond out_channels), so a
-// thread's 4 weights of one tap are one float4.
+// Grid: x over the (H * W / P) output groups of a frame, kThreads / (COUT / 4 * splits) of
+// them per block, y over frames, z over the batch. Each output group has COUT / 4 threads
+// side by side, one per 4 output channels: more threads for small frames (a 16x16 frame has
+// only 64 groups) and 16 accumulators per thread whatever COUT is. With splits > 1 the
+// block's threads form `splits` slices that each sum every splits-th input channel, and the
+// slices' partial sums are added in shared memory: small frames (the thin decoder's 16x16
+// and 32x32 stages) otherwise leave most of the GPU idle while each thread runs all input
+// channels serially. Shared memory: the weights as [Cin][27 taps][COUT] float32 (COUT =
+// padded count, zeros beyond out_channels), so a thread's 4 weights of one tap are one
+// float4; afterwards, with splits > 1, the partial sums.
 template <typename T, int COUT>
 __global__ void __launch_bounds__(kThreads)
     NarrowCausalConv3dKernel(const T* __restrict__ x, const T* __restrict__ past,
                              const T* __restrict__ weight, const T* __restrict__ bias,
                              T* __restrict__ out, int cin, int cout, int frames, int height,
-                             int width) {
+                             int width, int splits) {
   constexpr int kChannelGroups = COUT / 4;
   extern __shared__ float4 shared_weights4[];
   float* shared_weights = reinterpret_cast<float*>(shared_weights4);
@@ -48,10 +51,14 @@ __global__ void __launch_bounds__(kThreads)
   }
   __syncthreads();
 
-  const int channel_group = threadIdx.x % kChannelGroups;
+  const int threads_per_split = kThreads / splits;
+  const int split = threadIdx.x / threads_per_split;
+  const int local = threadIdx.x - split * threads_per_split;
+  const int channel_group = local % kChannelGroups;
   const int groups_per_row = width / P;
-  const int group = blockIdx.x * (kThreads / kChannelGroups) + threadIdx.x / kChannelGroups;
-  if (group >= height * groups_per_row || 4 * channel_group >= cout) return;
+  const int group = blockIdx.x * (threads_per_split / kChannelGroups) + local / kChannelGroups;
+  // No early return: with splits > 1 every thread must reach the barriers below.
+  const bool valid = group < height * groups_per_row && 4 * channel_group < cout;
   const int t = blockIdx.y;
   const int b = blockIdx.z;
   const int h = group / groups_per_row;
@@ -66,7 +73,7 @@ __global__ void __launch_bounds__(kThreads)
   }
 
 #pragma unroll 1
-  for (int ci = 0; ci < cin; ++ci) {
+  for (int ci = valid ? split : cin; ci < cin; ci += splits) {
     const T* x_channel = x + (static_cast<int64_t>(b) * cin + ci) * frames * plane;
     const T* past_channel =
         past == nullptr ? nullptr : past + (static_cast<int64_t>(b) * cin + ci) * (K - 1) * plane;
@@ -106,6 +113,28 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
 
+  if (splits > 1) {
+    constexpr int kAccumulators = P * 4;
+    __syncthreads();  // every slice is done with the weights: reuse their memory
+#pragma unroll
+    for (int p = 0; p < P; ++p) {
+#pragma unroll
+      for (int c = 0; c < 4; ++c)
+        shared_weights[threadIdx.x * kAccumulators + p * 4 + c] = acc[p][c];
+    }
+    __syncthreads();
+    if (split != 0) return;
+    for (int s = 1; s < splits; ++s) {
+      const float* other = shared_weights + (s * threads_per_split + local) * kAccumulators;
+#pragma unroll
+      for (int p = 0; p < P; ++p) {
+#pragma unroll
+        for (int c = 0; c < 4; ++c) acc[p][c] += other[p * 4 + c];
+      }
+    }
+  }
+  if (!valid) return;
+
   const int64_t offset = (static_cast<int64_t>(t) * height + h) * width + w0;
 #pragma unroll
   for (int c = 0; c < 4; ++c) {
@@ -118,29 +147,46 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// Input-channel slices per block: doubled (up to 8, and up to Cin) while the launch stays
+// under about half the resident threads of an H100/H200, so small frames fill the GPU and
+// large ones keep one slice (no reduction).
+constexpr int64_t kSplitThreadTarget = 1 << 17;
+constexpr int kMaxSplits = 8;
+
+template <int COUT>
+int InputChannelSplits(const NarrowConv3dArgs& a, int64_t groups) {
+  const int64_t threads = groups * (COUT / 4) * a.frames * a.batch;
+  int splits = 1;
+  while (splits < kMaxSplits && 2 * splits <= a.in_channels &&
+         2 * splits * threads <= kSplitThreadTarget) {
+    splits *= 2;
+  }
+  return splits;
+}
+
 template <typename T, int COUT>
 cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
   const int64_t groups = static_cast<int64_t>(a.height) * (a.width / P);
-  const int64_t groups_per_block = kThreads / (COUT / 4);
+  const int splits = InputChannelSplits<COUT>(a, groups);
+  const int64_t groups_per_block = kThreads / splits / (COUT / 4);
   const dim3 grid(static_cast<unsigned>((groups + groups_per_block - 1) / groups_per_block),
                   static_cast<unsigned>(a.frames), static_cast<unsigned>(a.batch));
-  const size_t shared_bytes = static_cast<size_t>(a.in_channels) * kTaps * COUT * sizeof(float);
+  const size_t weight_bytes = static_cast<size_t>(a.in_channels) * kTaps * COUT * sizeof(float);
+  const size_t partial_bytes = splits > 1 ? kThreads * P * 4 * sizeof(float) : 0;  // 8 KiB
+  const size_t shared_bytes = weight_bytes > partial_bytes ? weight_bytes : partial_bytes;
   NarrowCausalConv3dKernel<T, COUT><<<grid, kThreads, shared_bytes, stream>>>(
       static_cast<const T*>(a.x), static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
       static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.in_channels, a.out_channels,
-      a.frames, a.height, a.width);
+      a.frames, a.height, a.width, splits);
   return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t LaunchForType(const NarrowConv3dArgs& a, cudaStream_t stream) {
   switch (NarrowConvPaddedOutChannels(a.out_channels)) {
-    case 4:
-      return Launch<T, 4>(a, stream);
-    case 8:
-      return Launch<T, 8>(a, stream);
-    case 16:
-      return Launch<T, 16>(a, stream);
+    case 4: return Launch<T, 4>(a, stream);
+    case 8: return Launch<T, 8>(a, stream);
+    case 16: return Launch<T, 16>(a, stream);
   }
   return cudaErrorInvalidValue;
 }
@@ -154,19 +200,16 @@ int NarrowConvPaddedOutChannels(int out_channels) {
 
 cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& a, cudaStream_t stream) {
   const int cout_padded = NarrowConvPaddedOutChannels(a.out_channels);
-  if (cout_padded == 0 || a.in_channels <= 0 || a.batch <= 0 || a.frames <= 0 ||
-      a.height <= 0 || a.width <= 0 || a.width % P != 0 || a.frames > 65535 ||
-      a.batch > 65535 || a.x == nullptr || a.weight == nullptr || a.out == nullptr ||
+  if (cout_padded == 0 || a.in_channels <= 0 || a.batch <= 0 || a.frames <= 0 || a.height <= 0 ||
+      a.width <= 0 || a.width % P != 0 || a.frames > 65535 || a.batch > 65535 || a.x == nullptr ||
+      a.weight == nullptr || a.out == nullptr ||
       static_cast<int64_t>(a.in_channels) * kTaps * cout_padded * 4 > kNarrowConvMaxSharedBytes) {
     return cudaErrorInvalidValue;
   }
   switch (a.dtype) {
-    case KernelDtype::kFloat32:
-      return LaunchForType<float>(a, stream);
-    case KernelDtype::kFloat16:
-      return LaunchForType<__half>(a, stream);
-    case KernelDtype::kBFloat16:
-      return LaunchForType<__nv_bfloat16>(a, stream);
+    case KernelDtype::kFloat32: return LaunchForType<float>(a, stream);
+    case KernelDtype::kFloat16: return LaunchForType<__half>(a, stream);
+    case KernelDtype::kBFloat16: return LaunchForType<__nv_bfloat16>(a, stream);
   }
   return cudaErrorInvalidValue;
 }

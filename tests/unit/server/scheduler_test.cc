@@ -104,6 +104,19 @@ class SchedulerTest : public ::testing::Test {
   std::unique_ptr<Metrics> metrics_;
 };
 
+// The warm-up runs every batch size it is asked for at the default clip shape (on the CPU
+// too, when asked), including multi-step generations, and leaves the scheduler serving.
+TEST_F(SchedulerTest, WarmupRunsEachBatchSizeThenServes) {
+  auto scheduler = Make({.max_batch_size = 3, .max_queue_delay_us = 1000,
+                         .max_active_generations = 2});
+  ASSERT_TRUE(scheduler->Warmup(/*max_batch=*/3).ok());
+  scheduler->Start();
+  Completion completion;
+  ASSERT_TRUE(scheduler->SubmitEncode(Encode(Clip(1, 16, 16), &completion)).ok());
+  completion.done.WaitForNotification();
+  EXPECT_TRUE(completion.status.ok()) << completion.status;
+}
+
 TEST_F(SchedulerTest, MergesSameShapeRequestsIntoOneBatch) {
   auto scheduler = Make({.max_batch_size = 8, .max_queue_delay_us = 500'000});
   scheduler->Start();

@@ -76,6 +76,7 @@ scheduler: {max_batch_size: 4, max_queue_delay_us: 500, max_queue_size: 10, max_
 limits: {max_message_bytes: 1048576}
 drain_timeout_ms: 1000
 warmup: false
+warmup_batch_size: 3
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen, "0.0.0.0:6000");
@@ -104,6 +105,7 @@ warmup: false
   EXPECT_EQ(config->limits.max_message_bytes, 1048576);
   EXPECT_EQ(config->drain_timeout_ms, 1000);
   EXPECT_FALSE(config->warmup);
+  EXPECT_EQ(config->warmup_batch_size, 3);
 }
 
 TEST(ServerConfig, UnknownTopLevelKeyIsNamed) {
@@ -131,6 +133,11 @@ TEST(ServerConfig, OutOfRangeValuesNameTheKeyRangeAndValue) {
             "model.chunk_latent_voxels: must be in [0, 1073741824], got -1");
   EXPECT_EQ(ErrorOf("model: {cuda_graph_cache_size: -1}"),
             "model.cuda_graph_cache_size: must be in [0, 1024], got -1");
+  // Bounded by the batch size the scheduler can form.
+  EXPECT_EQ(ErrorOf("scheduler: {max_batch_size: 4}\nwarmup_batch_size: 5"),
+            "warmup_batch_size: must be in [0, 4] (0 = automatic, at most "
+            "scheduler.max_batch_size), got 5");
+  EXPECT_THAT(ErrorOf("warmup_batch_size: -1"), HasSubstr("warmup_batch_size: must be in [0, 8]"));
   EXPECT_EQ(ErrorOf("model: {decode_precision: fp8}"),
             "model.decode_precision: must be float32, float16 or bfloat16, got \"fp8\"");
   EXPECT_EQ(ErrorOf("model: {sampler: {stochasticity: 9}}"),
