@@ -1,10 +1,13 @@
-// A block is 32 neighbouring voxels x 8 channel groups: each thread sums the squares of
-// every 8th channel of its voxel, the block adds the 8 partial sums in shared memory, and
-// each thread then normalises, scales, shifts and passes through SiLU its channels. A warp
-// is one channel group's 32 voxels, so every load and store is a coalesced 128-byte row,
-// and a 128-channel norm over few voxels (the latent-near stages: 2,560 voxels at 17x64x64
-// x 8) still spreads over 80 blocks instead of leaving each thread 128 serial channels,
-// which made the first, one-thread-per-voxel version 8x slower there than LibTorch's ops.
+// A block is 256 threads: V neighbouring voxels x G channel groups (V * G = 256, G = 1, 2, 4
+// or 8, about one group per 16 channels). Each thread sums the squares of every G-th
+// channel of its voxel, the block adds the G partial sums in shared memory, and each thread
+// then normalises, scales, shifts and passes through SiLU its channels. A warp covers 32
+// neighbouring voxels of one group, so every load and store is a coalesced 128-byte row.
+// Splitting channels over threads is what a 128-channel norm over few voxels needs (the
+// latent-near stages: 2,560 voxels at 17x64x64 x 8, where one thread per voxel ran 128
+// channels serially, 4x slower than LibTorch's ops); an 8-channel norm over 557k voxels
+// runs best with one thread per voxel and no exchange (the 8-group version was 2.7x slower
+// there).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -15,55 +18,62 @@ namespace vidserve {
 namespace cuda_kernels {
 namespace {
 
-constexpr int kVoxelsPerBlock = 32;
-constexpr int kChannelGroups = 8;
+constexpr int kThreads = 256;
+constexpr int kMaxChannelGroups = 8;
+constexpr int kChannelsPerGroup = 16;
 
 template <typename T>
-__global__ void __launch_bounds__(kVoxelsPerBlock* kChannelGroups)
+__global__ void __launch_bounds__(kThreads)
     ChannelRmsNormSiluKernel(const T* __restrict__ x, const float* __restrict__ weight,
                              const float* __restrict__ bias, T* __restrict__ out, int channels,
-                             int spatial, int voxels, float inv_channels, float eps) {
-  __shared__ float partial[kChannelGroups][kVoxelsPerBlock + 1];
-  const int lane = threadIdx.x, group = threadIdx.y;
-  for (int64_t tile = blockIdx.x; tile * kVoxelsPerBlock < voxels; tile += gridDim.x) {
-    const int64_t v = tile * kVoxelsPerBlock + lane;
+                             int spatial, int voxels, int groups, float inv_channels, float eps) {
+  __shared__ float partial[kThreads + kMaxChannelGroups];
+  const int voxels_per_block = kThreads / groups;
+  const int lane = threadIdx.x % voxels_per_block, group = threadIdx.x / voxels_per_block;
+  for (int64_t tile = blockIdx.x; tile * voxels_per_block < voxels; tile += gridDim.x) {
+    const int64_t v = tile * voxels_per_block + lane;
     const bool active = v < voxels;
     int64_t base = 0;
     float sum_sq = 0.0f;
     if (active) {
       const int64_t item = v / spatial;
       base = item * channels * spatial + (v - item * spatial);
-      for (int c = group; c < channels; c += kChannelGroups) {
+      for (int c = group; c < channels; c += groups) {
         const float value = ToFloat<T>(x[base + static_cast<int64_t>(c) * spatial]);
         sum_sq += value * value;
       }
     }
-    partial[group][lane] = sum_sq;
-    __syncthreads();
-    float total = 0.0f;
-#pragma unroll
-    for (int g = 0; g < kChannelGroups; ++g) total += partial[g][lane];
+    float total = sum_sq;
+    if (groups > 1) {
+      partial[group * (voxels_per_block + 1) + lane] = sum_sq;
+      __syncthreads();
+      total = 0.0f;
+      for (int g = 0; g < groups; ++g) total += partial[g * (voxels_per_block + 1) + lane];
+    }
     if (active) {
       const float scale = rsqrtf(total * inv_channels + eps);
-      for (int c = group; c < channels; c += kChannelGroups) {
+      for (int c = group; c < channels; c += groups) {
         const int64_t offset = base + static_cast<int64_t>(c) * spatial;
         const float y = ToFloat<T>(x[offset]) * scale * __ldg(weight + c) + __ldg(bias + c);
         out[offset] = FromFloat<T>(y / (1.0f + expf(-y)));
       }
     }
-    __syncthreads();  // `partial` is rewritten by the next tile
+    if (groups > 1) __syncthreads();  // `partial` is rewritten by the next tile
   }
 }
 
 template <typename T>
 cudaError_t Launch(const ChannelRmsNormSiluArgs& a, cudaStream_t stream) {
   const int voxels = static_cast<int>(a.batch * a.spatial);
-  const int64_t tiles = (static_cast<int64_t>(voxels) + kVoxelsPerBlock - 1) / kVoxelsPerBlock;
+  int groups = 1;
+  while (groups < kMaxChannelGroups && groups * kChannelsPerGroup < a.channels) groups *= 2;
+  const int voxels_per_block = kThreads / groups;
+  const int64_t tiles = (static_cast<int64_t>(voxels) + voxels_per_block - 1) / voxels_per_block;
   // Tiles beyond the cap are taken by a grid-stride loop.
   const int blocks = static_cast<int>(tiles < 65536 ? tiles : 65536);
-  ChannelRmsNormSiluKernel<T><<<blocks, dim3(kVoxelsPerBlock, kChannelGroups), 0, stream>>>(
+  ChannelRmsNormSiluKernel<T><<<blocks, kThreads, 0, stream>>>(
       static_cast<const T*>(a.x), a.weight, a.bias, static_cast<T*>(a.out),
-      static_cast<int>(a.channels), static_cast<int>(a.spatial), voxels,
+      static_cast<int>(a.channels), static_cast<int>(a.spatial), voxels, groups,
       1.0f / static_cast<float>(a.channels), a.eps);
   return cudaGetLastError();
 }

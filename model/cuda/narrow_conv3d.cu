@@ -4,9 +4,9 @@
 // Why not cuDNN: at 8 or 3 output channels cuDNN's implicit-GEMM kernels run mostly empty
 // tiles (BENCHMARKS.md section 3: an 8->3 convolution at 64x64 took longer than a 32->32
 // one), and each call adds NCDHW <-> NDHWC transposes and a copy for the causal time
-// padding. Here one thread computes 4 neighbouring outputs along W for 4 output channels,
-// reads the 6 x 3 input values each tap row needs straight from NCDHW (the causal past comes
-// from `past` or, without it, from the first frame, so no padded copy exists), and takes its
+// padding. Here one thread computes 4 neighbouring outputs along W for every output
+// channel, reads the 6 x 3 input values each tap row needs straight from NCDHW (the causal past
+// comes from `past` or, without it, from the first frame, so no padded copy exists), and takes its
 // weights from shared memory as float4s. Accumulation is float32 for every element type.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -24,23 +24,23 @@ constexpr int kTaps = K * K * K;                // 27
 constexpr int P = kNarrowConvOutputsPerThread;  // outputs per thread along W
 constexpr int kThreads = 128;
 
-// Grid: x over the (H * W / P) output groups of a frame, kThreads / (COUT / 4 * splits) of
-// them per block, y over frames, z over the batch. Each output group has COUT / 4 threads
-// side by side, one per 4 output channels: more threads for small frames (a 16x16 frame has
-// only 64 groups) and 16 accumulators per thread whatever COUT is. With splits > 1 the
-// block's threads form `splits` slices that each sum every splits-th input channel, and the
-// slices' partial sums are added in shared memory: small frames (the thin decoder's 16x16
-// and 32x32 stages) otherwise leave most of the GPU idle while each thread runs all input
-// channels serially. Shared memory: the weights as [Cin][27 taps][COUT] float32 (COUT =
-// padded count, zeros beyond out_channels), so a thread's 4 weights of one tap are one
-// float4; afterwards, with splits > 1, the partial sums.
+// Grid: x over the (H * W / P) output groups of a frame, kThreads / splits of them per block,
+// y over frames, z over the batch. A thread computes P neighbouring outputs along W for all
+// COUT output channels, so each input value it loads feeds COUT x 3 multiply-adds (the
+// first version split the output channels over neighbouring threads, which then loaded the
+// same inputs COUT / 4 times over and ran out of cache bandwidth). Small frames get their
+// threads from `splits` instead: the block's threads form `splits` slices that each sum
+// every splits-th input channel, and the slices' partial sums are added in shared memory.
+// Shared memory: the weights as [Cin][27 taps][COUT] float32 (COUT = padded count, zeros
+// beyond out_channels), so a tap's weights are COUT / 4 float4s that the whole warp reads
+// at one address; afterwards, with splits > 1, the partial sums.
 template <typename T, int COUT>
 __global__ void __launch_bounds__(kThreads)
     NarrowCausalConv3dKernel(const T* __restrict__ x, const T* __restrict__ past,
                              const T* __restrict__ weight, const T* __restrict__ bias,
                              T* __restrict__ out, int cin, int cout, int frames, int height,
                              int width, int splits) {
-  constexpr int kChannelGroups = COUT / 4;
+  constexpr int kQuads = COUT / 4;
   extern __shared__ float4 shared_weights4[];
   float* shared_weights = reinterpret_cast<float*>(shared_weights4);
   const int weight_count = cin * kTaps * COUT;
@@ -54,22 +54,21 @@ __global__ void __launch_bounds__(kThreads)
   const int threads_per_split = kThreads / splits;
   const int split = threadIdx.x / threads_per_split;
   const int local = threadIdx.x - split * threads_per_split;
-  const int channel_group = local % kChannelGroups;
   const int groups_per_row = width / P;
-  const int group = blockIdx.x * (threads_per_split / kChannelGroups) + local / kChannelGroups;
+  const int group = blockIdx.x * threads_per_split + local;
   // No early return: with splits > 1 every thread must reach the barriers below.
-  const bool valid = group < height * groups_per_row && 4 * channel_group < cout;
+  const bool valid = group < height * groups_per_row;
   const int t = blockIdx.y;
   const int b = blockIdx.z;
   const int h = group / groups_per_row;
   const int w0 = (group - h * groups_per_row) * P;
   const int64_t plane = static_cast<int64_t>(height) * width;
 
-  float acc[P][4];
+  float acc[P][COUT];
 #pragma unroll
   for (int p = 0; p < P; ++p) {
 #pragma unroll
-    for (int c = 0; c < 4; ++c) acc[p][c] = 0.0f;
+    for (int c = 0; c < COUT; ++c) acc[p][c] = 0.0f;
   }
 
 #pragma unroll 1
@@ -95,18 +94,20 @@ __global__ void __launch_bounds__(kThreads)
           const int ww = w0 + j - K / 2;
           v[j] = (ww >= 0 && ww < width) ? ToFloat(__ldg(row + ww)) : 0.0f;
         }
-        const float4* w4 =
-            shared_weights4 + ((ci * K + kt) * K + kh) * K * kChannelGroups + channel_group;
+        const float4* w4 = shared_weights4 + ((ci * K + kt) * K + kh) * K * kQuads;
 #pragma unroll
         for (int kw = 0; kw < K; ++kw) {
-          const float4 wv = w4[kw * kChannelGroups];
 #pragma unroll
-          for (int p = 0; p < P; ++p) {
-            const float in = v[p + kw];
-            acc[p][0] = fmaf(in, wv.x, acc[p][0]);
-            acc[p][1] = fmaf(in, wv.y, acc[p][1]);
-            acc[p][2] = fmaf(in, wv.z, acc[p][2]);
-            acc[p][3] = fmaf(in, wv.w, acc[p][3]);
+          for (int q = 0; q < kQuads; ++q) {
+            const float4 wv = w4[kw * kQuads + q];
+#pragma unroll
+            for (int p = 0; p < P; ++p) {
+              const float in = v[p + kw];
+              acc[p][4 * q + 0] = fmaf(in, wv.x, acc[p][4 * q + 0]);
+              acc[p][4 * q + 1] = fmaf(in, wv.y, acc[p][4 * q + 1]);
+              acc[p][4 * q + 2] = fmaf(in, wv.z, acc[p][4 * q + 2]);
+              acc[p][4 * q + 3] = fmaf(in, wv.w, acc[p][4 * q + 3]);
+            }
           }
         }
       }
@@ -114,13 +115,14 @@ __global__ void __launch_bounds__(kThreads)
   }
 
   if (splits > 1) {
-    constexpr int kAccumulators = P * 4;
+    constexpr int kAccumulators = P * COUT;
     __syncthreads();  // every slice is done with the weights: reuse their memory
 #pragma unroll
     for (int p = 0; p < P; ++p) {
 #pragma unroll
-      for (int c = 0; c < 4; ++c)
-        shared_weights[threadIdx.x * kAccumulators + p * 4 + c] = acc[p][c];
+      for (int c = 0; c < COUT; ++c) {
+        shared_weights[threadIdx.x * kAccumulators + p * COUT + c] = acc[p][c];
+      }
     }
     __syncthreads();
     if (split != 0) return;
@@ -129,7 +131,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int p = 0; p < P; ++p) {
 #pragma unroll
-        for (int c = 0; c < 4; ++c) acc[p][c] += other[p * 4 + c];
+        for (int c = 0; c < COUT; ++c) acc[p][c] += other[p * COUT + c];
       }
     }
   }
@@ -137,25 +139,23 @@ __global__ void __launch_bounds__(kThreads)
 
   const int64_t offset = (static_cast<int64_t>(t) * height + h) * width + w0;
 #pragma unroll
-  for (int c = 0; c < 4; ++c) {
-    const int co = 4 * channel_group + c;
-    if (co >= cout) break;
-    const float bias_value = bias == nullptr ? 0.0f : ToFloat(bias[co]);
-    T* dst = out + (static_cast<int64_t>(b) * cout + co) * frames * plane + offset;
+  for (int c = 0; c < COUT; ++c) {
+    if (c >= cout) break;
+    const float bias_value = bias == nullptr ? 0.0f : ToFloat(bias[c]);
+    T* dst = out + (static_cast<int64_t>(b) * cout + c) * frames * plane + offset;
 #pragma unroll
     for (int p = 0; p < P; ++p) dst[p] = FromFloat<T>(acc[p][c] + bias_value);
   }
 }
 
-// Input-channel slices per block: doubled (up to 8, and up to Cin) while the launch stays
+// Input-channel slices per block: doubled (up to 16, and up to Cin) while the launch stays
 // under about half the resident threads of an H100/H200, so small frames fill the GPU and
 // large ones keep one slice (no reduction).
 constexpr int64_t kSplitThreadTarget = 1 << 17;
-constexpr int kMaxSplits = 8;
+constexpr int kMaxSplits = 16;
 
-template <int COUT>
 int InputChannelSplits(const NarrowConv3dArgs& a, int64_t groups) {
-  const int64_t threads = groups * (COUT / 4) * a.frames * a.batch;
+  const int64_t threads = groups * a.frames * a.batch;
   int splits = 1;
   while (splits < kMaxSplits && 2 * splits <= a.in_channels &&
          2 * splits * threads <= kSplitThreadTarget) {
@@ -167,12 +167,13 @@ int InputChannelSplits(const NarrowConv3dArgs& a, int64_t groups) {
 template <typename T, int COUT>
 cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
   const int64_t groups = static_cast<int64_t>(a.height) * (a.width / P);
-  const int splits = InputChannelSplits<COUT>(a, groups);
-  const int64_t groups_per_block = kThreads / splits / (COUT / 4);
+  const int splits = InputChannelSplits(a, groups);
+  const int64_t groups_per_block = kThreads / splits;
   const dim3 grid(static_cast<unsigned>((groups + groups_per_block - 1) / groups_per_block),
                   static_cast<unsigned>(a.frames), static_cast<unsigned>(a.batch));
   const size_t weight_bytes = static_cast<size_t>(a.in_channels) * kTaps * COUT * sizeof(float);
-  const size_t partial_bytes = splits > 1 ? kThreads * P * 4 * sizeof(float) : 0;  // 8 KiB
+  // At most 128 x 4 x 16 floats = 32 KiB.
+  const size_t partial_bytes = splits > 1 ? kThreads * P * COUT * sizeof(float) : 0;
   const size_t shared_bytes = weight_bytes > partial_bytes ? weight_bytes : partial_bytes;
   NarrowCausalConv3dKernel<T, COUT><<<grid, kThreads, shared_bytes, stream>>>(
       static_cast<const T*>(a.x), static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
