@@ -32,13 +32,14 @@ struct Shape {
   std::vector<int64_t> sizes;
 };
 
-// The VAE's norms (8 to 128 channels, batches, one frame) and odd sizes: voxel counts that
-// are not a multiple of the CPU's 256-voxel block or the GPU's 256-thread block, one
-// channel, a 4-D tensor.
+// The VAE's norms (8 to 128 channels: every channel-group count of the CUDA kernel; batches,
+// one frame) and odd sizes: voxel counts that are not a multiple of the CPU's 256-voxel
+// block or of the GPU block's voxels, one channel, a 4-D tensor.
 const std::vector<Shape>& Shapes() {
   static const std::vector<Shape> shapes = {{{2, 8, 17, 16, 16}}, {{1, 128, 5, 8, 8}},
                                             {{3, 16, 9, 7, 5}},   {{1, 1, 3, 4, 4}},
-                                            {{2, 3, 1, 1, 1}},    {{4, 32, 33, 9}}};
+                                            {{2, 3, 1, 1, 1}},    {{4, 32, 33, 9}},
+                                            {{2, 64, 3, 5, 7}}};
   return shapes;
 }
 
