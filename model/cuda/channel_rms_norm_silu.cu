@@ -4,10 +4,10 @@
 // then normalises, scales, shifts and passes through SiLU its channels. A warp covers 32
 // neighbouring voxels of one group, so every load and store is a coalesced 128-byte row.
 // Splitting channels over threads is what a 128-channel norm over few voxels needs (the
-// latent-near stages: 2,560 voxels at 17x64x64 x 8, where one thread per voxel ran 128
-// channels serially, 4x slower than LibTorch's ops); an 8-channel norm over 557k voxels
-// runs best with one thread per voxel and no exchange (the 8-group version was 2.7x slower
-// there).
+// latent-near stages: 2,560 voxels at 17x64x64 x 8, where one thread per voxel running the
+// 128 channels serially took 37 us on the H200, as long as LibTorch's eight kernels; 8
+// groups take 10 us); an 8-channel norm over 557k voxels runs best with one thread per
+// voxel and no exchange (17-21 us, against 46 us with 8 groups).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
