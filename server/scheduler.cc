@@ -1,6 +1,7 @@
 #include "server/scheduler.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <type_traits>
 #include <utility>
@@ -91,6 +92,19 @@ Scheduler::Scheduler(const Options& options, std::unique_ptr<VideoModel> model, 
 Scheduler::~Scheduler() { Stop(); }
 
 absl::Status Scheduler::Warmup(int max_batch) {
+  // On the worker thread, which then goes on serving: LibTorch creates cuDNN and cuBLAS
+  // handles per thread, so a warm-up on another thread left the worker's first eager
+  // Encode on an H200 ~0.8 s slow (Decode replays CUDA graphs and needs no handle).
+  std::promise<absl::Status> warmed_up;
+  std::future<absl::Status> result = warmed_up.get_future();
+  worker_ = std::thread([this, max_batch, &warmed_up] {
+    warmed_up.set_value(RunWarmup(max_batch));
+    WorkerLoop();
+  });
+  return result.get();
+}
+
+absl::Status Scheduler::RunWarmup(int max_batch) {
   const absl::Time start = absl::Now();
   const bool on_cuda = absl::StartsWith(model_info_.device, "cuda");
   if (max_batch <= 0) max_batch = on_cuda ? options_.max_batch_size : 1;
@@ -153,7 +167,7 @@ absl::Status Scheduler::Warmup(int max_batch) {
 }
 
 void Scheduler::Start() {
-  worker_ = std::thread([this] { WorkerLoop(); });
+  if (!worker_.joinable()) worker_ = std::thread([this] { WorkerLoop(); });
 }
 
 absl::Status Scheduler::SubmitEncode(EncodeTask task) {

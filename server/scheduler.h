@@ -20,8 +20,8 @@
 // the worker thread, or from the thread calling Stop() for work that never ran. After that
 // call the scheduler never touches the task or its observer again.
 //
-// Thread-safety: Submit*, StopAccepting, WaitIdle, Stop are thread-safe. Warmup and Start
-// must be called once, in that order, before anything is submitted.
+// Thread-safety: Submit*, StopAccepting, WaitIdle, Stop are thread-safe. Warmup (optional)
+// and Start are called once each, in that order, from one thread.
 #ifndef VIDSERVE_SERVER_SCHEDULER_H_
 #define VIDSERVE_SERVER_SCHEDULER_H_
 
@@ -122,8 +122,11 @@ class Scheduler {
   // shape, for every batch size from 1 to `max_batch` (0: options().max_batch_size on a
   // CUDA device, where each new batch shape costs cuDNN autotuning and a CUDA-graph
   // capture, measured at ~100 ms; 1 on the CPU), so that requests do not pay for lazy
-  // initialisation. Runs on the calling thread. REQUIRES: before Start().
+  // initialisation. It runs on the worker thread (per-thread library state is part of
+  // what it warms), which then starts serving: requests queued meanwhile run after it.
+  // Blocks until the warm-up is done. REQUIRES: called at most once, before Start().
   absl::Status Warmup(int max_batch = 0);
+  // Starts the worker thread, unless Warmup() already did.
   void Start();
 
   // Queue a request. Errors: RESOURCE_EXHAUSTED (queue full), UNAVAILABLE (draining or
@@ -159,6 +162,7 @@ class Scheduler {
   Scheduler(const Options& options, std::unique_ptr<VideoModel> model, Metrics* metrics);
 
   void WorkerLoop();
+  absl::Status RunWarmup(int max_batch);  // Warmup()'s work, on the worker thread
   Work NextWork();
   void RunEncodeBatch(std::vector<EncodeTask> batch);
   void RunDecodeBatch(std::vector<DecodeTask> batch);
@@ -178,7 +182,7 @@ class Scheduler {
   void UpdateDeviceMemory();
 
   const Options options_;
-  const std::unique_ptr<VideoModel> model_;  // used only by the worker (or Warmup before it)
+  const std::unique_ptr<VideoModel> model_;  // used only by the worker thread
   const ModelInfo model_info_;
   Metrics* const metrics_;
   const bool on_gpu_;
