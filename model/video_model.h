@@ -94,7 +94,8 @@ class VideoModel {
     // launch-bound on a GPU. 0 = eager decode.
     int cuda_graph_cache_size = 32;
     // cuDNN autotunes each new convolution shape once and reuses the fastest kernel
-    // (at::globalContext().setBenchmarkCuDNN; process-wide).
+    // (at::globalContext().setBenchmarkCuDNN; process-wide, but LibTorch 2.x keeps the
+    // tuned plans per thread, so the server warms up on the thread that serves).
     bool cudnn_benchmark = true;
     // The decoders' weights and activations in this precision (fp32 statistics inside the
     // norms; the latents still arrive in float32 and the bytes are rounded from float32).

@@ -92,9 +92,10 @@ Scheduler::Scheduler(const Options& options, std::unique_ptr<VideoModel> model, 
 Scheduler::~Scheduler() { Stop(); }
 
 absl::Status Scheduler::Warmup(int max_batch) {
-  // On the worker thread, which then goes on serving: LibTorch creates cuDNN and cuBLAS
-  // handles per thread, so a warm-up on another thread left the worker's first eager
-  // Encode on an H200 ~0.8 s slow (Decode replays CUDA graphs and needs no handle).
+  // On the worker thread, which then goes on serving: LibTorch 2.x keeps cuDNN's autotuned
+  // execution plans in a thread_local cache (aten/src/ATen/native/cudnn/Conv_v8.cpp), so a
+  // warm-up on another thread left the worker to autotune every Encode shape again. On an
+  // H200 that held Encode's p90 at 0.6-0.9 s (Decode replays CUDA graphs and was not hit).
   std::promise<absl::Status> warmed_up;
   std::future<absl::Status> result = warmed_up.get_future();
   worker_ = std::thread([this, max_batch, &warmed_up] {

@@ -122,8 +122,8 @@ class Scheduler {
   // shape, for every batch size from 1 to `max_batch` (0: options().max_batch_size on a
   // CUDA device, where each new batch shape costs cuDNN autotuning and a CUDA-graph
   // capture, measured at ~100 ms; 1 on the CPU), so that requests do not pay for lazy
-  // initialisation. It runs on the worker thread (per-thread library state is part of
-  // what it warms), which then starts serving: requests queued meanwhile run after it.
+  // initialisation. It runs on the worker thread (cuDNN's autotuning cache is per thread
+  // in LibTorch), which then starts serving: requests queued meanwhile run after it.
   // Blocks until the warm-up is done. REQUIRES: called at most once, before Start().
   absl::Status Warmup(int max_batch = 0);
   // Starts the worker thread, unless Warmup() already did.
