@@ -227,8 +227,11 @@ int RunServeBench(int argc, char** argv) {
   const int64_t steps = options.steps > 0 ? options.steps : info.config.sampler.default_steps;
   report["device"] = info.device;
   report["steps"] = steps;
-  std::printf("vidserve-bench serve  preset=%s device=%s torch=%s shape=%ldx%ldx%ld steps=%ld\n",
-              options.preset.c_str(), info.device.c_str(), TorchVersion().c_str(), options.frames,
+  // The checkpoint when one is served (its own architecture), else the preset.
+  const std::string model_label =
+      options.model.empty() ? "preset=" + options.preset : "model=" + options.model;
+  std::printf("vidserve-bench serve  %s device=%s torch=%s shape=%ldx%ldx%ld steps=%ld\n",
+              model_label.c_str(), info.device.c_str(), TorchVersion().c_str(), options.frames,
               options.height, options.width, steps);
 
   {
