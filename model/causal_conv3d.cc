@@ -34,13 +34,8 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache*
   // The kernel reads NCDHW. A strided input (the first chunk's time-upsampled view) would
   // reach cuDNN through the padded copy below anyway: one contiguous copy lets the kernel
   // take it instead.
-  torch::Tensor direct_input = x;
-  if (!x.is_contiguous() && lowering == Conv3dLowering::kAuto && x.is_cuda() &&
-      conv->weight.size(0) <= cuda_kernels::kNarrowConvMaxOutChannels) {
-    direct_input = x.contiguous();
-  }
-  if (UsesDirectKernel(direct_input, past)) {
-    const torch::Tensor& xd = direct_input;
+  const torch::Tensor xd = !x.is_contiguous() && LayerFitsDirectKernel(x) ? x.contiguous() : x;
+  if (UsesDirectKernel(xd, past)) {
     auto y = NarrowCausalConv3dCuda(xd, past != nullptr ? *past : torch::Tensor(), conv->weight,
                                     conv->bias);
     // At stride 1 the frames to keep are the input's last `front`, x's own when it has them.
@@ -86,12 +81,22 @@ void CausalConv3dImpl::KeepPastFrames(const torch::Tensor& padded, CausalConvCac
   cache->past_frames[this] = padded.narrow(2, consumed, padded.size(2) - consumed).clone();
 }
 
-bool CausalConv3dImpl::UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const {
+bool CausalConv3dImpl::LayerFitsDirectKernel(const torch::Tensor& x) const {
 #ifdef VIDSERVE_HAVE_CUDA
   // Inference only: the kernel has no backward.
   return lowering == Conv3dLowering::kAuto && x.is_cuda() && !torch::GradMode::is_enabled() &&
          options.temporal_stride() == 1 && options.spatial_stride() == 1 &&
          options.temporal_kernel() == 3 && options.spatial_kernel() == 3 &&
+         conv->weight.size(0) <= cuda_kernels::kNarrowConvMaxOutChannels;
+#else
+  (void)x;
+  return false;
+#endif
+}
+
+bool CausalConv3dImpl::UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const {
+#ifdef VIDSERVE_HAVE_CUDA
+  return LayerFitsDirectKernel(x) &&
          NarrowCausalConv3dSupported(x, past != nullptr ? *past : torch::Tensor(), conv->weight);
 #else
   (void)x;

@@ -81,6 +81,9 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // Stores in `cache` the frames of `padded` (or of any input ending with the same frames)
   // that the next chunk's first output still needs.
   void KeepPastFrames(const torch::Tensor& padded, CausalConvCache* cache);
+  // The layer-level half of UsesDirectKernel (lowering, device, no gradient, 3x3x3 at
+  // stride 1, few enough output channels): whether copying a strided x could pay off.
+  bool LayerFitsDirectKernel(const torch::Tensor& x) const;
 };
 TORCH_MODULE(CausalConv3d);
 
