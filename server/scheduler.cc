@@ -6,7 +6,6 @@
 #include <type_traits>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
@@ -107,8 +106,7 @@ absl::Status Scheduler::Warmup(int max_batch) {
 
 absl::Status Scheduler::RunWarmup(int max_batch) {
   const absl::Time start = absl::Now();
-  const bool on_cuda = absl::StartsWith(model_info_.device, "cuda");
-  if (max_batch <= 0) max_batch = on_cuda ? options_.max_batch_size : 1;
+  if (max_batch <= 0) max_batch = on_gpu_ ? options_.max_batch_size : 1;
   max_batch = std::min(max_batch, options_.max_batch_size);
   const ModelLimits& limits = model_info_.config.limits;
   VideoClip clip;
