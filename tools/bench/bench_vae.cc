@@ -210,6 +210,7 @@ absl::StatusOr<std::vector<Latent>> EncodeBatch(VideoModel& model, const ClipSiz
 // One clip size and batch: its latents (encoded once, by the baseline) and the baseline's
 // decoded bytes, which every other variant is compared with.
 struct BenchCase {
+  ClipSize size{};
   double encode_ms = 0;
   std::vector<Latent> latents;
   DecodedBatch reference;
@@ -381,6 +382,7 @@ int RunVaeBench(int argc, char** argv) {
   for (const ClipSize& size : sizes) {
     for (int64_t batch : batches) {
       BenchCase c;
+      c.size = size;
       absl::StatusOr<std::vector<Latent>> latents =
           EncodeBatch(*baseline, size, batch, repeats, c.encode_ms);
       if (!latents.ok()) {
@@ -404,10 +406,8 @@ int RunVaeBench(int argc, char** argv) {
       // Each variant's own Encode time (its norms are the encoder's too); the decoders
       // still take the baseline's latents, so that bytes compare.
       double encode_ms = 0;
-      const ClipSize size{c.latents[0].shape[1] * 4 - 3, c.latents[0].shape[2] * 8,
-                          c.latents[0].shape[3] * 8};
       absl::StatusOr<std::vector<Latent>> encoded =
-          EncodeBatch(*model, size, static_cast<int64_t>(c.latents.size()), repeats, encode_ms);
+          EncodeBatch(*model, c.size, static_cast<int64_t>(c.latents.size()), repeats, encode_ms);
       if (!encoded.ok()) {
         std::fprintf(stderr, "vidserve-bench vae: encode: %s\n",
                      encoded.status().ToString().c_str());
