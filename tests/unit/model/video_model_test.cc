@@ -19,12 +19,19 @@ std::string TestDevice() {
   return device != nullptr && *device != '\0' ? device : "cpu";
 }
 
+// The tiny preset's random weights from seed 7 on the test device: the shared model's
+// options, and the base of the tests that compare a setting against another.
+VideoModel::Options SeededTinyOptions() {
+  VideoModel::Options options;
+  options.config = *LoadPreset("tiny");
+  options.device = TestDevice();
+  options.init_seed = 7;
+  return options;
+}
+
 std::unique_ptr<VideoModel>& SharedModel() {
   static auto* model = [] {
-    VideoModel::Options options;
-    options.config = *LoadPreset("tiny");
-    options.device = TestDevice();
-    options.init_seed = 7;
+    VideoModel::Options options = SeededTinyOptions();
     options.num_threads = 2;
     auto created = VideoModel::Create(options);
     EXPECT_TRUE(created.ok()) << created.status();
@@ -132,10 +139,7 @@ TEST(VideoModel, ChunkBudgetDoesNotChangeEncodeOrDecode) {
   std::vector<std::vector<Latent>> latents;
   std::vector<std::vector<VideoClip>> clips;
   for (int64_t budget : {1, 1 << 20}) {
-    VideoModel::Options options;
-    options.config = *LoadPreset("tiny");
-    options.device = TestDevice();
-    options.init_seed = 7;
+    VideoModel::Options options = SeededTinyOptions();
     options.chunk_latent_voxels = budget;
     auto model = VideoModel::Create(options);
     ASSERT_TRUE(model.ok()) << model.status();
@@ -165,10 +169,7 @@ TEST(VideoModel, FusedNormMatchesLibTorchNorms) {
   std::vector<std::vector<Latent>> latents;
   std::vector<std::vector<VideoClip>> clips;
   for (bool fused : {false, true}) {
-    VideoModel::Options options;
-    options.config = *LoadPreset("tiny");
-    options.device = TestDevice();
-    options.init_seed = 7;
+    VideoModel::Options options = SeededTinyOptions();
     options.fused_norm = fused;
     auto model = VideoModel::Create(options);
     ASSERT_TRUE(model.ok()) << model.status();
@@ -355,10 +356,7 @@ TEST(VideoModel, BatchedDenoiseStepEqualsUnbatched) {
 
 // The shared model's weights (init_seed 7) with other sampler settings.
 std::unique_ptr<VideoModel> ModelWithSampler(const SamplerOverrides& sampler) {
-  VideoModel::Options options;
-  options.config = *LoadPreset("tiny");
-  options.device = TestDevice();
-  options.init_seed = 7;
+  VideoModel::Options options = SeededTinyOptions();
   options.num_threads = 2;
   options.sampler = sampler;
   auto created = VideoModel::Create(options);
