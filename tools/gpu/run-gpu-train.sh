@@ -46,6 +46,22 @@ BENCH="$BIN/vidserve-bench"
 # Extra flags for every training run (dry runs: tiny clips, few clips in the cache).
 EXTRA=(${TRAIN_FLAGS:-})
 has() { for s in "$@"; do [ "$s" = "$phase" ] && return 0; done; return 1; }
+# One test binary with the model on this GPU (VIDSERVE_TEST_DEVICE=cuda) in one process
+# under a time limit, its log in $RUNS/<log dir>/<name>.log; prints the verdict.
+run_cuda_tests() {  # log dir, name, seconds, binary, [gtest filter]
+  local dir=$1 name=$2 limit=$3 bin=$4 filter=${5:-*}
+  mkdir -p "$RUNS/$dir"
+  VIDSERVE_TEST_DEVICE=cuda timeout "$limit" "$BIN/tests/$bin" --gtest_filter="$filter" \
+    > "$RUNS/$dir/$name.log" 2>&1
+  echo "$name rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$RUNS/$dir/$name.log" | tr '\n' ' ')"
+  grep -E '^\[  FAILED  \] [A-Za-z]' "$RUNS/$dir/$name.log" | head -10
+}
+# The CUDA kernels' and decode tests, then the model facade's with the model on this GPU.
+run_model_cuda_tests() {  # log dir
+  run_cuda_tests "$1" kernels 120 vidserve_model_tests \
+    'NarrowConv3dCuda.*:ChannelRmsNormSilu*:CudaGraphDecode.*:CudaDecodeVariants.*'
+  run_cuda_tests "$1" model 150 vidserve_model_tests 'VideoModel.*'
+}
 
 for phase in "$@"; do
 case "$phase" in
@@ -179,15 +195,8 @@ decode)
   # one run (DECODE_CKPT: default the shipped model), after the CUDA decode tests on this
   # GPU when they were built.
   if [ "${DECODE_TESTS:-1}" = 1 ] && [ -x "$BIN/tests/vidserve_model_tests" ]; then
-    "$BIN/tests/vidserve_model_tests" --gtest_filter='NarrowConv3dCuda.*:ChannelRmsNormSilu*' \
-      > "$OUT/model-tests-cuda.log" 2>&1; echo "direct narrow conv and fused norm tests rc=$?"
-    "$BIN/tests/vidserve_model_tests" --gtest_filter='CudaGraphDecode.*' \
-      >> "$OUT/model-tests-cuda.log" 2>&1; echo "model tests (CUDA) rc=$?"
-    "$BIN/tests/vidserve_model_tests" --gtest_filter='CudaDecodeVariants.*' \
-      >> "$OUT/model-tests-cuda.log" 2>&1; echo "decode variant tests rc=$?"
-    VIDSERVE_TEST_DEVICE=cuda "$BIN/tests/vidserve_model_tests" --gtest_filter='VideoModel.*' \
-      >> "$OUT/model-tests-cuda.log" 2>&1; echo "model tests on cuda rc=$?"
-    grep -E "^\[  (PASSED|FAILED|SKIPPED) |Failure" "$OUT/model-tests-cuda.log" | head -20
+    run_model_cuda_tests decode-tests
+    cat "$RUNS"/decode-tests/*.log > "$OUT/model-tests-cuda.log"
   fi
   # DECODE_FLAGS e.g. "--precisions float32,float16 --channels-last 0,1 --conv2d 0,1
   # --direct-conv 0,1".
@@ -201,21 +210,11 @@ cudatests|cudaintegration)
   # facade's with the model on this GPU; cudaintegration: the gRPC server's integration
   # tests with the model on this GPU (VIDSERVE_TEST_DEVICE=cuda). Each binary runs in one
   # process under a time limit; the logs come back in one archive per phase.
-  mkdir -p "$RUNS/$phase"
-  run_tests() {  # name, seconds, binary, [gtest filter]
-    local name=$1 limit=$2 bin=$3 filter=${4:-*}
-    VIDSERVE_TEST_DEVICE=cuda timeout "$limit" "$BIN/tests/$bin" --gtest_filter="$filter" \
-      > "$RUNS/$phase/$name.log" 2>&1
-    echo "$name rc=$? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$RUNS/$phase/$name.log" | tr '\n' ' ')"
-    grep -E '^\[  FAILED  \] [A-Za-z]' "$RUNS/$phase/$name.log" | head -10
-  }
   if [ "$phase" = cudatests ]; then
-    run_tests kernels 120 vidserve_model_tests \
-      'NarrowConv3dCuda.*:ChannelRmsNormSilu*:CudaGraphDecode.*:CudaDecodeVariants.*'
-    run_tests mixers 120 vidserve_mixer_tests 'LogLinearFusedCuda.*'
-    run_tests model 150 vidserve_model_tests 'VideoModel.*'
+    run_model_cuda_tests "$phase"
+    run_cuda_tests "$phase" mixers 120 vidserve_mixer_tests 'LogLinearFusedCuda.*'
   else
-    run_tests integration "${INTEGRATION_TIMEOUT:-300}" vidserve_integration_tests
+    run_cuda_tests "$phase" integration "${INTEGRATION_TIMEOUT:-300}" vidserve_integration_tests
   fi
   tar czf "$OUT/$phase.tar.gz" -C "$RUNS" "$phase"
   ;;
