@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -14,6 +16,7 @@
 #include "common/logging.h"
 #include "model/causal_res_block.h"
 #include "model/device.h"
+#include "model/device_timer.h"
 #include "model/flow_sampler.h"
 #include "model/latent_normalization.h"
 #include "model/status_macros.h"
@@ -317,7 +320,8 @@ absl::StatusOr<std::vector<Latent>> VideoModel::Encode(absl::Span<const VideoCli
 }
 
 absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Latent* const> latents,
-                                                          DecoderKind decoder, double fps) {
+                                                          DecoderKind decoder, double fps,
+                                                          DecodeTimings* timings) {
   if (latents.empty()) return absl::InvalidArgumentError("latents: empty batch");
   if (!(fps > 0.0) || !std::isfinite(fps)) {
     return absl::InvalidArgumentError(absl::StrCat("fps: must be finite and > 0, got ", fps));
@@ -394,6 +398,11 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
           .permute({0, 2, 3, 4, 1})
           .contiguous();
     };
+    std::optional<DeviceTimer> network_timer;
+    if (timings != nullptr) {
+      network_timer.emplace(impl_->device);
+      network_timer->Start();
+    }
     torch::Tensor bytes;
 #ifdef VIDSERVE_HAVE_CUDA
     if (impl_->decode_graphs) {
@@ -402,6 +411,11 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     }
 #endif
     if (!bytes.defined()) bytes = decode_to_bytes(z);
+    if (network_timer) {
+      network_timer->Stop();
+      timings->network_seconds = network_timer->ElapsedSeconds();  // waits for the device
+    }
+    const auto output_start = std::chrono::steady_clock::now();
     // Straight into each clip's buffer (one copy from the device, none through a host
     // staging tensor). A graph's output is rewritten by its next replay: copied out here,
     // before any (copy_ to pageable host memory returns once the bytes have arrived).
@@ -415,6 +429,10 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
       clip.rgb.resize(clip.NumBytes());
       torch::from_blob(clip.rgb.data(), {clip.frames, clip.height, clip.width, 3}, torch::kUInt8)
           .copy_(bytes[static_cast<int64_t>(i)]);
+    }
+    if (timings != nullptr) {
+      timings->output_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - output_start).count();
     }
     return clips;
   } catch (const std::exception& e) {

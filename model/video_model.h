@@ -129,9 +129,22 @@ class VideoModel {
   // width multiples of 16. Returns one float32 latent per clip, in order.
   absl::StatusOr<std::vector<Latent>> Encode(absl::Span<const VideoClip* const> clips);
 
-  // Decodes same-shape latents in one forward pass with the chosen decoder.
+  // Where one Decode call's time went (vidserve-bench vae reports the decoders' speed both
+  // end to end and network only, since the host work around the network is the same for
+  // both decoders).
+  struct DecodeTimings {
+    // The decoder network and the rounding to bytes, on the device: CUDA events around the
+    // graph replay (or eager launches) on CUDA, wall time on CPU.
+    double network_seconds = 0;
+    // Copying the bytes into the clips' host buffers, once the device is done (wall time).
+    double output_seconds = 0;
+  };
+
+  // Decodes same-shape latents in one forward pass with the chosen decoder. With `timings`
+  // it also measures the call's parts (one extra stream synchronization on CUDA).
   absl::StatusOr<std::vector<VideoClip>> Decode(absl::Span<const Latent* const> latents,
-                                               DecoderKind decoder, double fps);
+                                               DecoderKind decoder, double fps,
+                                               DecodeTimings* timings = nullptr);
 
   // Prepares a generation: encodes the prompt, draws the initial noise from params.seed
   // (on CPU, so the result does not depend on the batch it later runs in).

@@ -45,6 +45,10 @@ TEST(VaeBenchCli, OneRowPerSizeAndBatchWithTheBaselineAgreeingWithItself) {
     EXPECT_GT(row.at("encode_ms").get<double>(), 0);
     EXPECT_GT(row.at("full_decode_ms").get<double>(), 0);
     EXPECT_GT(row.at("thin_decode_ms").get<double>(), 0);
+    EXPECT_GT(row.at("full_network_ms").get<double>(), 0);
+    EXPECT_GT(row.at("thin_network_ms").get<double>(), 0);
+    EXPECT_GT(row.at("thin_network_speedup").get<double>(), 0);
+    EXPECT_GE(row.at("thin_output_copy_ms").get<double>(), 0);
     if (!row.at("fused_norm").get<bool>()) {
       baseline_seen.insert(key);
       EXPECT_EQ(row.at("decode_mode"), "eager+libtorch_norm");

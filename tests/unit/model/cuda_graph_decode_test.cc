@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,6 +62,45 @@ std::vector<std::vector<uint8_t>> DecodeBytes(VideoModel& model, const Request& 
     for (const VideoClip& c : *clips) out.push_back(c.rgb);
   }
   return out;
+}
+
+// DecodeTimings splits a Decode call into parts without changing its result: on the CPU
+// (wall time) and on CUDA through a graph replay (CUDA events), each part is positive and
+// within the whole call's wall time.
+TEST(DecodeTimings, PartsFitInTheCallAndLeaveTheBytesAlone) {
+  std::vector<std::string> devices = {"cpu"};
+  if (CudaAvailable()) devices.push_back("cuda");
+  for (const std::string& device : devices) {
+    auto model = MakeModel(device, 8);
+    ASSERT_NE(model, nullptr);
+    const int64_t c = model->info().config.vae.latent_channels;
+    const Request request{DecoderKind::kThin, {MakeLatent(c, 2, 4, 4, 5), MakeLatent(c, 2, 4, 4, 6)}};
+    std::vector<const Latent*> ptrs;
+    for (const Latent& l : request.latents) ptrs.push_back(&l);
+    for (int call = 0; call < 3; ++call) {  // eager, capture, replay on CUDA
+      const auto want = DecodeBytes(*model, request);
+      VideoModel::DecodeTimings timings;
+      const auto start = std::chrono::steady_clock::now();
+      auto clips = model->Decode(ptrs, request.decoder, 24.0, &timings);
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ASSERT_TRUE(clips.ok()) << clips.status();
+      ASSERT_EQ(clips->size(), want.size());
+      // A replay may round a .5 boundary the other way from the eager call it follows.
+      const int allowed = device == "cpu" ? 0 : 1;
+      for (size_t j = 0; j < want.size(); ++j) {
+        ASSERT_EQ((*clips)[j].rgb.size(), want[j].size());
+        int largest = 0;
+        for (size_t k = 0; k < want[j].size(); ++k) {
+          largest = std::max(largest, std::abs(int((*clips)[j].rgb[k]) - int(want[j][k])));
+        }
+        EXPECT_LE(largest, allowed) << device << " call " << call << " clip " << j;
+      }
+      EXPECT_GT(timings.network_seconds, 0) << device;
+      EXPECT_GE(timings.output_seconds, 0) << device;
+      EXPECT_LE(timings.network_seconds + timings.output_seconds, wall) << device;
+    }
+  }
 }
 
 TEST(CudaGraphDecode, OffOnCpu) {
