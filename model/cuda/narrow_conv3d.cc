@@ -1,12 +1,24 @@
 #include "model/cuda/narrow_conv3d.h"
 
+#include <ATen/Context.h>
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+
+#include <limits>
 
 #include "model/cuda/kernel_dtype_torch.h"
 #include "model/cuda/narrow_conv3d_kernels.h"
 
 namespace vidserve {
+
+bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x) {
+  if (!x.defined() || !x.is_cuda() || !IsKernelDtype(x.scalar_type())) return false;
+  if (at::cuda::getDeviceProperties(x.get_device())->major < 8) return false;
+  // Float16/bfloat16 values are exact in TF32; float32 ones are rounded only where LibTorch
+  // lets cuDNN round its convolutions too.
+  return x.scalar_type() != torch::kFloat || at::globalContext().allowTF32CuDNN();
+}
 
 bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& past,
                                  const torch::Tensor& weight) {
@@ -23,12 +35,15 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
     return false;
   }
   const int64_t cout_padded = cuda_kernels::NarrowConvPaddedOutChannels(static_cast<int>(cout));
-  if (cout_padded == 0 ||
-      cin * cout_padded * k * k * k * 4 > cuda_kernels::kNarrowConvMaxSharedBytes) {
+  if (cout_padded == 0 || x.size(0) > 65535 || x.size(2) > 65535 || x.numel() == 0 ||
+      cin > std::numeric_limits<int>::max() / (k * k * k)) {
     return false;
   }
-  if (x.size(4) % cuda_kernels::kNarrowConvOutputsPerThread != 0 || x.size(0) > 65535 ||
-      x.size(2) > 65535 || x.numel() == 0) {
+  // The CUDA-core kernel keeps all weights in shared memory and 4 outputs per thread along W;
+  // the tensor-core one walks input channels in chunks and masks partial tiles.
+  if (!NarrowCausalConv3dUsesTensorCores(x) &&
+      (cin * cout_padded * k * k * k * 4 > cuda_kernels::kNarrowConvMaxSharedBytes ||
+       x.size(4) % cuda_kernels::kNarrowConvOutputsPerThread != 0)) {
     return false;
   }
   if (past.defined()) {
@@ -44,15 +59,15 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
                                      const torch::Tensor& weight, const torch::Tensor& bias) {
   TORCH_CHECK(NarrowCausalConv3dSupported(x, past, weight),
-              "narrow conv3d: unsupported inputs (need contiguous CUDA x [B, Cin, T, H, W] with "
-              "W % 4 == 0, weight [Cout <= 16, Cin, 3, 3, 3] of x's dtype, past [B, Cin, 2, H, "
-              "W] or none); got x ",
+              "narrow conv3d: unsupported inputs (need contiguous CUDA x [B, Cin, T, H, W], "
+              "weight [Cout <= 16, Cin, 3, 3, 3] of x's dtype, past [B, Cin, 2, H, W] or none; "
+              "without tensor cores also W % 4 == 0 and the weights in 48 KiB); got x ",
               x.sizes(), " ", x.scalar_type(), ", weight ", weight.sizes());
   const int64_t cout = weight.size(0);
   torch::Tensor bias_c;
   if (bias.defined()) {
-    TORCH_CHECK(bias.numel() == cout, "narrow conv3d: bias has ", bias.numel(),
-                " elements for ", cout, " output channels");
+    TORCH_CHECK(bias.numel() == cout, "narrow conv3d: bias has ", bias.numel(), " elements for ",
+                cout, " output channels");
     bias_c = bias.to(x.scalar_type()).contiguous();
   }
   c10::cuda::CUDAGuard guard(x.device());
@@ -71,8 +86,10 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   args.frames = static_cast<int>(x.size(2));
   args.height = static_cast<int>(x.size(3));
   args.width = static_cast<int>(x.size(4));
-  const cudaError_t err =
-      cuda_kernels::LaunchNarrowCausalConv3d(args, c10::cuda::getCurrentCUDAStream().stream());
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
+  const cudaError_t err = NarrowCausalConv3dUsesTensorCores(x)
+                              ? cuda_kernels::LaunchNarrowCausalConv3dTf32(args, stream)
+                              : cuda_kernels::LaunchNarrowCausalConv3d(args, stream);
   TORCH_CHECK(err == cudaSuccess, "narrow conv3d: CUDA launch failed: ", cudaGetErrorString(err));
   return out;
 }

@@ -11,18 +11,26 @@
 
 namespace vidserve {
 
+// Whether x's convolution runs on tensor cores (narrow_conv3d_tf32.cu): on sm_80 or newer,
+// for float16/bfloat16 always (exact in TF32), for float32 when LibTorch allows cuDNN TF32
+// convolutions (at::globalContext().allowTF32CuDNN(), on by default), so the kernel rounds
+// no more than the cuDNN convolutions beside it. Otherwise the CUDA-core kernel runs
+// (narrow_conv3d.cu), in exact float32.
+bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x);
+
 // True when the kernel takes these inputs: x [B, Cin, T, H, W] a contiguous (NCDHW) CUDA
-// tensor of float32, float16 or bfloat16 with W a multiple of 4; weight [Cout, Cin, 3, 3, 3]
-// of x's dtype and device with Cout <= 16 and Cin * Cout (padded to 4, 8 or 16) * 27 floats
-// in 48 KiB; `past` undefined or [B, Cin, 2, H, W] like x. Strides are the caller's to check
-// (the kernel is stride 1).
+// tensor of float32, float16 or bfloat16; weight [Cout, Cin, 3, 3, 3] of x's dtype and device
+// with Cout <= 16; `past` undefined or [B, Cin, 2, H, W] like x. Without tensor cores also W
+// a multiple of 4 and Cin * Cout (padded to 4, 8 or 16) * 27 floats in 48 KiB. Strides are
+// the caller's to check (the kernel is stride 1).
 bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& past,
                                  const torch::Tensor& weight);
 
 // conv3d(cat(past, x) over time, weight, bias), zero-padded by 1 in H and W, "same" size:
 // [B, Cout, T, H, W] in x's dtype. Without `past`, x's first frame stands in for the two
 // frames before it (CausalConv3d's padding). `bias` may be undefined. One kernel launch on
-// the current stream (CUDA-graph capturable); float32 accumulation.
+// the current stream (CUDA-graph capturable); float32 accumulation, TF32 products where
+// NarrowCausalConv3dUsesTensorCores says so.
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
                                      const torch::Tensor& weight, const torch::Tensor& bias);
 

@@ -35,9 +35,14 @@ struct NarrowConv3dArgs {
 };
 
 // One launch on `stream`: out = conv3d(causally padded x, weight) + bias, zero spatial
-// padding, float32 accumulation. Returns the launch error, or cudaErrorInvalidValue for
-// shapes outside the limits above.
+// padding, float32 accumulation on CUDA cores. Returns the launch error, or
+// cudaErrorInvalidValue for shapes outside the limits above.
 cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& args, cudaStream_t stream);
+
+// The same convolution on tensor cores (narrow_conv3d_tf32.cu; the device must be sm_80 or
+// newer): float32 values rounded to TF32, float16/bfloat16 exact, float32 accumulation. Any
+// Cin, H and W; Cout <= kNarrowConvMaxOutChannels.
+cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& args, cudaStream_t stream);
 
 }  // namespace cuda_kernels
 }  // namespace vidserve

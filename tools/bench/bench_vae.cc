@@ -176,8 +176,8 @@ bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_
       "%5d %10.1f %10.1f\n",
       clip.c_str(), latents.size(), label.c_str(), encode_ms, full_ms, thin_ms, full_ms / thin_ms,
       network_ms[0], network_ms[1], network_ms[0] / network_ms[1], output_ms[1],
-      agreement[0].psnr_db, agreement[1].psnr_db,
-              agreement[0].max_abs_diff, agreement[1].max_abs_diff, peak_mib[0], peak_mib[1]);
+      agreement[0].psnr_db, agreement[1].psnr_db, agreement[0].max_abs_diff,
+      agreement[1].max_abs_diff, peak_mib[0], peak_mib[1]);
   report["results"].push_back(
       {{"clip", clip},
        {"batch", latents.size()},

@@ -74,7 +74,8 @@ TEST(DecodeTimings, PartsFitInTheCallAndLeaveTheBytesAlone) {
     auto model = MakeModel(device, 8);
     ASSERT_NE(model, nullptr);
     const int64_t c = model->info().config.vae.latent_channels;
-    const Request request{DecoderKind::kThin, {MakeLatent(c, 2, 4, 4, 5), MakeLatent(c, 2, 4, 4, 6)}};
+    const Request request{DecoderKind::kThin,
+                          {MakeLatent(c, 2, 4, 4, 5), MakeLatent(c, 2, 4, 4, 6)}};
     std::vector<const Latent*> ptrs;
     for (const Latent& l : request.latents) ptrs.push_back(&l);
     for (int call = 0; call < 3; ++call) {  // eager, capture, replay on CUDA
@@ -123,8 +124,9 @@ TEST(CudaGraphDecode, ReplaysMatchEagerDecodesInAnyOrderAndAfterEviction) {
     // Fresh values every round: a replay must read this call's latents, not the capture's.
     requests.push_back({DecoderKind::kFull, {MakeLatent(c, 2, 4, 4, 10 * round)}});
     requests.push_back({DecoderKind::kThin, {MakeLatent(c, 2, 4, 4, 10 * round + 1)}});
-    requests.push_back({DecoderKind::kFull,
-                        {MakeLatent(c, 3, 2, 6, 10 * round + 2), MakeLatent(c, 3, 2, 6, 10 * round + 3)}});
+    requests.push_back(
+        {DecoderKind::kFull,
+         {MakeLatent(c, 3, 2, 6, 10 * round + 2), MakeLatent(c, 3, 2, 6, 10 * round + 3)}});
     // Same key as the first: replayed while still cached.
     requests.push_back({DecoderKind::kFull, {MakeLatent(c, 2, 4, 4, 10 * round + 4)}});
   }
@@ -186,9 +188,9 @@ TEST(CudaDecodeVariants, StayCloseToFloat32Bytes) {
           EXPECT_EQ((*model)->info().decode_precision, precision);
           // The kernel takes NCDHW convolutions: not with channels-last or conv2d.
           EXPECT_EQ((*model)->info().decode_direct_conv, !channels_last && !conv2d);
-          const std::string variant =
-              std::string(DecodePrecisionName(precision)) + (channels_last ? " channels_last" : "") +
-              (conv2d ? " conv2d" : "") + (graphs > 0 ? " graphs" : "");
+          const std::string variant = std::string(DecodePrecisionName(precision)) +
+                                      (channels_last ? " channels_last" : "") +
+                                      (conv2d ? " conv2d" : "") + (graphs > 0 ? " graphs" : "");
           for (const Request& request : requests) {
             const auto want = DecodeBytes(*reference, request);
             const auto got = DecodeBytes(**model, request);

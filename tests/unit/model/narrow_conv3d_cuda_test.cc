@@ -2,11 +2,11 @@
 // a float64 conv3d on the CPU, alone and inside CausalConv3d (one-shot and chunked with the
 // cache). Skips without a CUDA device; compiles on CPU-only builds (the kernel exists only
 // with VIDSERVE_HAVE_CUDA).
-#include <cstdio>
-#include <vector>
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <cstdio>
+#include <vector>
 
 #include "model/causal_conv3d.h"
 #ifdef VIDSERVE_HAVE_CUDA
@@ -44,41 +44,76 @@ double RelativeError(const torch::Tensor& actual, const torch::Tensor& expected)
 struct Shape {
   int64_t batch, cin, cout, frames, height, width;
 };
+
+// Sets LibTorch's cuDNN TF32 flag, which picks the kernel's path for float32, for a scope.
+class ScopedAllowTf32 {
+ public:
+  explicit ScopedAllowTf32(bool allow) : saved_(at::globalContext().allowTF32CuDNN()) {
+    at::globalContext().setAllowTF32CuDNN(allow);
+  }
+  ~ScopedAllowTf32() { at::globalContext().setAllowTF32CuDNN(saved_); }
+
+ private:
+  bool saved_;
+};
+
+// Relative error allowed against float64: float32 products are exact to ~1e-7, TF32 ones
+// carry each operand's 2^-11 rounding.
+double Tolerance(const torch::Tensor& x) {
+  return NarrowCausalConv3dUsesTensorCores(x) ? 2e-3 : 1e-5;
+}
 #endif
 
+// Both paths for float32: CUDA cores (TF32 off) and, on sm_80+, tensor cores (TF32 on).
 TEST(NarrowConv3dCuda, MatchesFloat64ConvolutionForEveryPaddedWidthAndPast) {
   SKIP_WITHOUT_CUDA();
 #ifdef VIDSERVE_HAVE_CUDA
   torch::NoGradGuard no_grad;
-  // The decoders' narrow layers (8 and 16 wide, RGB and 2x2-patch outputs) and odd sizes:
-  // one frame, one channel, W not a multiple of the 128-thread block, H != W.
-  const std::vector<Shape> shapes = {{2, 8, 8, 17, 64, 64}, {2, 8, 3, 17, 64, 64},
-                                     {3, 16, 16, 9, 16, 16}, {1, 16, 8, 17, 32, 32},
-                                     {2, 32, 3, 5, 8, 12},  {1, 4, 12, 3, 8, 8},
-                                     {1, 1, 1, 1, 4, 4},    {1, 24, 16, 2, 20, 36}};
   const auto cuda = torch::TensorOptions().device(torch::kCUDA);
   int seed = 0;
-  for (const Shape& s : shapes) {
-    for (bool with_past : {false, true}) {
-      torch::manual_seed(++seed);
-      auto x = torch::randn({s.batch, s.cin, s.frames, s.height, s.width}, cuda);
-      auto past = with_past ? torch::randn({s.batch, s.cin, 2, s.height, s.width}, cuda)
-                            : torch::Tensor();
-      auto weight = torch::randn({s.cout, s.cin, 3, 3, 3}, cuda) * 0.1;
-      auto bias = torch::randn({s.cout}, cuda);
-      ASSERT_TRUE(NarrowCausalConv3dSupported(x, past, weight))
-          << s.cin << "->" << s.cout << " " << x.sizes();
-      auto out = NarrowCausalConv3dCuda(x, past, weight, bias);
-      auto expected = ReferenceCausalConv(x, past, weight, bias);
-      ASSERT_EQ(out.sizes(), expected.sizes());
-      EXPECT_EQ(out.scalar_type(), torch::kFloat);
-      const double err = RelativeError(out, expected);
-      EXPECT_LE(err, 1e-5) << s.cin << "->" << s.cout << " " << x.sizes() << " past "
-                           << with_past;
-      // Without a bias the output is the bare convolution.
-      auto unbiased = NarrowCausalConv3dCuda(x, past, weight, torch::Tensor());
-      EXPECT_LE(RelativeError(unbiased, ReferenceCausalConv(x, past, weight, torch::Tensor())),
-                1e-5);
+  for (bool allow_tf32 : {false, true}) {
+    ScopedAllowTf32 tf32(allow_tf32);
+    const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(torch::zeros({1}, cuda));
+    if (allow_tf32 && !tensor_cores) std::printf("no tensor-core path on this GPU (< sm_80)\n");
+    if (allow_tf32 && !tensor_cores) break;
+    EXPECT_EQ(tensor_cores, allow_tf32);
+    // The decoders' narrow layers (8 and 16 wide, RGB and 2x2-patch outputs) and odd sizes:
+    // one frame, one channel, W not a multiple of the 128-thread block, H != W.
+    std::vector<Shape> shapes = {{2, 8, 8, 17, 64, 64},  {2, 8, 3, 17, 64, 64},
+                                 {3, 16, 16, 9, 16, 16}, {1, 16, 8, 17, 32, 32},
+                                 {2, 32, 3, 5, 8, 12},   {1, 4, 12, 3, 8, 8},
+                                 {1, 1, 1, 1, 4, 4},     {1, 24, 16, 2, 20, 36}};
+    if (tensor_cores) {
+      // Only the tensor-core path: the thin decoder's 128 -> 16 layer (weights beyond shared
+      // memory, in chunks of 8 channels), Cin not a multiple of 8, W not a multiple of 4 or
+      // 16, H not a multiple of a block's rows, and few blocks (fewer rows per warp).
+      shapes.insert(shapes.end(), {{2, 128, 16, 5, 16, 16},
+                                   {1, 13, 9, 3, 10, 18},
+                                   {1, 64, 16, 2, 7, 33},
+                                   {8, 128, 16, 1, 16, 16}});
+    }
+    for (const Shape& s : shapes) {
+      for (bool with_past : {false, true}) {
+        torch::manual_seed(++seed);
+        auto x = torch::randn({s.batch, s.cin, s.frames, s.height, s.width}, cuda);
+        auto past = with_past ? torch::randn({s.batch, s.cin, 2, s.height, s.width}, cuda)
+                              : torch::Tensor();
+        auto weight = torch::randn({s.cout, s.cin, 3, 3, 3}, cuda) * 0.1;
+        auto bias = torch::randn({s.cout}, cuda);
+        ASSERT_TRUE(NarrowCausalConv3dSupported(x, past, weight))
+            << s.cin << "->" << s.cout << " " << x.sizes();
+        auto out = NarrowCausalConv3dCuda(x, past, weight, bias);
+        auto expected = ReferenceCausalConv(x, past, weight, bias);
+        ASSERT_EQ(out.sizes(), expected.sizes());
+        EXPECT_EQ(out.scalar_type(), torch::kFloat);
+        const double err = RelativeError(out, expected);
+        EXPECT_LE(err, Tolerance(x)) << s.cin << "->" << s.cout << " " << x.sizes() << " past "
+                                     << with_past << " tf32 " << allow_tf32;
+        // Without a bias the output is the bare convolution.
+        auto unbiased = NarrowCausalConv3dCuda(x, past, weight, torch::Tensor());
+        EXPECT_LE(RelativeError(unbiased, ReferenceCausalConv(x, past, weight, torch::Tensor())),
+                  Tolerance(x));
+      }
     }
   }
 #endif
@@ -99,8 +134,8 @@ TEST(NarrowConv3dCuda, HalfPrecisionRoundsOnceFromFloat32Accumulation) {
     // Exact math on the rounded inputs; the output's own rounding is ~2^-9 (bf16) or 2^-12.
     const double err = RelativeError(out, ReferenceCausalConv(x, torch::Tensor(), weight, bias));
     EXPECT_LE(err, dtype == torch::kBFloat16 ? 6e-3 : 8e-4);
-    std::printf("%s relative error vs float64: %.2e\n",
-                dtype == torch::kBFloat16 ? "bf16" : "fp16", err);
+    std::printf("%s relative error vs float64: %.2e\n", dtype == torch::kBFloat16 ? "bf16" : "fp16",
+                err);
   }
 #endif
 }
@@ -111,22 +146,32 @@ TEST(NarrowConv3dCuda, RejectsWhatTheKernelCannotTake) {
   const auto cuda = torch::TensorOptions().device(torch::kCUDA);
   auto x = torch::randn({1, 8, 4, 16, 16}, cuda);
   auto w = torch::randn({8, 8, 3, 3, 3}, cuda);
+  auto odd_width = torch::randn({1, 8, 4, 16, 18}, cuda);
+  auto wide_in = torch::randn({1, 64, 4, 16, 16}, cuda);
+  auto wide_in_w = torch::randn({16, 64, 3, 3, 3}, cuda);
+  {
+    // Tensor cores (sm_80+) take any W and Cin.
+    ScopedAllowTf32 tf32(true);
+    const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(x);
+    EXPECT_EQ(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w), tensor_cores);
+    EXPECT_EQ(NarrowCausalConv3dSupported(wide_in, torch::Tensor(), wide_in_w), tensor_cores);
+  }
+  // The CUDA-core kernel's limits, for float32 without TF32.
+  ScopedAllowTf32 no_tf32(false);
+  EXPECT_FALSE(NarrowCausalConv3dUsesTensorCores(x));
   EXPECT_TRUE(NarrowCausalConv3dSupported(x, torch::Tensor(), w));
   EXPECT_FALSE(NarrowCausalConv3dSupported(x.cpu(), torch::Tensor(), w.cpu()));
-  EXPECT_FALSE(NarrowCausalConv3dSupported(torch::randn({1, 8, 4, 16, 18}, cuda),
-                                           torch::Tensor(), w));  // W % 4 != 0
+  EXPECT_FALSE(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w));  // W % 4 != 0
   EXPECT_FALSE(NarrowCausalConv3dSupported(x, torch::Tensor(),
                                            torch::randn({17, 8, 3, 3, 3}, cuda)));  // Cout > 16
-  EXPECT_FALSE(NarrowCausalConv3dSupported(torch::randn({1, 64, 4, 16, 16}, cuda),
-                                           torch::Tensor(),
-                                           torch::randn({16, 64, 3, 3, 3}, cuda)));  // > 48 KiB
+  EXPECT_FALSE(NarrowCausalConv3dSupported(wide_in, torch::Tensor(), wide_in_w));   // > 48 KiB
   EXPECT_FALSE(NarrowCausalConv3dSupported(x, torch::Tensor(),
                                            torch::randn({8, 8, 1, 3, 3}, cuda)));  // kernel 1x3x3
   EXPECT_FALSE(NarrowCausalConv3dSupported(x.contiguous(at::MemoryFormat::ChannelsLast3d),
                                            torch::Tensor(), w));
   EXPECT_FALSE(NarrowCausalConv3dSupported(x, torch::randn({1, 8, 1, 16, 16}, cuda), w));
-  EXPECT_FALSE(NarrowCausalConv3dSupported(x.to(torch::kDouble), torch::Tensor(),
-                                           w.to(torch::kDouble)));
+  EXPECT_FALSE(
+      NarrowCausalConv3dSupported(x.to(torch::kDouble), torch::Tensor(), w.to(torch::kDouble)));
   EXPECT_THROW(NarrowCausalConv3dCuda(x, torch::Tensor(), torch::randn({17, 8, 3, 3, 3}, cuda),
                                       torch::Tensor()),
                c10::Error);
@@ -145,9 +190,10 @@ TEST(NarrowConv3dCuda, CausalConv3dOneShotAndChunkedMatchTheWholeClip) {
     CausalConv3d conv(CausalConv3dOptions(8, cout));
     conv->to(torch::kCUDA);
     auto x = torch::randn({2, 8, 11, 24, 32}, torch::TensorOptions().device(torch::kCUDA));
-    const auto expected = ReferenceCausalConv(x, torch::Tensor(), conv->conv->weight,
-                                              conv->conv->bias);
-    const double tolerance = cout == 32 ? 5e-3 : 1e-5;  // cuDNN may use TF32
+    const auto expected =
+        ReferenceCausalConv(x, torch::Tensor(), conv->conv->weight, conv->conv->bias);
+    // cuDNN may use TF32; the kernel does where NarrowCausalConv3dUsesTensorCores says.
+    const double tolerance = cout == 32 ? 5e-3 : Tolerance(x);
     EXPECT_LE(RelativeError(conv->forward(x), expected), tolerance) << "cout " << cout;
     for (const std::vector<int64_t>& chunks :
          std::vector<std::vector<int64_t>>{{4, 7}, {1, 1, 3, 6}, {5, 1, 5}}) {

@@ -1,0 +1,281 @@
+// Tensor-core path of the narrow causal 3x3x3 convolution (sm_80+): the same convolution as
+// narrow_conv3d.cu, as an implicit GEMM on mma.sync m16n8k8 TF32 instructions.
+//
+// Why: the CUDA-core kernel runs the thin decoder's 8- and 16-wide layers at a fraction of an
+// H200's float32 rate, and its weights must fit shared memory whole, so a 128 -> 16 layer
+// (the thin decoder's first narrow convolution) went to cuDNN, whose tiles for 16 output
+// channels are mostly empty. Tensor cores give ~7x the float32 FMA rate; here each mma is
+// 16 neighbouring outputs along W (M) x 8 output channels (N) x 8 input channels of one tap
+// (K), and the input channels are walked in chunks of 8, so any Cin fits.
+//
+// Block: 4 warps over a tile of 16 columns x (4 R) rows of one output frame; each warp owns
+// R rows. Per chunk of 8 input channels the block stages, as TF32 bit patterns in shared
+// memory, the input tile with its halo (3 frames x (4R + 2) rows x 18 columns; the causal past
+// from `past` or x's first frame, zeros outside H and W) and the chunk's weights. A warp
+// then loads each input row's A fragment once per (dt, dw) tap pair and uses it for the up
+// to three output rows that read it (one per dh), so shared-memory loads per mma stay low.
+// Bank conflicts: the channel stride is 8 (mod 32), so the 4 channels x 8 columns of an A
+// fragment load hit 32 distinct banks; B fragments of 16 channels are XOR-swizzled.
+//
+// Precision: float32 inputs and weights are rounded to TF32 (10-bit mantissa, as cuDNN's
+// TF32 convolutions do); float16 and bfloat16 values are exact in TF32. Accumulation is
+// float32.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "model/cuda/float_conversions.cuh"
+#include "model/cuda/narrow_conv3d_kernels.h"
+
+namespace vidserve {
+namespace cuda_kernels {
+namespace {
+
+constexpr int K = kNarrowConvKernel;  // 3 taps in t, h and w
+constexpr int kTaps = K * K * K;      // 27
+constexpr int kWarps = 4;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kTileW = 16;                 // mma M: outputs along W
+constexpr int kChunk = 8;                  // mma K: input channels per step
+constexpr int kTileCols = kTileW + K - 1;  // input columns with the halo
+// Below about two blocks per SM of an H100/H200 (132 SMs), fewer rows per warp give more
+// blocks (small frames: the thin decoder's 16x16 stage).
+constexpr int64_t kMinBlocks = 2 * 132;
+
+// Shared-memory geometry of the input tile for R output rows per warp (32-bit words).
+template <int R>
+struct TileShape {
+  static constexpr int kRows = kWarps * R;  // output rows per block
+  static constexpr int kInRows = kRows + K - 1;
+  static constexpr int kFrameStride = kInRows * kTileCols;
+  static constexpr int kRaw = K * kFrameStride;
+  // 8 (mod 32): an A fragment's 4 channels x 8 columns fall in 32 distinct banks.
+  static constexpr int kChannelStride = kRaw + ((8 - kRaw % 32) + 32) % 32;
+  static constexpr int kInputWords = kChunk * kChannelStride;
+};
+
+template <int NT>
+constexpr int WeightWords() {
+  return kTaps * kChunk * 8 * NT;
+}
+
+// Column of output channel n in the row of input channel k: with 16 channels, rows 2 and 3
+// (mod 4) swap their halves, so the 4 rows x 8 channels of a B fragment load are distinct
+// banks.
+template <int NT>
+__device__ __forceinline__ int WeightColumn(int n, int k) {
+  return NT == 2 ? n ^ (((k >> 1) & 1) << 3) : n;
+}
+
+__device__ __forceinline__ uint32_t ToTf32(float v) {
+  uint32_t r = 0;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(v));
+#else
+  r = __float_as_uint(v);
+#endif
+  return r;
+}
+
+// acc += A (16 x 8, row-major) x B (8 x 8, column-major), TF32 in, float32 accumulate.
+__device__ __forceinline__ void MmaTf32(float (&acc)[4], uint32_t a0, uint32_t a1, uint32_t a2,
+                                        uint32_t a3, uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#else
+  __trap();  // the launcher never picks this path below sm_80
+#endif
+}
+
+// Grid: x over the (W / 16) x (H / 4R) tiles of a frame, y over frames, z over the batch.
+// NT: output channels in 8-wide mma tiles (1: Cout <= 8, 2: Cout <= 16).
+template <typename T, int NT, int R>
+__global__ void __launch_bounds__(kThreads)
+    NarrowCausalConv3dTf32Kernel(const T* __restrict__ x, const T* __restrict__ past,
+                                 const T* __restrict__ weight, const T* __restrict__ bias,
+                                 T* __restrict__ out, int cin, int cout, int frames, int height,
+                                 int width, int tiles_w) {
+  using Tile = TileShape<R>;
+  constexpr int kNw = 8 * NT;
+  extern __shared__ uint32_t shared_words[];
+  uint32_t* tile = shared_words;                        // [kChunk][channel stride]
+  uint32_t* weights = shared_words + Tile::kInputWords;  // [27 taps][kChunk][kNw]
+
+  const int warp = threadIdx.x >> 5;
+  const int lane = threadIdx.x & 31;
+  const int g = lane >> 2;  // mma groupID: row of A, column of B
+  const int q = lane & 3;   // mma threadID_in_group: column of A, row of B
+  const int tile_h0 = (blockIdx.x / tiles_w) * Tile::kRows;
+  const int tile_w0 = (blockIdx.x % tiles_w) * kTileW;
+  const int t = blockIdx.y;
+  const int b = blockIdx.z;
+  const int64_t plane = static_cast<int64_t>(height) * width;
+
+  float acc[R][NT][4];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) acc[r][nt][i] = 0.0f;
+    }
+  }
+
+  for (int c0 = 0; c0 < cin; c0 += kChunk) {
+    __syncthreads();  // every warp is done with the previous chunk
+    // The chunk's weights, read in memory order ([Cout][Cin][27]: taps, then channels).
+    for (int i = threadIdx.x; i < kNw * kChunk * kTaps; i += kThreads) {
+      const int tap = i % kTaps;
+      const int k = (i / kTaps) % kChunk;
+      const int n = i / (kTaps * kChunk);
+      const int ci = c0 + k;
+      const float v =
+          n < cout && ci < cin ? ToFloat(weight[(static_cast<int64_t>(n) * cin + ci) * kTaps + tap])
+                               : 0.0f;
+      weights[(tap * kChunk + k) * kNw + WeightColumn<NT>(n, k)] = ToTf32(v);
+    }
+    // The input tile, row by row of 18 columns.
+    for (int e = threadIdx.x; e < kChunk * Tile::kRaw; e += kThreads) {
+      const int col = e % kTileCols;
+      const int ir = (e / kTileCols) % Tile::kInRows;
+      const int dt = (e / Tile::kFrameStride) % K;
+      const int k = e / Tile::kRaw;
+      const int ci = c0 + k;
+      const int hh = tile_h0 + ir - 1;
+      const int ww = tile_w0 + col - 1;
+      float v = 0.0f;
+      if (ci < cin && hh >= 0 && hh < height && ww >= 0 && ww < width) {
+        const int64_t channel = static_cast<int64_t>(b) * cin + ci;
+        // Causal: output frame t reads input frames t-2, t-1, t.
+        const int tt = t + dt - (K - 1);
+        const T* frame = tt >= 0            ? x + (channel * frames + tt) * plane
+                         : past != nullptr ? past + (channel * (K - 1) + tt + K - 1) * plane
+                                           : x + channel * frames * plane;  // first frame
+        v = ToFloat(__ldg(frame + static_cast<int64_t>(hh) * width + ww));
+      }
+      tile[k * Tile::kChannelStride + dt * Tile::kFrameStride + ir * kTileCols + col] = ToTf32(v);
+    }
+    __syncthreads();
+
+#pragma unroll
+    for (int dt = 0; dt < K; ++dt) {
+#pragma unroll
+      for (int dw = 0; dw < K; ++dw) {
+        uint32_t bf[K][NT][2];
+#pragma unroll
+        for (int dh = 0; dh < K; ++dh) {
+          const int tap = (dt * K + dh) * K + dw;
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt) {
+            const int n = nt * 8 + g;
+            bf[dh][nt][0] = weights[(tap * kChunk + q) * kNw + WeightColumn<NT>(n, q)];
+            bf[dh][nt][1] = weights[(tap * kChunk + q + 4) * kNw + WeightColumn<NT>(n, q + 4)];
+          }
+        }
+        // A fragment (m = g or g + 8, k = q or q + 4) of input row j of this warp's window.
+        const uint32_t* lo = tile + q * Tile::kChannelStride + dt * Tile::kFrameStride +
+                             warp * R * kTileCols + dw + g;
+        const uint32_t* hi = lo + 4 * Tile::kChannelStride;
+#pragma unroll
+        for (int j = 0; j < R + K - 1; ++j) {
+          const uint32_t a0 = lo[j * kTileCols], a1 = lo[j * kTileCols + 8];
+          const uint32_t a2 = hi[j * kTileCols], a3 = hi[j * kTileCols + 8];
+#pragma unroll
+          for (int dh = 0; dh < K; ++dh) {
+            const int row = j - dh;  // the output row that reads input row j at tap dh
+            if (row < 0 || row >= R) continue;
+#pragma unroll
+            for (int nt = 0; nt < NT; ++nt) {
+              MmaTf32(acc[row][nt], a0, a1, a2, a3, bf[dh][nt][0], bf[dh][nt][1]);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // C fragment: acc[.][nt][i] is output column g + 8 (i / 2), channel nt * 8 + 2 q + i % 2.
+#pragma unroll
+  for (int row = 0; row < R; ++row) {
+    const int h = tile_h0 + warp * R + row;
+    if (h >= height) continue;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int n = nt * 8 + 2 * q + (i & 1);
+        const int w = tile_w0 + g + (i >> 1) * 8;
+        if (n >= cout || w >= width) continue;
+        const float bias_value = bias == nullptr ? 0.0f : ToFloat(bias[n]);
+        out[(static_cast<int64_t>(b) * cout + n) * frames * plane + t * plane +
+            static_cast<int64_t>(h) * width + w] = FromFloat<T>(acc[row][nt][i] + bias_value);
+      }
+    }
+  }
+}
+
+template <typename T, int NT, int R>
+cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
+  using Tile = TileShape<R>;
+  const int tiles_w = (a.width + kTileW - 1) / kTileW;
+  const int tiles_h = (a.height + Tile::kRows - 1) / Tile::kRows;
+  const dim3 grid(static_cast<unsigned>(tiles_w * tiles_h), static_cast<unsigned>(a.frames),
+                  static_cast<unsigned>(a.batch));
+  const size_t shared_bytes = (Tile::kInputWords + WeightWords<NT>()) * sizeof(uint32_t);
+  static_assert((TileShape<4>::kInputWords + WeightWords<2>()) * 4 <= 48 * 1024,
+                "the largest tile must fit the default 48 KiB of dynamic shared memory");
+  NarrowCausalConv3dTf32Kernel<T, NT, R><<<grid, kThreads, shared_bytes, stream>>>(
+      static_cast<const T*>(a.x), static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
+      static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.in_channels, a.out_channels,
+      a.frames, a.height, a.width, tiles_w);
+  return cudaGetLastError();
+}
+
+// Rows per warp: 4 when that still gives kMinBlocks blocks, else 2, else 1.
+int RowsPerWarp(const NarrowConv3dArgs& a) {
+  const int64_t tiles_w = (a.width + kTileW - 1) / kTileW;
+  for (int r : {4, 2}) {
+    const int64_t tiles_h = (a.height + kWarps * r - 1) / (kWarps * r);
+    if (tiles_w * tiles_h * a.frames * a.batch >= kMinBlocks) return r;
+  }
+  return 1;
+}
+
+template <typename T, int NT>
+cudaError_t LaunchForTiles(const NarrowConv3dArgs& a, cudaStream_t stream) {
+  switch (RowsPerWarp(a)) {
+    case 4: return Launch<T, NT, 4>(a, stream);
+    case 2: return Launch<T, NT, 2>(a, stream);
+    default: return Launch<T, NT, 1>(a, stream);
+  }
+}
+
+template <typename T>
+cudaError_t LaunchForType(const NarrowConv3dArgs& a, cudaStream_t stream) {
+  return a.out_channels <= 8 ? LaunchForTiles<T, 1>(a, stream) : LaunchForTiles<T, 2>(a, stream);
+}
+
+}  // namespace
+
+cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t stream) {
+  if (a.out_channels <= 0 || a.out_channels > kNarrowConvMaxOutChannels || a.in_channels <= 0 ||
+      a.batch <= 0 || a.frames <= 0 || a.height <= 0 || a.width <= 0 || a.frames > 65535 ||
+      a.batch > 65535 || a.x == nullptr || a.weight == nullptr || a.out == nullptr) {
+    return cudaErrorInvalidValue;
+  }
+  switch (a.dtype) {
+    case KernelDtype::kFloat32: return LaunchForType<float>(a, stream);
+    case KernelDtype::kFloat16: return LaunchForType<__half>(a, stream);
+    case KernelDtype::kBFloat16: return LaunchForType<__nv_bfloat16>(a, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace cuda_kernels
+}  // namespace vidserve
