@@ -14,10 +14,10 @@ namespace vidserve {
 
 bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x) {
   if (!x.defined() || !x.is_cuda() || !IsKernelDtype(x.scalar_type())) return false;
-  if (at::cuda::getDeviceProperties(x.get_device())->major < 8) return false;
-  // Float16/bfloat16 values are exact in TF32; float32 ones are rounded only where LibTorch
-  // lets cuDNN round its convolutions too.
-  return x.scalar_type() != torch::kFloat || at::globalContext().allowTF32CuDNN();
+  // Float32 only (the kernel stages with 4-byte asynchronous copies), rounded to TF32 only
+  // where LibTorch lets cuDNN round its convolutions too.
+  if (x.scalar_type() != torch::kFloat || !at::globalContext().allowTF32CuDNN()) return false;
+  return at::cuda::getDeviceProperties(x.get_device())->major >= 8;
 }
 
 bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& past,

@@ -11,11 +11,11 @@
 
 namespace vidserve {
 
-// Whether x's convolution runs on tensor cores (narrow_conv3d_tf32.cu): on sm_80 or newer,
-// for float16/bfloat16 always (exact in TF32), for float32 when LibTorch allows cuDNN TF32
-// convolutions (at::globalContext().allowTF32CuDNN(), on by default), so the kernel rounds
-// no more than the cuDNN convolutions beside it. Otherwise the CUDA-core kernel runs
-// (narrow_conv3d.cu), in exact float32.
+// Whether x's convolution runs on tensor cores (narrow_conv3d_tf32.cu): float32 on sm_80 or
+// newer when LibTorch allows cuDNN TF32 convolutions (at::globalContext().allowTF32CuDNN(),
+// on by default), so the kernel rounds no more than the cuDNN convolutions beside it.
+// Otherwise (and for float16/bfloat16) the CUDA-core kernel runs (narrow_conv3d.cu), with
+// exact products.
 bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x);
 
 // True when the kernel takes these inputs: x [B, Cin, T, H, W] a contiguous (NCDHW) CUDA

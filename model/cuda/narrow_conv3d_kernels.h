@@ -40,8 +40,8 @@ struct NarrowConv3dArgs {
 cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& args, cudaStream_t stream);
 
 // The same convolution on tensor cores (narrow_conv3d_tf32.cu; the device must be sm_80 or
-// newer): float32 values rounded to TF32, float16/bfloat16 exact, float32 accumulation. Any
-// Cin, H and W; Cout <= kNarrowConvMaxOutChannels.
+// newer): float32 only, values rounded to TF32, float32 accumulation. Any Cin, H and W;
+// Cout <= kNarrowConvMaxOutChannels.
 cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& args, cudaStream_t stream);
 
 }  // namespace cuda_kernels

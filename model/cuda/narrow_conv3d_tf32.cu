@@ -9,24 +9,23 @@
 // (K), and the input channels are walked in chunks of 8, so any Cin fits.
 //
 // Block: 4 warps over a tile of 16 columns x (4 R) rows of one output frame; each warp owns
-// R rows. Per chunk of 8 input channels the block stages, as TF32 bit patterns in shared
-// memory, the input tile with its halo (3 frames x (4R + 2) rows x 18 columns; the causal past
-// from `past` or x's first frame, zeros outside H and W) and the chunk's weights. A warp
+// R rows. Per chunk of 8 input channels the block stages in shared memory, with cp.async
+// (every thread's copies in flight at once: staging element by element through registers
+// left the kernel waiting on memory latency, slower than the CUDA-core kernel), the input tile
+// with its halo (3 frames x (4R + 2) rows x 18 columns; the causal past from `past` or x's
+// first frame, zeros outside H and W) and the chunk's weights. A warp
 // then loads each input row's A fragment once per (dt, dw) tap pair and uses it for the up
 // to three output rows that read it (one per dh), so shared-memory loads per mma stay low.
 // Bank conflicts: the channel stride is 8 (mod 32), so the 4 channels x 8 columns of an A
 // fragment load hit 32 distinct banks; B fragments of 16 channels are XOR-swizzled.
 //
 // Precision: float32 inputs and weights are rounded to TF32 (10-bit mantissa, as cuDNN's
-// TF32 convolutions do); float16 and bfloat16 values are exact in TF32. Accumulation is
-// float32.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
+// TF32 convolutions do) as they leave shared memory; accumulation is float32. Float32 only:
+// cp.async copies 4 bytes at least (half-precision decodes keep the CUDA-core kernel).
 #include <cuda_runtime.h>
 
 #include <cstdint>
 
-#include "model/cuda/float_conversions.cuh"
 #include "model/cuda/narrow_conv3d_kernels.h"
 
 namespace vidserve {
@@ -69,6 +68,24 @@ __device__ __forceinline__ int WeightColumn(int n, int k) {
   return NT == 2 ? n ^ (((k >> 1) & 1) << 3) : n;
 }
 
+// Copies 4 bytes from global to shared memory asynchronously, or zeros when !valid (then
+// `src` is not read).
+__device__ __forceinline__ void CopyAsync4(float* shared_dst, const float* src, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(src),
+               "r"(valid ? 4 : 0));
+#else
+  *shared_dst = valid ? *src : 0.0f;
+#endif
+}
+
+__device__ __forceinline__ void WaitAsyncCopies() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_all;\n" ::);
+#endif
+}
+
 __device__ __forceinline__ uint32_t ToTf32(float v) {
   uint32_t r = 0;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -94,18 +111,19 @@ __device__ __forceinline__ void MmaTf32(float (&acc)[4], uint32_t a0, uint32_t a
 }
 
 // Grid: x over the (W / 16) x (H / 4R) tiles of a frame, y over frames, z over the batch.
+// Shared memory holds float32 values; they become TF32 as A and B fragments.
 // NT: output channels in 8-wide mma tiles (1: Cout <= 8, 2: Cout <= 16).
-template <typename T, int NT, int R>
+template <int NT, int R>
 __global__ void __launch_bounds__(kThreads)
-    NarrowCausalConv3dTf32Kernel(const T* __restrict__ x, const T* __restrict__ past,
-                                 const T* __restrict__ weight, const T* __restrict__ bias,
-                                 T* __restrict__ out, int cin, int cout, int frames, int height,
-                                 int width, int tiles_w) {
+    NarrowCausalConv3dTf32Kernel(const float* __restrict__ x, const float* __restrict__ past,
+                                 const float* __restrict__ weight, const float* __restrict__ bias,
+                                 float* __restrict__ out, int cin, int cout, int frames,
+                                 int height, int width, int tiles_w) {
   using Tile = TileShape<R>;
   constexpr int kNw = 8 * NT;
-  extern __shared__ uint32_t shared_words[];
-  uint32_t* tile = shared_words;                        // [kChunk][channel stride]
-  uint32_t* weights = shared_words + Tile::kInputWords;  // [27 taps][kChunk][kNw]
+  extern __shared__ float shared_floats[];
+  float* tile = shared_floats;                        // [kChunk][channel stride]
+  float* weights = shared_floats + Tile::kInputWords;  // [27 taps][kChunk][kNw]
 
   const int warp = threadIdx.x >> 5;
   const int lane = threadIdx.x & 31;
@@ -135,10 +153,10 @@ __global__ void __launch_bounds__(kThreads)
       const int k = (i / kTaps) % kChunk;
       const int n = i / (kTaps * kChunk);
       const int ci = c0 + k;
-      const float v =
-          n < cout && ci < cin ? ToFloat(weight[(static_cast<int64_t>(n) * cin + ci) * kTaps + tap])
-                               : 0.0f;
-      weights[(tap * kChunk + k) * kNw + WeightColumn<NT>(n, k)] = ToTf32(v);
+      const bool valid = n < cout && ci < cin;
+      CopyAsync4(weights + (tap * kChunk + k) * kNw + WeightColumn<NT>(n, k),
+                 valid ? weight + (static_cast<int64_t>(n) * cin + ci) * kTaps + tap : weight,
+                 valid);
     }
     // The input tile, row by row of 18 columns.
     for (int e = threadIdx.x; e < kChunk * Tile::kRaw; e += kThreads) {
@@ -149,18 +167,21 @@ __global__ void __launch_bounds__(kThreads)
       const int ci = c0 + k;
       const int hh = tile_h0 + ir - 1;
       const int ww = tile_w0 + col - 1;
-      float v = 0.0f;
-      if (ci < cin && hh >= 0 && hh < height && ww >= 0 && ww < width) {
+      const bool valid = ci < cin && hh >= 0 && hh < height && ww >= 0 && ww < width;
+      const float* src = x;
+      if (valid) {
         const int64_t channel = static_cast<int64_t>(b) * cin + ci;
         // Causal: output frame t reads input frames t-2, t-1, t.
         const int tt = t + dt - (K - 1);
-        const T* frame = tt >= 0            ? x + (channel * frames + tt) * plane
-                         : past != nullptr ? past + (channel * (K - 1) + tt + K - 1) * plane
-                                           : x + channel * frames * plane;  // first frame
-        v = ToFloat(__ldg(frame + static_cast<int64_t>(hh) * width + ww));
+        const float* frame = tt >= 0            ? x + (channel * frames + tt) * plane
+                             : past != nullptr ? past + (channel * (K - 1) + tt + K - 1) * plane
+                                               : x + channel * frames * plane;  // first frame
+        src = frame + static_cast<int64_t>(hh) * width + ww;
       }
-      tile[k * Tile::kChannelStride + dt * Tile::kFrameStride + ir * kTileCols + col] = ToTf32(v);
+      CopyAsync4(tile + k * Tile::kChannelStride + dt * Tile::kFrameStride + ir * kTileCols + col,
+                 src, valid);
     }
+    WaitAsyncCopies();
     __syncthreads();
 
 #pragma unroll
@@ -174,18 +195,19 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
           for (int nt = 0; nt < NT; ++nt) {
             const int n = nt * 8 + g;
-            bf[dh][nt][0] = weights[(tap * kChunk + q) * kNw + WeightColumn<NT>(n, q)];
-            bf[dh][nt][1] = weights[(tap * kChunk + q + 4) * kNw + WeightColumn<NT>(n, q + 4)];
+            bf[dh][nt][0] = ToTf32(weights[(tap * kChunk + q) * kNw + WeightColumn<NT>(n, q)]);
+            bf[dh][nt][1] =
+                ToTf32(weights[(tap * kChunk + q + 4) * kNw + WeightColumn<NT>(n, q + 4)]);
           }
         }
         // A fragment (m = g or g + 8, k = q or q + 4) of input row j of this warp's window.
-        const uint32_t* lo = tile + q * Tile::kChannelStride + dt * Tile::kFrameStride +
+        const float* lo = tile + q * Tile::kChannelStride + dt * Tile::kFrameStride +
                              warp * R * kTileCols + dw + g;
-        const uint32_t* hi = lo + 4 * Tile::kChannelStride;
+        const float* hi = lo + 4 * Tile::kChannelStride;
 #pragma unroll
         for (int j = 0; j < R + K - 1; ++j) {
-          const uint32_t a0 = lo[j * kTileCols], a1 = lo[j * kTileCols + 8];
-          const uint32_t a2 = hi[j * kTileCols], a3 = hi[j * kTileCols + 8];
+          const uint32_t a0 = ToTf32(lo[j * kTileCols]), a1 = ToTf32(lo[j * kTileCols + 8]);
+          const uint32_t a2 = ToTf32(hi[j * kTileCols]), a3 = ToTf32(hi[j * kTileCols + 8]);
 #pragma unroll
           for (int dh = 0; dh < K; ++dh) {
             const int row = j - dh;  // the output row that reads input row j at tap dh
@@ -212,15 +234,15 @@ __global__ void __launch_bounds__(kThreads)
         const int n = nt * 8 + 2 * q + (i & 1);
         const int w = tile_w0 + g + (i >> 1) * 8;
         if (n >= cout || w >= width) continue;
-        const float bias_value = bias == nullptr ? 0.0f : ToFloat(bias[n]);
+        const float bias_value = bias == nullptr ? 0.0f : bias[n];
         out[(static_cast<int64_t>(b) * cout + n) * frames * plane + t * plane +
-            static_cast<int64_t>(h) * width + w] = FromFloat<T>(acc[row][nt][i] + bias_value);
+            static_cast<int64_t>(h) * width + w] = acc[row][nt][i] + bias_value;
       }
     }
   }
 }
 
-template <typename T, int NT, int R>
+template <int NT, int R>
 cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
   using Tile = TileShape<R>;
   const int tiles_w = (a.width + kTileW - 1) / kTileW;
@@ -230,10 +252,11 @@ cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
   const size_t shared_bytes = (Tile::kInputWords + WeightWords<NT>()) * sizeof(uint32_t);
   static_assert((TileShape<4>::kInputWords + WeightWords<2>()) * 4 <= 48 * 1024,
                 "the largest tile must fit the default 48 KiB of dynamic shared memory");
-  NarrowCausalConv3dTf32Kernel<T, NT, R><<<grid, kThreads, shared_bytes, stream>>>(
-      static_cast<const T*>(a.x), static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
-      static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.in_channels, a.out_channels,
-      a.frames, a.height, a.width, tiles_w);
+  NarrowCausalConv3dTf32Kernel<NT, R><<<grid, kThreads, shared_bytes, stream>>>(
+      static_cast<const float*>(a.x), static_cast<const float*>(a.past),
+      static_cast<const float*>(a.weight), static_cast<const float*>(a.bias),
+      static_cast<float*>(a.out), a.in_channels, a.out_channels, a.frames, a.height, a.width,
+      tiles_w);
   return cudaGetLastError();
 }
 
@@ -247,18 +270,13 @@ int RowsPerWarp(const NarrowConv3dArgs& a) {
   return 1;
 }
 
-template <typename T, int NT>
+template <int NT>
 cudaError_t LaunchForTiles(const NarrowConv3dArgs& a, cudaStream_t stream) {
   switch (RowsPerWarp(a)) {
-    case 4: return Launch<T, NT, 4>(a, stream);
-    case 2: return Launch<T, NT, 2>(a, stream);
-    default: return Launch<T, NT, 1>(a, stream);
+    case 4: return Launch<NT, 4>(a, stream);
+    case 2: return Launch<NT, 2>(a, stream);
+    default: return Launch<NT, 1>(a, stream);
   }
-}
-
-template <typename T>
-cudaError_t LaunchForType(const NarrowConv3dArgs& a, cudaStream_t stream) {
-  return a.out_channels <= 8 ? LaunchForTiles<T, 1>(a, stream) : LaunchForTiles<T, 2>(a, stream);
 }
 
 }  // namespace
@@ -266,15 +284,11 @@ cudaError_t LaunchForType(const NarrowConv3dArgs& a, cudaStream_t stream) {
 cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t stream) {
   if (a.out_channels <= 0 || a.out_channels > kNarrowConvMaxOutChannels || a.in_channels <= 0 ||
       a.batch <= 0 || a.frames <= 0 || a.height <= 0 || a.width <= 0 || a.frames > 65535 ||
-      a.batch > 65535 || a.x == nullptr || a.weight == nullptr || a.out == nullptr) {
+      a.batch > 65535 || a.x == nullptr || a.weight == nullptr || a.out == nullptr ||
+      a.dtype != KernelDtype::kFloat32) {
     return cudaErrorInvalidValue;
   }
-  switch (a.dtype) {
-    case KernelDtype::kFloat32: return LaunchForType<float>(a, stream);
-    case KernelDtype::kFloat16: return LaunchForType<__half>(a, stream);
-    case KernelDtype::kBFloat16: return LaunchForType<__nv_bfloat16>(a, stream);
-  }
-  return cudaErrorInvalidValue;
+  return a.out_channels <= 8 ? LaunchForTiles<1>(a, stream) : LaunchForTiles<2>(a, stream);
 }
 
 }  // namespace cuda_kernels
