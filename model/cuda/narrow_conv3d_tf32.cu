@@ -17,7 +17,8 @@
 // then loads each input row's A fragment once per (dt, dw) tap pair and uses it for the up
 // to three output rows that read it (one per dh), so shared-memory loads per mma stay low.
 // Bank conflicts: the channel stride is 8 (mod 32), so the 4 channels x 8 columns of an A
-// fragment load hit 32 distinct banks; B fragments of 16 channels are XOR-swizzled.
+// fragment load hit 32 distinct banks; the weights' row stride is 4 (mod 32) for the same
+// reason.
 //
 // Precision: float32 inputs and weights are rounded to TF32 (10-bit mantissa, as cuDNN's
 // TF32 convolutions do) as they leave shared memory; accumulation is float32. Float32 only:
@@ -55,17 +56,16 @@ struct TileShape {
   static constexpr int kInputWords = kChunk * kChannelStride;
 };
 
+// The chunk's weights in shared memory in their global order, [n][k][tap] (a row of 8 x 27
+// per output channel), so that staging reads and writes consecutive words. The row stride
+// is 4 (mod 32): a B fragment load (8 channels n = g x 4 rows k = q, at one tap) then hits
+// banks 4 g + 27 q (mod 32), 32 distinct ones.
+constexpr int kWeightRowStride = kChunk * kTaps + ((4 - (kChunk * kTaps) % 32) + 32) % 32;
+static_assert(kWeightRowStride % 32 == 4, "B fragment loads must be conflict-free");
+
 template <int NT>
 constexpr int WeightWords() {
-  return kTaps * kChunk * 8 * NT;
-}
-
-// Column of output channel n in the row of input channel k: with 16 channels, rows 2 and 3
-// (mod 4) swap their halves, so the 4 rows x 8 channels of a B fragment load are distinct
-// banks.
-template <int NT>
-__device__ __forceinline__ int WeightColumn(int n, int k) {
-  return NT == 2 ? n ^ (((k >> 1) & 1) << 3) : n;
+  return 8 * NT * kWeightRowStride;
 }
 
 // Copies 4 bytes from global to shared memory asynchronously, or zeros when !valid (then
@@ -123,7 +123,7 @@ __global__ void __launch_bounds__(kThreads)
   constexpr int kNw = 8 * NT;
   extern __shared__ float shared_floats[];
   float* tile = shared_floats;                        // [kChunk][channel stride]
-  float* weights = shared_floats + Tile::kInputWords;  // [27 taps][kChunk][kNw]
+  float* weights = shared_floats + Tile::kInputWords;  // [kNw][kWeightRowStride]
 
   const int warp = threadIdx.x >> 5;
   const int lane = threadIdx.x & 31;
@@ -147,15 +147,14 @@ __global__ void __launch_bounds__(kThreads)
 
   for (int c0 = 0; c0 < cin; c0 += kChunk) {
     __syncthreads();  // every warp is done with the previous chunk
-    // The chunk's weights, read in memory order ([Cout][Cin][27]: taps, then channels).
+    // The chunk's weights, in memory order ([Cout][Cin][27]: taps, then channels).
     for (int i = threadIdx.x; i < kNw * kChunk * kTaps; i += kThreads) {
-      const int tap = i % kTaps;
-      const int k = (i / kTaps) % kChunk;
-      const int n = i / (kTaps * kChunk);
-      const int ci = c0 + k;
+      const int n = i / (kChunk * kTaps);
+      const int k_tap = i - n * (kChunk * kTaps);  // k * 27 + tap
+      const int ci = c0 + k_tap / kTaps;
       const bool valid = n < cout && ci < cin;
-      CopyAsync4(weights + (tap * kChunk + k) * kNw + WeightColumn<NT>(n, k),
-                 valid ? weight + (static_cast<int64_t>(n) * cin + ci) * kTaps + tap : weight,
+      CopyAsync4(weights + n * kWeightRowStride + k_tap,
+                 valid ? weight + (static_cast<int64_t>(n) * cin + c0) * kTaps + k_tap : weight,
                  valid);
     }
     // The input tile, row by row of 18 columns.
@@ -195,9 +194,9 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
           for (int nt = 0; nt < NT; ++nt) {
             const int n = nt * 8 + g;
-            bf[dh][nt][0] = ToTf32(weights[(tap * kChunk + q) * kNw + WeightColumn<NT>(n, q)]);
-            bf[dh][nt][1] =
-                ToTf32(weights[(tap * kChunk + q + 4) * kNw + WeightColumn<NT>(n, q + 4)]);
+            const float* column = weights + n * kWeightRowStride + tap;
+            bf[dh][nt][0] = ToTf32(column[q * kTaps]);
+            bf[dh][nt][1] = ToTf32(column[(q + 4) * kTaps]);
           }
         }
         // A fragment (m = g or g + 8, k = q or q + 4) of input row j of this warp's window.
