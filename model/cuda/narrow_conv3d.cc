@@ -12,11 +12,16 @@
 
 namespace vidserve {
 
-bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x) {
-  if (!x.defined() || !x.is_cuda() || !IsKernelDtype(x.scalar_type())) return false;
+bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x, const torch::Tensor& weight) {
+  if (!x.defined() || !weight.defined() || !x.is_cuda() || weight.dim() != 5) return false;
   // Float32 only (the kernel stages with 4-byte asynchronous copies), rounded to TF32 only
   // where LibTorch lets cuDNN round its convolutions too.
   if (x.scalar_type() != torch::kFloat || !at::globalContext().allowTF32CuDNN()) return false;
+  // Where it measured faster on an H200 (BENCHMARKS.md section 3): 9-16 output channels
+  // (two full 8-wide mma tiles; at 8 or fewer the CUDA-core kernel was as fast or faster)
+  // from at most 64 input channels (cuDNN beat it on the thin decoder's 128 -> 16 layer).
+  constexpr int64_t kMaxInChannels = 64;
+  if (weight.size(0) <= 8 || weight.size(1) > kMaxInChannels) return false;
   return at::cuda::getDeviceProperties(x.get_device())->major >= 8;
 }
 
@@ -41,7 +46,7 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
   }
   // The CUDA-core kernel keeps all weights in shared memory and 4 outputs per thread along W;
   // the tensor-core one walks input channels in chunks and masks partial tiles.
-  if (!NarrowCausalConv3dUsesTensorCores(x) &&
+  if (!NarrowCausalConv3dUsesTensorCores(x, weight) &&
       (cin * cout_padded * k * k * k * 4 > cuda_kernels::kNarrowConvMaxSharedBytes ||
        x.size(4) % cuda_kernels::kNarrowConvOutputsPerThread != 0)) {
     return false;
@@ -87,7 +92,7 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   args.height = static_cast<int>(x.size(3));
   args.width = static_cast<int>(x.size(4));
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
-  const cudaError_t err = NarrowCausalConv3dUsesTensorCores(x)
+  const cudaError_t err = NarrowCausalConv3dUsesTensorCores(x, weight)
                               ? cuda_kernels::LaunchNarrowCausalConv3dTf32(args, stream)
                               : cuda_kernels::LaunchNarrowCausalConv3d(args, stream);
   TORCH_CHECK(err == cudaSuccess, "narrow conv3d: CUDA launch failed: ", cudaGetErrorString(err));

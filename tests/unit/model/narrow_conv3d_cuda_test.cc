@@ -59,8 +59,8 @@ class ScopedAllowTf32 {
 
 // Relative error allowed against float64: float32 products are exact to ~1e-7, TF32 ones
 // carry each operand's 2^-11 rounding.
-double Tolerance(const torch::Tensor& x) {
-  return NarrowCausalConv3dUsesTensorCores(x) ? 2e-3 : 1e-5;
+double Tolerance(const torch::Tensor& x, const torch::Tensor& weight) {
+  return NarrowCausalConv3dUsesTensorCores(x, weight) ? 2e-3 : 1e-5;
 }
 #endif
 
@@ -73,7 +73,9 @@ TEST(NarrowConv3dCuda, MatchesFloat64ConvolutionForEveryPaddedWidthAndPast) {
   int seed = 0;
   for (bool allow_tf32 : {false, true}) {
     ScopedAllowTf32 tf32(allow_tf32);
-    const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(torch::zeros({1}, cuda));
+    // A 16-wide layer: where tensor cores are used at all.
+    const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(
+        torch::zeros({1, 16, 1, 4, 4}, cuda), torch::zeros({16, 16, 3, 3, 3}, cuda));
     if (allow_tf32 && !tensor_cores) std::printf("no tensor-core path on this GPU (< sm_80)\n");
     if (allow_tf32 && !tensor_cores) break;
     EXPECT_EQ(tensor_cores, allow_tf32);
@@ -84,13 +86,13 @@ TEST(NarrowConv3dCuda, MatchesFloat64ConvolutionForEveryPaddedWidthAndPast) {
                                  {2, 32, 3, 5, 8, 12},   {1, 4, 12, 3, 8, 8},
                                  {1, 1, 1, 1, 4, 4},     {1, 24, 16, 2, 20, 36}};
     if (tensor_cores) {
-      // Only the tensor-core path: the thin decoder's 128 -> 16 layer (weights beyond shared
-      // memory, in chunks of 8 channels), Cin not a multiple of 8, W not a multiple of 4 or
-      // 16, H not a multiple of a block's rows, and few blocks (fewer rows per warp).
-      shapes.insert(shapes.end(), {{2, 128, 16, 5, 16, 16},
+      // Only the tensor-core path: weights beyond the CUDA-core kernel's shared memory (in
+      // chunks of 8 channels), Cin not a multiple of 8, W not a multiple of 4 or 16, H not a
+      // multiple of a block's rows, and few blocks (fewer rows per warp).
+      shapes.insert(shapes.end(), {{2, 64, 16, 5, 16, 16},
                                    {1, 13, 9, 3, 10, 18},
                                    {1, 64, 16, 2, 7, 33},
-                                   {8, 128, 16, 1, 16, 16}});
+                                   {8, 48, 12, 1, 16, 16}});
     }
     for (const Shape& s : shapes) {
       for (bool with_past : {false, true}) {
@@ -107,12 +109,12 @@ TEST(NarrowConv3dCuda, MatchesFloat64ConvolutionForEveryPaddedWidthAndPast) {
         ASSERT_EQ(out.sizes(), expected.sizes());
         EXPECT_EQ(out.scalar_type(), torch::kFloat);
         const double err = RelativeError(out, expected);
-        EXPECT_LE(err, Tolerance(x)) << s.cin << "->" << s.cout << " " << x.sizes() << " past "
-                                     << with_past << " tf32 " << allow_tf32;
+        EXPECT_LE(err, Tolerance(x, weight)) << s.cin << "->" << s.cout << " " << x.sizes()
+                                             << " past " << with_past << " tf32 " << allow_tf32;
         // Without a bias the output is the bare convolution.
         auto unbiased = NarrowCausalConv3dCuda(x, past, weight, torch::Tensor());
         EXPECT_LE(RelativeError(unbiased, ReferenceCausalConv(x, past, weight, torch::Tensor())),
-                  Tolerance(x));
+                  Tolerance(x, weight));
       }
     }
   }
@@ -147,18 +149,25 @@ TEST(NarrowConv3dCuda, RejectsWhatTheKernelCannotTake) {
   auto x = torch::randn({1, 8, 4, 16, 16}, cuda);
   auto w = torch::randn({8, 8, 3, 3, 3}, cuda);
   auto odd_width = torch::randn({1, 8, 4, 16, 18}, cuda);
+  auto w16 = torch::randn({16, 8, 3, 3, 3}, cuda);
   auto wide_in = torch::randn({1, 64, 4, 16, 16}, cuda);
   auto wide_in_w = torch::randn({16, 64, 3, 3, 3}, cuda);
   {
-    // Tensor cores (sm_80+) take any W and Cin.
+    // Tensor cores (sm_80+) take 16-wide layers of any W and up to 64 input channels, not
+    // 8-wide ones (the CUDA-core kernel's) nor deeper inputs (cuDNN's).
     ScopedAllowTf32 tf32(true);
-    const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(x);
-    EXPECT_EQ(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w), tensor_cores);
+    const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(x, w16);
+    EXPECT_FALSE(NarrowCausalConv3dUsesTensorCores(x, w));
+    EXPECT_FALSE(NarrowCausalConv3dUsesTensorCores(torch::randn({1, 128, 4, 16, 16}, cuda),
+                                                   torch::randn({16, 128, 3, 3, 3}, cuda)));
+    EXPECT_EQ(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w16), tensor_cores);
+    EXPECT_FALSE(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w));
     EXPECT_EQ(NarrowCausalConv3dSupported(wide_in, torch::Tensor(), wide_in_w), tensor_cores);
   }
   // The CUDA-core kernel's limits, for float32 without TF32.
   ScopedAllowTf32 no_tf32(false);
-  EXPECT_FALSE(NarrowCausalConv3dUsesTensorCores(x));
+  EXPECT_FALSE(NarrowCausalConv3dUsesTensorCores(x, w16));
+  EXPECT_FALSE(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w16));
   EXPECT_TRUE(NarrowCausalConv3dSupported(x, torch::Tensor(), w));
   EXPECT_FALSE(NarrowCausalConv3dSupported(x.cpu(), torch::Tensor(), w.cpu()));
   EXPECT_FALSE(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w));  // W % 4 != 0
@@ -193,7 +202,7 @@ TEST(NarrowConv3dCuda, CausalConv3dOneShotAndChunkedMatchTheWholeClip) {
     const auto expected =
         ReferenceCausalConv(x, torch::Tensor(), conv->conv->weight, conv->conv->bias);
     // cuDNN may use TF32; the kernel does where NarrowCausalConv3dUsesTensorCores says.
-    const double tolerance = cout == 32 ? 5e-3 : Tolerance(x);
+    const double tolerance = cout == 32 ? 5e-3 : Tolerance(x, conv->conv->weight);
     EXPECT_LE(RelativeError(conv->forward(x), expected), tolerance) << "cout " << cout;
     for (const std::vector<int64_t>& chunks :
          std::vector<std::vector<int64_t>>{{4, 7}, {1, 1, 3, 6}, {5, 1, 5}}) {
