@@ -12,6 +12,10 @@ namespace {
 // Latency buckets from 1 ms (a tiny encode) to 10 min (a long generation on CPU).
 const prometheus::Histogram::BucketBoundaries kSecondsBuckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+// Decode parts: a small decode's network takes well under a millisecond on a GPU.
+const prometheus::Histogram::BucketBoundaries kDecodePartBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30,    60};
 const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1,  2,  3,  4,  6,  8,   12,
                                                                16, 24, 32, 48, 64, 128, 256};
 
@@ -26,14 +30,10 @@ int64_t ResidentBytes() {
 
 const char* MethodName(Method method) {
   switch (method) {
-    case Method::kEncode:
-      return "encode";
-    case Method::kDecode:
-      return "decode";
-    case Method::kGenerate:
-      return "generate";
-    case Method::kGetModelInfo:
-      return "get_model_info";
+    case Method::kEncode: return "encode";
+    case Method::kDecode: return "decode";
+    case Method::kGenerate: return "generate";
+    case Method::kGetModelInfo: return "get_model_info";
   }
   return "unknown";
 }
@@ -84,6 +84,20 @@ Metrics::Metrics(const Options& options) : registry_(std::make_shared<prometheus
     batch_size_[i] = &batch_size.Add(labels, kBatchBuckets);
     inflight_[i] = &inflight.Add(labels);
     queue_depth_[i] = &queue_depth.Add(labels);
+  }
+  auto& decode_network =
+      BuildHistogram()
+          .Name("vidserve_decode_network_seconds")
+          .Help("Device time of one decoder forward pass, rounding to bytes included.")
+          .Register(r);
+  auto& decode_copy_out = BuildHistogram()
+                              .Name("vidserve_decode_copy_out_seconds")
+                              .Help("Copying one decoder pass's bytes into the host clips.")
+                              .Register(r);
+  for (DecoderKind kind : {DecoderKind::kFull, DecoderKind::kThin}) {
+    const prometheus::Labels labels = {{"decoder", DecoderKindName(kind)}};
+    decode_network_[static_cast<int>(kind)] = &decode_network.Add(labels, kDecodePartBuckets);
+    decode_copy_out_[static_cast<int>(kind)] = &decode_copy_out.Add(labels, kDecodePartBuckets);
   }
   time_to_first_frame_ = &BuildHistogram()
                               .Name("vidserve_time_to_first_frame_seconds")
@@ -148,6 +162,12 @@ void Metrics::RecordQueueTime(Method method, double seconds) {
 void Metrics::RecordCompute(Method method, double seconds, int batch_size) {
   compute_duration_[static_cast<int>(method)]->Observe(seconds);
   batch_size_[static_cast<int>(method)]->Observe(batch_size);
+}
+
+void Metrics::RecordDecodeParts(DecoderKind decoder, double network_seconds,
+                                double copy_out_seconds) {
+  decode_network_[static_cast<int>(decoder)]->Observe(network_seconds);
+  decode_copy_out_[static_cast<int>(decoder)]->Observe(copy_out_seconds);
 }
 
 void Metrics::AddInflight(Method method, int delta) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/video_types.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -40,6 +41,10 @@ class Metrics {
   void RecordRequest(Method method, const std::string& code, double duration_seconds);
   void RecordQueueTime(Method method, double seconds);
   void RecordCompute(Method method, double seconds, int batch_size);
+  // One decoder forward pass (a Decode batch, or the decode that ends Generates), split as
+  // VideoModel::DecodeTimings: the decoder network's device time, and copying the bytes out
+  // to the clips. Tells an operator whether a slow Decode is the GPU or the host copies.
+  void RecordDecodeParts(DecoderKind decoder, double network_seconds, double copy_out_seconds);
   void AddInflight(Method method, int delta);
   void SetQueueDepth(Method method, int depth);
   void RecordTimeToFirstFrame(double seconds);
@@ -61,6 +66,8 @@ class Metrics {
   std::array<prometheus::Histogram*, kNumMethods> queue_duration_{};
   std::array<prometheus::Histogram*, kNumMethods> compute_duration_{};
   std::array<prometheus::Histogram*, kNumMethods> batch_size_{};
+  std::array<prometheus::Histogram*, 2> decode_network_{};   // [full, thin]
+  std::array<prometheus::Histogram*, 2> decode_copy_out_{};  // [full, thin]
   std::array<prometheus::Gauge*, kNumMethods> inflight_{};
   std::array<prometheus::Gauge*, kNumMethods> queue_depth_{};
   prometheus::Histogram* time_to_first_frame_;

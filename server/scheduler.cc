@@ -365,6 +365,16 @@ void Scheduler::RunEncodeBatch(std::vector<EncodeTask> batch) {
       [this](const std::vector<const VideoClip*>& in) { return model_->Encode(in); });
 }
 
+absl::StatusOr<std::vector<VideoClip>> Scheduler::DecodeAndRecord(
+    const std::vector<const Latent*>& latents, DecoderKind decoder) {
+  VideoModel::DecodeTimings timings;
+  auto clips = model_->Decode(latents, decoder, 24.0, &timings);
+  if (clips.ok()) {
+    metrics_->RecordDecodeParts(decoder, timings.network_seconds, timings.output_seconds);
+  }
+  return clips;
+}
+
 void Scheduler::RunDecodeBatch(std::vector<DecodeTask> batch) {
   // The batch key includes the decoder; the fps is per request, so each task's completion
   // stamps its own (the model only carries it through).
@@ -378,9 +388,7 @@ void Scheduler::RunDecodeBatch(std::vector<DecodeTask> batch) {
   }
   RunUnaryBatch<VideoClip>(
       Method::kDecode, batch, [](DecodeTask& task) { return &task.latent; },
-      [this, decoder](const std::vector<const Latent*>& in) {
-        return model_->Decode(in, decoder, 24.0);
-      });
+      [this, decoder](const std::vector<const Latent*>& in) { return DecodeAndRecord(in, decoder); });
 }
 
 void Scheduler::FailGeneration(GenerateTask& task, absl::Status status) {
@@ -567,7 +575,7 @@ void Scheduler::FinishGenerations(std::vector<std::unique_ptr<ActiveGeneration>>
       const absl::Time start = absl::Now();
       auto videos = RunWithSplitRetry<VideoClip, Latent>(
           latent_ptrs, [this, decoder](const std::vector<const Latent*>& in) {
-            return model_->Decode(in, decoder, 24.0);
+            return DecodeAndRecord(in, decoder);
           });
       const absl::Time end = absl::Now();
       for (size_t i = 0; i < decodable.size(); ++i) {

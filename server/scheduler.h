@@ -166,6 +166,10 @@ class Scheduler {
   Work NextWork();
   void RunEncodeBatch(std::vector<EncodeTask> batch);
   void RunDecodeBatch(std::vector<DecodeTask> batch);
+  // model_->Decode with its parts timed into the decode-part metrics (served decodes only:
+  // the warm-up's stay out of them).
+  absl::StatusOr<std::vector<VideoClip>> DecodeAndRecord(const std::vector<const Latent*>& latents,
+                                                         DecoderKind decoder);
   // Shared by Encode and Decode: fails expired tasks, runs the rest as one batch through
   // `run` (split and retried one by one on failure), records metrics, completes each task
   // exactly once. `input_of(task)` points at the task's model input.

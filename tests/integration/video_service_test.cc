@@ -150,7 +150,17 @@ TEST_F(VideoServiceTest, EncodeThenDecodeRoundTripsShapesAndBytes) {
   EXPECT_GE(encoded.timings().batch_size(), 1u);
   EXPECT_GT(encoded.timings().total_seconds(), 0);
 
+  // Each served decode is one forward pass in the decode-part metrics, under its decoder.
+  auto decode_parts = [this](const std::string& metric, const char* decoder) {
+    return MetricValue(Scrape(server_->metrics_port()),
+                       "vidserve_decode_" + metric + "_seconds_count{decoder=\"" + decoder + "\"}");
+  };
   for (v1::Decoder decoder : {v1::DECODER_FULL, v1::DECODER_THIN}) {
+    const char* name = decoder == v1::DECODER_FULL ? "full" : "thin";
+    const char* other = decoder == v1::DECODER_FULL ? "thin" : "full";
+    const double network_before = decode_parts("network", name);
+    const double copy_before = decode_parts("copy_out", name);
+    const double other_before = decode_parts("network", other);
     v1::DecodeRequest decode;
     *decode.mutable_latent() = latent;
     decode.set_decoder(decoder);
@@ -164,6 +174,9 @@ TEST_F(VideoServiceTest, EncodeThenDecodeRoundTripsShapesAndBytes) {
     EXPECT_EQ(decoded.video().width(), 16u);
     EXPECT_EQ(decoded.video().fps(), 12.0);
     EXPECT_EQ(decoded.video().rgb().size(), 5u * 32 * 16 * 3);
+    EXPECT_EQ(decode_parts("network", name), network_before + 1) << name;
+    EXPECT_EQ(decode_parts("copy_out", name), copy_before + 1) << name;
+    EXPECT_EQ(decode_parts("network", other), other_before) << name;
   }
 }
 

@@ -20,7 +20,8 @@ TEST(Metrics, TextContainsEveryDesignedName) {
         "vidserve_batch_size_bucket", "vidserve_inflight_requests", "vidserve_queue_depth",
         "vidserve_time_to_first_frame_seconds_bucket", "vidserve_generated_frames_total",
         "vidserve_denoise_steps_total", "vidserve_process_resident_memory_bytes",
-        "vidserve_build_info"}) {
+        "vidserve_build_info", "vidserve_decode_network_seconds_bucket",
+        "vidserve_decode_copy_out_seconds_bucket"}) {
     EXPECT_THAT(text, HasSubstr(name)) << name;
   }
 }
@@ -32,6 +33,25 @@ TEST(Metrics, RequestsAreCountedByMethodAndCode) {
   (*metrics)->RecordRequest(Method::kDecode, "INVALID_ARGUMENT", 0.001);
   EXPECT_THAT((*metrics)->Serialize(),
               HasSubstr("vidserve_requests_total{code=\"INVALID_ARGUMENT\",method=\"decode\"} 2"));
+}
+
+TEST(Metrics, DecodePartsAreObservedPerDecoderWithSubMillisecondBuckets) {
+  auto metrics = Metrics::Create({});
+  ASSERT_TRUE(metrics.ok());
+  (*metrics)->RecordDecodeParts(DecoderKind::kThin, 0.0004, 0.003);
+  const std::string text = (*metrics)->Serialize();
+  EXPECT_THAT(text, HasSubstr("vidserve_decode_network_seconds_count{decoder=\"thin\"} 1"));
+  EXPECT_THAT(text, HasSubstr("vidserve_decode_network_seconds_count{decoder=\"full\"} 0"));
+  EXPECT_THAT(text, HasSubstr("vidserve_decode_copy_out_seconds_count{decoder=\"thin\"} 1"));
+  // 0.4 ms lands in the 0.5 ms bucket, not the 0.25 ms one; 3 ms in 5 ms.
+  EXPECT_THAT(
+      text, HasSubstr("vidserve_decode_network_seconds_bucket{decoder=\"thin\",le=\"0.0005\"} 1"));
+  EXPECT_THAT(
+      text, HasSubstr("vidserve_decode_network_seconds_bucket{decoder=\"thin\",le=\"0.00025\"} 0"));
+  EXPECT_THAT(
+      text, HasSubstr("vidserve_decode_copy_out_seconds_bucket{decoder=\"thin\",le=\"0.005\"} 1"));
+  EXPECT_THAT(
+      text, HasSubstr("vidserve_decode_copy_out_seconds_bucket{decoder=\"thin\",le=\"0.0025\"} 0"));
 }
 
 TEST(Metrics, BatchSizeHistogramUsesSmallIntegerBuckets) {
