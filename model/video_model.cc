@@ -427,27 +427,36 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
       timings->network_seconds = network_timer->ElapsedSeconds();  // waits for the device
     }
     const auto output_start = std::chrono::steady_clock::now();
-    // On CUDA, the whole batch in one copy into page-locked memory (a DMA at the link's
-    // speed; LibTorch's caching host allocator keeps the buffer for later calls), then into
-    // each clip's buffer, which is not zero-filled first. One copy per clip straight into
-    // pageable memory ran at about 2.5 GB/s on an H200 (BENCHMARKS.md section 3). A graph's
-    // output is rewritten by its next replay: this copy is synchronous (non_blocking false).
+    // Small batches on CUDA go through page-locked memory in one copy (a DMA at the link's
+    // speed; LibTorch's caching host allocator keeps the buffer), then into each clip's
+    // buffer without zero-filling it first: on an H200 that took a 17x64x64 x 8 decode's copy
+    // out from 0.67 to 0.18 ms. Larger ones are copied per clip straight into pageable
+    // memory, which measured faster there at 65x256x256 x 8 (102 MB: a thin decode of 76 vs
+    // 108 ms with the staging; BENCHMARKS.md section 3). A graph's output is rewritten by its
+    // next replay: both copies are synchronous (non_blocking false).
+    constexpr int64_t kPinnedStagingMaxBytes = int64_t{8} << 20;
+    std::vector<VideoClip> clips(latents.size());
+    const int64_t clip_bytes = bytes.numel() / bytes.size(0);
+    const bool staged = bytes.is_cuda() && bytes.numel() <= kPinnedStagingMaxBytes;
     torch::Tensor host = bytes;
-    if (bytes.is_cuda()) {
+    if (staged) {
       host = torch::empty(bytes.sizes(), bytes.options().device(torch::kCPU).pinned_memory(true));
       host.copy_(bytes);
     }
-    host = host.contiguous();
-    const uint8_t* src = host.data_ptr<uint8_t>();
-    std::vector<VideoClip> clips(latents.size());
     for (size_t i = 0; i < clips.size(); ++i) {
       VideoClip& clip = clips[i];
-      clip.frames = host.size(1);
-      clip.height = host.size(2);
-      clip.width = host.size(3);
+      clip.frames = bytes.size(1);
+      clip.height = bytes.size(2);
+      clip.width = bytes.size(3);
       clip.fps = fps;
-      const int64_t n = clip.NumBytes();
-      clip.rgb.assign(src + static_cast<int64_t>(i) * n, src + static_cast<int64_t>(i + 1) * n);
+      if (host.is_cuda()) {
+        clip.rgb.resize(clip_bytes);
+        torch::from_blob(clip.rgb.data(), {clip.frames, clip.height, clip.width, 3}, torch::kUInt8)
+            .copy_(bytes[static_cast<int64_t>(i)]);
+      } else {  // on the host already (staged, or a CPU decode): one copy, no zero-fill
+        const uint8_t* src = host.data_ptr<uint8_t>() + static_cast<int64_t>(i) * clip_bytes;
+        clip.rgb.assign(src, src + clip_bytes);
+      }
     }
     if (timings != nullptr) {
       timings->output_seconds =
