@@ -16,7 +16,7 @@
 // Block: 4 warps over a tile of 16 columns x (4 R) rows of one output frame; each warp owns
 // R rows. Per chunk of 8 input channels the block stages in shared memory, with cp.async
 // (every thread's copies in flight at once; staging element by element through registers
-// measured 20-35% slower), the input tile with its halo (3 frames x (4R + 2) rows x 18
+// measured 21-53% slower per layer), the input tile with its halo (3 frames x (4R + 2) rows x 18
 // columns; the causal past from `past` or x's first frame, zeros outside H and W) and the
 // chunk's weights. A warp
 // then loads each input row's A fragment once per (dt, dw) tap pair and uses it for the up
