@@ -2,25 +2,24 @@
 // narrow_conv3d.cu, as an implicit GEMM on mma.sync m16n8k8 TF32 instructions.
 //
 // Why: the CUDA-core kernel runs the thin decoder's 8- and 16-wide layers at a fraction of an
-// H200's float32 rate, and its weights must fit shared memory whole, so a 128 -> 16 layer
-// (the thin decoder's first narrow convolution) went to cuDNN, whose tiles for 16 output
-// channels are mostly empty. Tensor cores give ~7x the float32 FMA rate; here each mma is
-// 16 neighbouring outputs along W (M) x 8 output channels (N) x 8 input channels of one tap
-// (K), and the input channels are walked in chunks of 8, so any Cin fits.
+// H200's float32 rate, and its weights must fit shared memory whole. Tensor cores give ~7x
+// the float32 FMA rate; here each mma is 16 neighbouring outputs along W (M) x 8 output
+// channels (N) x 8 input channels of one tap (K), and the input channels are walked in
+// chunks of 8, so any Cin fits.
 //
 // Where it pays (narrow_conv3d.cc routes): only the 16-wide layers, where each staged value
-// feeds two 8-channel mma tiles; on the H200 it halved the thin decoder's 16->16 layers and
-// lost on 8-wide and 3-wide ones. It is bound by instruction issue at low occupancy, not by
-// the tensor cores (BENCHMARKS.md section 3).
+// feeds two 8-channel mma tiles; on the H200 it halved the thin decoder's 16->16 layers, and
+// lost on 8- and 3-wide ones and to cuDNN on the 128->16 one. It is bound by instruction
+// issue at low occupancy, not by the tensor cores (BENCHMARKS.md section 3).
 //
 // Block: 4 warps over a tile of 16 columns x (4 R) rows of one output frame; each warp owns
 // R rows. Per chunk of 8 input channels the block stages in shared memory, with cp.async
 // (every thread's copies in flight at once; staging element by element through registers
-// measured 21-53% slower per layer), the input tile with its halo (3 frames x (4R + 2) rows x 18
-// columns; the causal past from `past` or x's first frame, zeros outside H and W) and the
-// chunk's weights. A warp
-// then loads each input row's A fragment once per (dt, dw) tap pair and uses it for the up
-// to three output rows that read it (one per dh), so shared-memory loads per mma stay low.
+// measured 21-53% slower per layer), the input tile with its halo (3 frames x (4R + 2) rows
+// x 18 columns; the causal past from `past` or x's first frame, zeros outside H and W) and
+// the chunk's weights. A warp then loads each input row's A fragment once per (dt, dw) tap
+// pair and uses it for the up to three output rows that read it (one per dh), so
+// shared-memory loads per mma stay low.
 // Bank conflicts: the channel stride is 8 (mod 32), so the 4 channels x 8 columns of an A
 // fragment load hit 32 distinct banks; the weights' row stride is 4 (mod 32) for the same
 // reason.
