@@ -63,14 +63,15 @@ torch::Tensor LatentToTensor(const Latent& latent) {
                           torch::kFloat);
 }
 
-// torch::stack(parts, 0) on `device`. For CUDA the stack is built in page-locked memory
-// (LibTorch's caching host allocator keeps it for later calls), so the upload is one DMA
-// instead of a copy from pageable memory, which ran at about 2.5 GB/s on an H200: 40 ms of
-// a 65x256x256 x 8 Encode's 102 MB.
-torch::Tensor StackOnDevice(const std::vector<torch::Tensor>& parts, const torch::Device& device) {
+// torch::stack(parts, 0) on `device`. With `page_locked` (CUDA only) the stack is built in
+// page-locked memory (LibTorch's caching host allocator keeps it for later calls), so the
+// upload is one DMA instead of a copy from pageable memory, which ran at about 2.5 GB/s on
+// an H200: 40 ms of a 65x256x256 x 8 Encode's 102 MB.
+torch::Tensor StackOnDevice(const std::vector<torch::Tensor>& parts, const torch::Device& device,
+                            bool page_locked) {
   std::vector<int64_t> shape = parts[0].sizes().vec();
   shape.insert(shape.begin(), static_cast<int64_t>(parts.size()));
-  auto staged = torch::empty(shape, parts[0].options().pinned_memory(device.is_cuda()));
+  auto staged = torch::empty(shape, parts[0].options().pinned_memory(page_locked));
   torch::stack_out(staged, parts, 0);
   return staged.to(device);
 }
@@ -315,7 +316,7 @@ absl::StatusOr<std::vector<Latent>> VideoModel::Encode(absl::Span<const VideoCli
       frames.push_back(
           torch::from_blob(const_cast<uint8_t*>(clip->rgb.data()), {t, h, w, 3}, torch::kUInt8));
     }
-    auto pixels = StackOnDevice(frames, impl_->device)
+    auto pixels = StackOnDevice(frames, impl_->device, impl_->device.is_cuda())
                       .permute({0, 4, 1, 2, 3})
                       .to(torch::kFloat)
                       .div(127.5)
@@ -388,7 +389,16 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     c10::InferenceMode inference;
     std::vector<torch::Tensor> parts;
     for (const Latent* latent : latents) parts.push_back(LatentToTensor(*latent));
-    auto z = StackOnDevice(parts, impl_->device);
+    // Small decodes on CUDA move their latents in and their bytes out through page-locked
+    // memory: on an H200 that took a 17x64x64 x 8 decode's copy out from 0.67 to 0.18 ms.
+    // Larger ones keep plain copies, which measured faster there at 65x256x256 x 8 (a thin
+    // decode of 76 vs 108 ms with the staging; BENCHMARKS.md section 3, not understood yet).
+    constexpr int64_t kPageLockedMaxBytes = int64_t{8} << 20;
+    const auto& shape = latents[0]->shape;
+    const int64_t output_bytes = static_cast<int64_t>(latents.size()) * 3 *
+                                 (1 + 4 * (shape[1] - 1)) * 8 * shape[2] * 8 * shape[3];
+    const bool page_locked = impl_->device.is_cuda() && output_bytes <= kPageLockedMaxBytes;
+    auto z = StackOnDevice(parts, impl_->device, page_locked);
     auto& net = impl_->network;
     const int64_t chunk_frames =
         ChunkLatentFrames(impl_->info.chunk_latent_voxels, z.size(0), z.size(3), z.size(4));
@@ -427,19 +437,14 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
       timings->network_seconds = network_timer->ElapsedSeconds();  // waits for the device
     }
     const auto output_start = std::chrono::steady_clock::now();
-    // Small batches on CUDA go through page-locked memory in one copy (a DMA at the link's
-    // speed; LibTorch's caching host allocator keeps the buffer), then into each clip's
-    // buffer without zero-filling it first: on an H200 that took a 17x64x64 x 8 decode's copy
-    // out from 0.67 to 0.18 ms. Larger ones are copied per clip straight into pageable
-    // memory, which measured faster there at 65x256x256 x 8 (102 MB: a thin decode of 76 vs
-    // 108 ms with the staging; BENCHMARKS.md section 3). A graph's output is rewritten by its
-    // next replay: both copies are synchronous (non_blocking false).
-    constexpr int64_t kPinnedStagingMaxBytes = int64_t{8} << 20;
+    // The bytes out: one copy of the batch into page-locked memory (for small decodes, as
+    // above), then into each clip's buffer, not zero-filled first; or one copy per clip
+    // straight into pageable memory. A graph's output is rewritten by its next replay: both
+    // copies are synchronous (non_blocking false).
     std::vector<VideoClip> clips(latents.size());
     const int64_t clip_bytes = bytes.numel() / bytes.size(0);
-    const bool staged = bytes.is_cuda() && bytes.numel() <= kPinnedStagingMaxBytes;
     torch::Tensor host = bytes;
-    if (staged) {
+    if (page_locked) {
       host = torch::empty(bytes.sizes(), bytes.options().device(torch::kCPU).pinned_memory(true));
       host.copy_(bytes);
     }
