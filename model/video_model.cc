@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -361,11 +362,12 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     if (latent->shape[1] > (impl_->info.config.limits.max_frames - 1) / 4 + 1 ||
         latent->shape[2] > impl_->info.config.limits.max_height / 8 ||
         latent->shape[3] > impl_->info.config.limits.max_width / 8) {
+      const std::array<int64_t, 3> decoded = latent->DecodedShape();
       return absl::InvalidArgumentError(absl::StrCat(
-          field, ".shape ", ShapeString(latent->shape), " decodes to ",
-          1 + 4 * (latent->shape[1] - 1), "x", 8 * latent->shape[2], "x", 8 * latent->shape[3],
-          ", beyond the model limits ", impl_->info.config.limits.max_frames, "x",
-          impl_->info.config.limits.max_height, "x", impl_->info.config.limits.max_width));
+          field, ".shape ", ShapeString(latent->shape), " decodes to ", decoded[0], "x",
+          decoded[1], "x", decoded[2], ", beyond the model limits ",
+          impl_->info.config.limits.max_frames, "x", impl_->info.config.limits.max_height, "x",
+          impl_->info.config.limits.max_width));
     }
     if (static_cast<int64_t>(latent->data.size()) != latent->NumElements()) {
       return absl::InvalidArgumentError(
@@ -394,9 +396,9 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     // Larger ones keep plain copies, which measured faster there at 65x256x256 x 8 (a thin
     // decode of 76 vs 108 ms with the staging; BENCHMARKS.md section 3, not understood yet).
     constexpr int64_t kPageLockedMaxBytes = int64_t{8} << 20;
-    const auto& shape = latents[0]->shape;
-    const int64_t output_bytes = static_cast<int64_t>(latents.size()) * 3 *
-                                 (1 + 4 * (shape[1] - 1)) * 8 * shape[2] * 8 * shape[3];
+    const std::array<int64_t, 3> decoded = latents[0]->DecodedShape();
+    const int64_t output_bytes =
+        static_cast<int64_t>(latents.size()) * decoded[0] * decoded[1] * decoded[2] * 3;
     const bool page_locked = impl_->device.is_cuda() && output_bytes <= kPageLockedMaxBytes;
     auto z = StackOnDevice(parts, impl_->device, page_locked);
     auto& net = impl_->network;

@@ -28,6 +28,11 @@ struct Latent {
   std::vector<float> data;
 
   int64_t NumElements() const { return shape[0] * shape[1] * shape[2] * shape[3]; }
+  // The clip it decodes to, [frames, height, width]: the VAE compresses 4x in time (the
+  // first frame alone) and 8x in space.
+  std::array<int64_t, 3> DecodedShape() const {
+    return {1 + 4 * (shape[1] - 1), 8 * shape[2], 8 * shape[3]};
+  }
 };
 
 enum class DecoderKind { kFull, kThin };

@@ -9,6 +9,7 @@
 // with the baseline's (PSNR, largest byte difference): eager float32 with LibTorch's
 // convolutions and norms only (no direct kernel, no fused norm).
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -169,8 +170,8 @@ bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_
     }
   }
   const double full_ms = Median(full_s) * 1e3, thin_ms = Median(thin_s) * 1e3;
-  const std::string clip = absl::StrCat(latents[0].shape[1] * 4 - 3, "x", latents[0].shape[2] * 8,
-                                        "x", latents[0].shape[3] * 8);
+  const std::array<int64_t, 3> decoded = latents[0].DecodedShape();
+  const std::string clip = absl::StrCat(decoded[0], "x", decoded[1], "x", decoded[2]);
   std::printf(
       "%-12s %5zu %-36s %10.2f %12.2f %12.2f %7.2fx %10.2f %10.2f %7.2fx %8.2f %8.1f %8.1f %5d "
       "%5d %10.1f %10.1f\n",
