@@ -8,12 +8,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "common/logging.h"
 
 namespace vidserve {
 namespace {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+// A failed warm-up step's status, its message prefixed with the step ("warm-up encode: ...").
+absl::Status WarmupError(absl::string_view step, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("warm-up ", step, ": ", status.message()));
+}
 
 std::string ShapeKey(const std::array<int64_t, 4>& shape) { return absl::StrJoin(shape, "x"); }
 
@@ -117,18 +123,12 @@ absl::Status Scheduler::RunWarmup(int max_batch) {
   for (int batch = 1; batch <= max_batch; ++batch) {
     const std::vector<const VideoClip*> clips(batch, &clip);
     absl::StatusOr<std::vector<Latent>> latents = model_->Encode(clips);
-    if (!latents.ok()) {
-      return absl::Status(latents.status().code(),
-                          absl::StrCat("warm-up encode: ", latents.status().message()));
-    }
+    if (!latents.ok()) return WarmupError("encode", latents.status());
     std::vector<const Latent*> latent_ptrs;
     for (const Latent& latent : *latents) latent_ptrs.push_back(&latent);
     for (DecoderKind decoder : {DecoderKind::kFull, DecoderKind::kThin}) {
       absl::StatusOr<std::vector<VideoClip>> video = model_->Decode(latent_ptrs, decoder, 24.0);
-      if (!video.ok()) {
-        return absl::Status(video.status().code(),
-                            absl::StrCat("warm-up decode: ", video.status().message()));
-      }
+      if (!video.ok()) return WarmupError("decode", video.status());
     }
     if (batch > options_.max_active_generations) continue;
     std::vector<std::unique_ptr<Generation>> generations;
@@ -146,16 +146,13 @@ absl::Status Scheduler::RunWarmup(int max_batch) {
       params.steps = 3;
       params.seed = static_cast<uint64_t>(i);
       absl::StatusOr<std::unique_ptr<Generation>> generation = model_->StartGeneration(params);
-      if (!generation.ok()) {
-        return absl::Status(generation.status().code(),
-                            absl::StrCat("warm-up generation: ", generation.status().message()));
-      }
+      if (!generation.ok()) return WarmupError("generation", generation.status());
       step_batch.push_back(generation->get());
       generations.push_back(std::move(*generation));
     }
     while (!step_batch.front()->finished()) {
       if (absl::Status s = model_->DenoiseStep(step_batch); !s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("warm-up denoise step: ", s.message()));
+        return WarmupError("denoise step", s);
       }
     }
   }
@@ -388,7 +385,9 @@ void Scheduler::RunDecodeBatch(std::vector<DecodeTask> batch) {
   }
   RunUnaryBatch<VideoClip>(
       Method::kDecode, batch, [](DecodeTask& task) { return &task.latent; },
-      [this, decoder](const std::vector<const Latent*>& in) { return DecodeAndRecord(in, decoder); });
+      [this, decoder](const std::vector<const Latent*>& in) {
+        return DecodeAndRecord(in, decoder);
+      });
 }
 
 void Scheduler::FailGeneration(GenerateTask& task, absl::Status status) {
