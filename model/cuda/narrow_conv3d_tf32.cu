@@ -67,10 +67,11 @@ struct TileShape {
 constexpr int kWeightRowStride = kChunk * kTaps + ((4 - (kChunk * kTaps) % 32) + 32) % 32;
 static_assert(kWeightRowStride % 32 == 4, "B fragment loads must be conflict-free");
 
-template <int NT>
-constexpr int WeightWords() {
-  return 8 * NT * kWeightRowStride;
-}
+// Output channels as two 8-wide mma tiles, Cout <= 16 padded to 16. narrow_conv3d.cc sends
+// only 9-16-channel layers here: a one-tile variant for 8 channels measured slower than the
+// CUDA-core kernel on the H200 (BENCHMARKS.md section 3).
+constexpr int kOutTiles = 2;
+constexpr int kWeightWords = 8 * kOutTiles * kWeightRowStride;
 
 // Copies 4 bytes from global to shared memory asynchronously, or zeros when !valid (then
 // `src` is not read).
@@ -116,17 +117,16 @@ __device__ __forceinline__ void MmaTf32(float (&acc)[4], uint32_t a0, uint32_t a
 
 // Grid: x over the (W / 16) x (H / 4R) tiles of a frame, y over frames, z over the batch.
 // Shared memory holds float32 values; they become TF32 as A and B fragments.
-// NT: output channels in 8-wide mma tiles (1: Cout <= 8, 2: Cout <= 16).
-template <int NT, int R>
+template <int R>
 __global__ void __launch_bounds__(kThreads)
     NarrowCausalConv3dTf32Kernel(const float* __restrict__ x, const float* __restrict__ past,
                                  const float* __restrict__ weight, const float* __restrict__ bias,
-                                 float* __restrict__ out, int cin, int cout, int frames,
-                                 int height, int width, int tiles_w) {
+                                 float* __restrict__ out, int cin, int cout, int frames, int height,
+                                 int width, int tiles_w) {
   using Tile = TileShape<R>;
-  constexpr int kNw = 8 * NT;
+  constexpr int kNw = 8 * kOutTiles;  // padded output channels
   extern __shared__ float shared_floats[];
-  float* tile = shared_floats;                        // [kChunk][channel stride]
+  float* tile = shared_floats;                         // [kChunk][channel stride]
   float* weights = shared_floats + Tile::kInputWords;  // [kNw][kWeightRowStride]
 
   const int warp = threadIdx.x >> 5;
@@ -139,11 +139,11 @@ __global__ void __launch_bounds__(kThreads)
   const int b = blockIdx.z;
   const int64_t plane = static_cast<int64_t>(height) * width;
 
-  float acc[R][NT][4];
+  float acc[R][kOutTiles][4];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
+    for (int nt = 0; nt < kOutTiles; ++nt) {
 #pragma unroll
       for (int i = 0; i < 4; ++i) acc[r][nt][i] = 0.0f;
     }
@@ -176,7 +176,7 @@ __global__ void __launch_bounds__(kThreads)
         const int64_t channel = static_cast<int64_t>(b) * cin + ci;
         // Causal: output frame t reads input frames t-2, t-1, t.
         const int tt = t + dt - (K - 1);
-        const float* frame = tt >= 0            ? x + (channel * frames + tt) * plane
+        const float* frame = tt >= 0           ? x + (channel * frames + tt) * plane
                              : past != nullptr ? past + (channel * (K - 1) + tt + K - 1) * plane
                                                : x + channel * frames * plane;  // first frame
         src = frame + static_cast<int64_t>(hh) * width + ww;
@@ -191,12 +191,12 @@ __global__ void __launch_bounds__(kThreads)
     for (int dt = 0; dt < K; ++dt) {
 #pragma unroll
       for (int dw = 0; dw < K; ++dw) {
-        uint32_t bf[K][NT][2];
+        uint32_t bf[K][kOutTiles][2];
 #pragma unroll
         for (int dh = 0; dh < K; ++dh) {
           const int tap = (dt * K + dh) * K + dw;
 #pragma unroll
-          for (int nt = 0; nt < NT; ++nt) {
+          for (int nt = 0; nt < kOutTiles; ++nt) {
             const int n = nt * 8 + g;
             const float* column = weights + n * kWeightRowStride + tap;
             bf[dh][nt][0] = ToTf32(column[q * kTaps]);
@@ -205,7 +205,7 @@ __global__ void __launch_bounds__(kThreads)
         }
         // A fragment (m = g or g + 8, k = q or q + 4) of input row j of this warp's window.
         const float* lo = tile + q * Tile::kChannelStride + dt * Tile::kFrameStride +
-                             warp * R * kTileCols + dw + g;
+                          warp * R * kTileCols + dw + g;
         const float* hi = lo + 4 * Tile::kChannelStride;
 #pragma unroll
         for (int j = 0; j < R + K - 1; ++j) {
@@ -216,7 +216,7 @@ __global__ void __launch_bounds__(kThreads)
             const int row = j - dh;  // the output row that reads input row j at tap dh
             if (row < 0 || row >= R) continue;
 #pragma unroll
-            for (int nt = 0; nt < NT; ++nt) {
+            for (int nt = 0; nt < kOutTiles; ++nt) {
               MmaTf32(acc[row][nt], a0, a1, a2, a3, bf[dh][nt][0], bf[dh][nt][1]);
             }
           }
@@ -231,7 +231,7 @@ __global__ void __launch_bounds__(kThreads)
     const int h = tile_h0 + warp * R + row;
     if (h >= height) continue;
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
+    for (int nt = 0; nt < kOutTiles; ++nt) {
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int n = nt * 8 + 2 * q + (i & 1);
@@ -245,17 +245,17 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-template <int NT, int R>
+template <int R>
 cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
   using Tile = TileShape<R>;
   const int tiles_w = (a.width + kTileW - 1) / kTileW;
   const int tiles_h = (a.height + Tile::kRows - 1) / Tile::kRows;
   const dim3 grid(static_cast<unsigned>(tiles_w * tiles_h), static_cast<unsigned>(a.frames),
                   static_cast<unsigned>(a.batch));
-  const size_t shared_bytes = (Tile::kInputWords + WeightWords<NT>()) * sizeof(uint32_t);
-  static_assert((TileShape<4>::kInputWords + WeightWords<2>()) * 4 <= 48 * 1024,
+  const size_t shared_bytes = (Tile::kInputWords + kWeightWords) * sizeof(uint32_t);
+  static_assert((TileShape<4>::kInputWords + kWeightWords) * 4 <= 48 * 1024,
                 "the largest tile must fit the default 48 KiB of dynamic shared memory");
-  NarrowCausalConv3dTf32Kernel<NT, R><<<grid, kThreads, shared_bytes, stream>>>(
+  NarrowCausalConv3dTf32Kernel<R><<<grid, kThreads, shared_bytes, stream>>>(
       static_cast<const float*>(a.x), static_cast<const float*>(a.past),
       static_cast<const float*>(a.weight), static_cast<const float*>(a.bias),
       static_cast<float*>(a.out), a.in_channels, a.out_channels, a.frames, a.height, a.width,
@@ -273,15 +273,6 @@ int RowsPerWarp(const NarrowConv3dArgs& a) {
   return 1;
 }
 
-template <int NT>
-cudaError_t LaunchForTiles(const NarrowConv3dArgs& a, cudaStream_t stream) {
-  switch (RowsPerWarp(a)) {
-    case 4: return Launch<NT, 4>(a, stream);
-    case 2: return Launch<NT, 2>(a, stream);
-    default: return Launch<NT, 1>(a, stream);
-  }
-}
-
 }  // namespace
 
 cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t stream) {
@@ -291,7 +282,11 @@ cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t
       a.dtype != KernelDtype::kFloat32) {
     return cudaErrorInvalidValue;
   }
-  return a.out_channels <= 8 ? LaunchForTiles<1>(a, stream) : LaunchForTiles<2>(a, stream);
+  switch (RowsPerWarp(a)) {
+    case 4: return Launch<4>(a, stream);
+    case 2: return Launch<2>(a, stream);
+    default: return Launch<1>(a, stream);
+  }
 }
 
 }  // namespace cuda_kernels
