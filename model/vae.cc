@@ -4,6 +4,10 @@
 #include <cmath>
 #include <string>
 
+#ifdef VIDSERVE_HAVE_CUDA
+#include "model/cuda/decoder_output_bytes.h"
+#endif
+
 namespace vidserve {
 namespace {
 
@@ -202,6 +206,12 @@ torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalCo
   // Only the video's first latent frame maps to a single pixel frame; later chunks
   // upsample every frame to two.
   const bool first_chunk = cache == nullptr || cache->empty();
+  return AddShortcut(DecodeChunkWithoutShortcut(latents, cache), latents, first_chunk);
+}
+
+torch::Tensor VaeDecoderImpl::DecodeChunkWithoutShortcut(const torch::Tensor& latents,
+                                                        CausalConvCache* cache) {
+  const bool first_chunk = cache == nullptr || cache->empty();
   auto h = mid_->forward(conv_in_->forward(latents, cache), cache);
   size_t block = 0;
   for (int64_t s = kNumStages - 1, i = 0; s >= 0; --s, ++i) {
@@ -214,15 +224,64 @@ torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalCo
     if (StageUpsamplesSpace(s)) h = SpatialUpsample2x(h);
     h = upsample_convs_[i]->forward(h, cache);
   }
-  const int64_t shortcut = std::min<int64_t>(3, options.latent_channels());
+  return DepthToSpace(conv_out_->forward(norm_out_->ForwardSilu(h), cache),
+                      options.output_patch());
+}
+
+torch::Tensor VaeDecoderImpl::Thumbnail(const torch::Tensor& latents) const {
+  return latents.narrow(1, 0, std::min<int64_t>(3, options.latent_channels()));
+}
+
+torch::Tensor VaeDecoderImpl::AddShortcut(const torch::Tensor& out, const torch::Tensor& latents,
+                                          bool first_chunk) const {
   // The decoder's half of the shortcut: the thumbnail channels, repeated over their pixels.
-  const auto out = DepthToSpace(conv_out_->forward(norm_out_->ForwardSilu(h), cache),
-                                options.output_patch());
-  const auto thumb = BlockRepeat(latents.narrow(1, 0, shortcut), first_chunk);
+  const auto thumb = BlockRepeat(Thumbnail(latents), first_chunk);
+  const int64_t shortcut = thumb.size(1);
   if (shortcut == out.size(1)) return out + thumb;
   return torch::cat({out.narrow(1, 0, shortcut) + thumb,
                      out.narrow(1, shortcut, out.size(1) - shortcut)},
                     1);
+}
+
+torch::Tensor PixelsToBytes(const torch::Tensor& pixels) {
+  // Rounded in float32 whatever the decode precision (half precision cannot hold 127.5 * x
+  // to a byte's rounding).
+  return pixels.to(torch::kFloat)
+      .clamp(-1.0, 1.0)
+      .add(1.0)
+      .mul(127.5)
+      .round()
+      .to(torch::kUInt8)
+      .permute({0, 2, 3, 4, 1})
+      .contiguous();
+}
+
+torch::Tensor VaeDecoderImpl::DecodeToBytes(const torch::Tensor& latents,
+                                            int64_t chunk_latent_frames) {
+  const int64_t frames = latents.size(2);
+  const int64_t chunk = chunk_latent_frames <= 0 ? frames : std::min(chunk_latent_frames, frames);
+  auto bytes = torch::empty({latents.size(0), 1 + 4 * (frames - 1), 8 * latents.size(3),
+                             8 * latents.size(4), 3},
+                            latents.options().dtype(torch::kUInt8));
+  CausalConvCache cache;
+  int64_t frame_offset = 0;
+  for (int64_t start = 0; start < frames; start += chunk) {
+    const bool first_chunk = start == 0;
+    const auto chunk_latents = latents.narrow(2, start, std::min(chunk, frames - start));
+    const auto out = DecodeChunkWithoutShortcut(chunk_latents, chunk < frames ? &cache : nullptr);
+#ifdef VIDSERVE_HAVE_CUDA
+    const auto thumb = Thumbnail(chunk_latents);
+    if (DecoderOutputBytesCudaSupported(out, thumb, first_chunk, bytes, frame_offset)) {
+      DecoderOutputBytesCuda(out, thumb, first_chunk, bytes, frame_offset);
+      frame_offset += out.size(2);
+      continue;
+    }
+#endif
+    bytes.narrow(1, frame_offset, out.size(2))
+        .copy_(PixelsToBytes(AddShortcut(out, chunk_latents, first_chunk)));
+    frame_offset += out.size(2);
+  }
+  return bytes;
 }
 
 }  // namespace vidserve

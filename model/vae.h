@@ -93,6 +93,10 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   // causal convolutions' state carried over: peak activation memory scales with the chunk
   // instead of the whole video (equal to forward() up to float rounding).
   torch::Tensor DecodeInChunks(const torch::Tensor& latents, int64_t chunk_latent_frames);
+  // DecodeInChunks as RGB bytes, [B, T, H, W, 3] uint8: PixelsToBytes of its output, chunk
+  // by chunk into one tensor. On CUDA the shortcut add and the conversion run as one kernel
+  // (model/cuda/decoder_output_bytes.h), with the same bytes.
+  torch::Tensor DecodeToBytes(const torch::Tensor& latents, int64_t chunk_latent_frames);
   // Width of decoder stage i (0 = pixel level) after the multiplier.
   int64_t StageWidth(int64_t stage) const;
   // Whether stage i upsamples 2x in space (all but the last log2(output_patch) stages).
@@ -103,6 +107,14 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
  private:
   // One chunk; the first chunk of a video is the one that finds `cache` empty (or null).
   torch::Tensor DecodeChunk(const torch::Tensor& latents, CausalConvCache* cache);
+  // DecodeChunk before the shortcut: the output convolution's pixels.
+  torch::Tensor DecodeChunkWithoutShortcut(const torch::Tensor& latents, CausalConvCache* cache);
+  // The latent channels the shortcut adds to the first pixel channels (up to 3).
+  torch::Tensor Thumbnail(const torch::Tensor& latents) const;
+  // out + the thumbnail repeated over its 8 x 8 pixels and 4 frames (the first frame once
+  // in a video's first chunk).
+  torch::Tensor AddShortcut(const torch::Tensor& out, const torch::Tensor& latents,
+                            bool first_chunk) const;
 
   CausalConv3d conv_in_{nullptr};
   CausalResBlock mid_{nullptr};
@@ -112,6 +124,10 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   CausalConv3d conv_out_{nullptr};
 };
 TORCH_MODULE(VaeDecoder);
+
+// Decoder pixels in [-1, 1], [B, 3, T, H, W] of any floating type, to RGB bytes
+// [B, T, H, W, 3]: round(127.5 (clamp(x, -1, 1) + 1)), in float32.
+torch::Tensor PixelsToBytes(const torch::Tensor& pixels);
 
 // Causal 2x temporal upsampling: every frame repeated twice, then the first copy of frame
 // 0 dropped, so T -> 2T-1 and output frame f depends on input frames <= ceil(f/2).

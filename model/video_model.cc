@@ -405,21 +405,12 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     const int64_t chunk_frames =
         ChunkLatentFrames(impl_->info.chunk_latent_voxels, z.size(0), z.size(3), z.size(4));
     // Device work only from latents to bytes, so that it can run as one CUDA graph.
+    // [-1, 1] -> uint8, channels last: [B, T, H, W, 3].
     auto decode_to_bytes = [&](const torch::Tensor& latents) {
       const auto input = impl_->ToDecoderInput(latents);
-      auto pixels = decoder == DecoderKind::kThin
-                        ? net->thin_decoder->DecodeInChunks(input, chunk_frames)
-                        : net->decoder->DecodeInChunks(input, chunk_frames);
-      // [-1, 1] -> uint8, channels last: [B, T, H, W, 3], rounded in float32 whatever the
-      // decode precision (half precision cannot hold 127.5 * x to a byte's rounding).
-      return pixels.to(torch::kFloat)
-          .clamp(-1.0, 1.0)
-          .add(1.0)
-          .mul(127.5)
-          .round()
-          .to(torch::kUInt8)
-          .permute({0, 2, 3, 4, 1})
-          .contiguous();
+      return decoder == DecoderKind::kThin
+                 ? net->thin_decoder->DecodeToBytes(input, chunk_frames)
+                 : net->decoder->DecodeToBytes(input, chunk_frames);
     };
     std::optional<DeviceTimer> network_timer;
     if (timings != nullptr) {

@@ -18,10 +18,10 @@ bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x, const torch::Tens
   // where LibTorch lets cuDNN round its convolutions too.
   if (x.scalar_type() != torch::kFloat || !at::globalContext().allowTF32CuDNN()) return false;
   // Where it measured faster on an H200 (BENCHMARKS.md section 3): 9-16 output channels
-  // (two full 8-wide mma tiles; at 8 or fewer the CUDA-core kernel was as fast or faster)
-  // from at most 64 input channels (cuDNN beat it on the thin decoder's 128 -> 16 layer).
-  constexpr int64_t kMaxInChannels = 64;
-  if (weight.size(0) <= 8 || weight.size(1) > kMaxInChannels) return false;
+  // (two full 8-wide mma tiles; at 8 or fewer the CUDA-core kernel was as fast or faster).
+  // Deep inputs (the thin decoder's 128 -> 16) split their channels over more blocks when
+  // a layer has few tiles (narrow_conv3d_tf32.cu).
+  if (weight.size(0) <= 8) return false;
   return at::cuda::getDeviceProperties(x.get_device())->major >= 8;
 }
 
@@ -92,9 +92,17 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   args.height = static_cast<int>(x.size(3));
   args.width = static_cast<int>(x.size(4));
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
-  const cudaError_t err = NarrowCausalConv3dUsesTensorCores(x, weight)
-                              ? cuda_kernels::LaunchNarrowCausalConv3dTf32(args, stream)
-                              : cuda_kernels::LaunchNarrowCausalConv3d(args, stream);
+  const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(x, weight);
+  torch::Tensor workspace;  // from LibTorch's caching allocator (graph-capturable)
+  if (tensor_cores) {
+    const int splits = cuda_kernels::NarrowConvTf32Splits(args);
+    if (splits > 1) {
+      workspace = torch::empty({splits, out.numel()}, out.options());
+      args.workspace = workspace.data_ptr();
+    }
+  }
+  const cudaError_t err = tensor_cores ? cuda_kernels::LaunchNarrowCausalConv3dTf32(args, stream)
+                                       : cuda_kernels::LaunchNarrowCausalConv3d(args, stream);
   TORCH_CHECK(err == cudaSuccess, "narrow conv3d: CUDA launch failed: ", cudaGetErrorString(err));
   return out;
 }

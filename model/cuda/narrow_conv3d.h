@@ -15,8 +15,8 @@ namespace vidserve {
 // float32 on sm_80 or newer when LibTorch allows cuDNN TF32 convolutions
 // (at::globalContext().allowTF32CuDNN(), on by default, so the kernel rounds no more than
 // the cuDNN convolutions beside it), for the layers where it measured faster: 9-16 output
-// channels from at most 64 input channels. Otherwise (and for float16/bfloat16) the
-// CUDA-core kernel runs (narrow_conv3d.cu), with exact products.
+// channels. Otherwise (and for float16/bfloat16) the CUDA-core kernel runs
+// (narrow_conv3d.cu), with exact products.
 bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x, const torch::Tensor& weight);
 
 // True when the kernel takes these inputs: x [B, Cin, T, H, W] a contiguous (NCDHW) CUDA

@@ -31,6 +31,8 @@ struct NarrowConv3dArgs {
   const void* weight = nullptr;  // [Cout, Cin, 3, 3, 3], contiguous
   const void* bias = nullptr;    // [Cout] or nullptr
   void* out = nullptr;           // [B, Cout, T, H, W], contiguous
+  void* workspace = nullptr;     // tensor cores only: NarrowConvTf32Splits(args) x out's
+                                 // size of float32 partial sums when that is above 1
   int batch = 0, in_channels = 0, out_channels = 0, frames = 0, height = 0, width = 0;
 };
 
@@ -43,6 +45,10 @@ cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& args, cudaStream_t 
 // newer): float32 only, values rounded to TF32, float32 accumulation. Any Cin, H and W;
 // Cout <= kNarrowConvMaxOutChannels.
 cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& args, cudaStream_t stream);
+
+// Into how many groups the tensor-core path splits the input channels of `args` (1: none);
+// above 1 it needs args.workspace. Depends only on the shapes in `args`.
+int NarrowConvTf32Splits(const NarrowConv3dArgs& args);
 
 }  // namespace cuda_kernels
 }  // namespace vidserve

@@ -24,11 +24,18 @@
 // fragment load hit 32 distinct banks; the weights' row stride is 4 (mod 32) for the same
 // reason.
 //
+// Split over input channels: a layer with few tiles and many input channels (the thin
+// decoder's 128 -> 16 at 16x16 x 5 frames x 8 clips: 160 blocks of 16 chunks each for 132 SMs)
+// runs its chunks in `splits` groups on separate blocks, each writing float32 partial sums
+// to a workspace that one more kernel adds up with the bias, in a fixed order (so results
+// do not depend on scheduling).
+//
 // Precision: float32 inputs and weights are rounded to TF32 (10-bit mantissa, as cuDNN's
 // TF32 convolutions do) as they leave shared memory; accumulation is float32. Float32 only:
 // cp.async copies 4 bytes at least (half-precision decodes keep the CUDA-core kernel).
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "model/cuda/narrow_conv3d_kernels.h"
@@ -47,6 +54,11 @@ constexpr int kTileCols = kTileW + K - 1;  // input columns with the halo
 // Below about two blocks per SM of an H100/H200 (132 SMs), fewer rows per warp give more
 // blocks (small frames: the thin decoder's 16x16 stage).
 constexpr int64_t kMinBlocks = 2 * 132;
+// Below about four blocks per SM, the input channels are split over more blocks, each
+// taking at least two chunks (so 16-channel inputs are never split: a split costs a
+// workspace round trip and a kernel).
+constexpr int64_t kSplitBelowBlocks = 4 * 132;
+constexpr int kMinChunksPerSplit = 2;
 
 // Shared-memory geometry of the input tile for R output rows per warp (32-bit words).
 template <int R>
@@ -115,14 +127,17 @@ __device__ __forceinline__ void MmaTf32(float (&acc)[4], uint32_t a0, uint32_t a
 #endif
 }
 
-// Grid: x over the (W / 16) x (H / 4R) tiles of a frame, y over frames, z over the batch.
-// Shared memory holds float32 values; they become TF32 as A and B fragments.
+// Grid: x over the (W / 16) x (H / 4R) tiles of a frame, y over frames, z over the batch x
+// `splits` groups of input channels (`chunks_per_split` chunks each). With one split the
+// block writes out + bias; with more, its partial sums to partial[split] (out's shape, no
+// bias). Shared memory holds float32 values; they become TF32 as A and B fragments.
 template <int R>
 __global__ void __launch_bounds__(kThreads)
     NarrowCausalConv3dTf32Kernel(const float* __restrict__ x, const float* __restrict__ past,
                                  const float* __restrict__ weight, const float* __restrict__ bias,
-                                 float* __restrict__ out, int cin, int cout, int frames, int height,
-                                 int width, int tiles_w) {
+                                 float* __restrict__ out, float* __restrict__ partial, int cin,
+                                 int cout, int frames, int height, int width, int tiles_w,
+                                 int splits, int chunks_per_split) {
   using Tile = TileShape<R>;
   constexpr int kNw = 8 * kOutTiles;  // padded output channels
   extern __shared__ float shared_floats[];
@@ -136,7 +151,10 @@ __global__ void __launch_bounds__(kThreads)
   const int tile_h0 = (blockIdx.x / tiles_w) * Tile::kRows;
   const int tile_w0 = (blockIdx.x % tiles_w) * kTileW;
   const int t = blockIdx.y;
-  const int b = blockIdx.z;
+  const int b = blockIdx.z / splits;
+  const int split = blockIdx.z % splits;
+  const int c_begin = split * chunks_per_split * kChunk;
+  const int c_end = min(cin, c_begin + chunks_per_split * kChunk);
   const int64_t plane = static_cast<int64_t>(height) * width;
 
   float acc[R][kOutTiles][4];
@@ -149,7 +167,7 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
 
-  for (int c0 = 0; c0 < cin; c0 += kChunk) {
+  for (int c0 = c_begin; c0 < c_end; c0 += kChunk) {
     __syncthreads();  // every warp is done with the previous chunk
     // The chunk's weights, in memory order ([Cout][Cin][27]: taps, then channels).
     for (int i = threadIdx.x; i < kNw * kChunk * kTaps; i += kThreads) {
@@ -226,6 +244,11 @@ __global__ void __launch_bounds__(kThreads)
   }
 
   // C fragment: acc[.][nt][i] is output column g + 8 (i / 2), channel nt * 8 + 2 q + i % 2.
+  float* dst = out;
+  if (splits > 1) {
+    dst = partial + split * (static_cast<int64_t>(gridDim.z / splits) * cout * frames * plane);
+    bias = nullptr;  // added once, by SumSplitsKernel
+  }
 #pragma unroll
   for (int row = 0; row < R; ++row) {
     const int h = tile_h0 + warp * R + row;
@@ -238,42 +261,83 @@ __global__ void __launch_bounds__(kThreads)
         const int w = tile_w0 + g + (i >> 1) * 8;
         if (n >= cout || w >= width) continue;
         const float bias_value = bias == nullptr ? 0.0f : bias[n];
-        out[(static_cast<int64_t>(b) * cout + n) * frames * plane + t * plane +
+        dst[(static_cast<int64_t>(b) * cout + n) * frames * plane + t * plane +
             static_cast<int64_t>(h) * width + w] = acc[row][nt][i] + bias_value;
       }
     }
   }
 }
 
+// out[i] = bias[channel of i] + partial[0][i] + ... + partial[splits - 1][i].
+__global__ void SumSplitsKernel(const float* __restrict__ partial, const float* __restrict__ bias,
+                                float* __restrict__ out, int64_t numel, int splits, int cout,
+                                int64_t channel_stride) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < numel;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float sum = bias == nullptr ? 0.0f : bias[(i / channel_stride) % cout];
+    for (int s = 0; s < splits; ++s) sum += partial[s * numel + i];
+    out[i] = sum;
+  }
+}
+
 template <int R>
-cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
+cudaError_t Launch(const NarrowConv3dArgs& a, int splits, cudaStream_t stream) {
   using Tile = TileShape<R>;
   const int tiles_w = (a.width + kTileW - 1) / kTileW;
   const int tiles_h = (a.height + Tile::kRows - 1) / Tile::kRows;
+  const int chunks = (a.in_channels + kChunk - 1) / kChunk;
+  const int chunks_per_split = (chunks + splits - 1) / splits;
   const dim3 grid(static_cast<unsigned>(tiles_w * tiles_h), static_cast<unsigned>(a.frames),
-                  static_cast<unsigned>(a.batch));
+                  static_cast<unsigned>(a.batch * splits));
   const size_t shared_bytes = (Tile::kInputWords + kWeightWords) * sizeof(uint32_t);
   static_assert((TileShape<4>::kInputWords + kWeightWords) * 4 <= 48 * 1024,
                 "the largest tile must fit the default 48 KiB of dynamic shared memory");
   NarrowCausalConv3dTf32Kernel<R><<<grid, kThreads, shared_bytes, stream>>>(
       static_cast<const float*>(a.x), static_cast<const float*>(a.past),
       static_cast<const float*>(a.weight), static_cast<const float*>(a.bias),
-      static_cast<float*>(a.out), a.in_channels, a.out_channels, a.frames, a.height, a.width,
-      tiles_w);
+      static_cast<float*>(a.out), static_cast<float*>(a.workspace), a.in_channels,
+      a.out_channels, a.frames, a.height, a.width, tiles_w, splits, chunks_per_split);
+  if (splits == 1) return cudaGetLastError();
+  const int64_t channel_stride = static_cast<int64_t>(a.frames) * a.height * a.width;
+  const int64_t numel = channel_stride * a.out_channels * a.batch;
+  constexpr int kSumThreads = 256;
+  const int64_t sum_blocks = std::min<int64_t>((numel + kSumThreads - 1) / kSumThreads, 65535);
+  SumSplitsKernel<<<static_cast<unsigned>(sum_blocks), kSumThreads, 0, stream>>>(
+      static_cast<const float*>(a.workspace), static_cast<const float*>(a.bias),
+      static_cast<float*>(a.out), numel, splits, a.out_channels, channel_stride);
   return cudaGetLastError();
+}
+
+// Blocks per split at R rows per warp.
+int64_t Blocks(const NarrowConv3dArgs& a, int rows_per_warp) {
+  const int64_t tiles_w = (a.width + kTileW - 1) / kTileW;
+  const int64_t tiles_h = (a.height + kWarps * rows_per_warp - 1) / (kWarps * rows_per_warp);
+  return tiles_w * tiles_h * a.frames * a.batch;
 }
 
 // Rows per warp: 4 when that still gives kMinBlocks blocks, else 2, else 1.
 int RowsPerWarp(const NarrowConv3dArgs& a) {
-  const int64_t tiles_w = (a.width + kTileW - 1) / kTileW;
   for (int r : {4, 2}) {
-    const int64_t tiles_h = (a.height + kWarps * r - 1) / (kWarps * r);
-    if (tiles_w * tiles_h * a.frames * a.batch >= kMinBlocks) return r;
+    if (Blocks(a, r) >= kMinBlocks) return r;
   }
   return 1;
 }
 
 }  // namespace
+
+int NarrowConvTf32Splits(const NarrowConv3dArgs& a) {
+  if (a.in_channels <= 0 || a.batch <= 0 || a.frames <= 0 || a.height <= 0 || a.width <= 0) {
+    return 1;
+  }
+  const int64_t blocks = Blocks(a, RowsPerWarp(a));
+  const int chunks = (a.in_channels + kChunk - 1) / kChunk;
+  if (blocks >= kSplitBelowBlocks || chunks < 2 * kMinChunksPerSplit) return 1;
+  const int64_t wanted = (kSplitBelowBlocks + blocks - 1) / blocks;
+  const int64_t per_split = std::max<int64_t>(kMinChunksPerSplit, (chunks + wanted - 1) / wanted);
+  const int64_t splits = (chunks + per_split - 1) / per_split;
+  // The grid's z (batch x splits) is at most 65535.
+  return static_cast<int>(std::min<int64_t>(splits, 65535 / a.batch));
+}
 
 cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t stream) {
   if (a.out_channels <= 0 || a.out_channels > kNarrowConvMaxOutChannels || a.in_channels <= 0 ||
@@ -282,10 +346,12 @@ cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t
       a.dtype != KernelDtype::kFloat32) {
     return cudaErrorInvalidValue;
   }
+  const int splits = NarrowConvTf32Splits(a);
+  if (splits > 1 && a.workspace == nullptr) return cudaErrorInvalidValue;
   switch (RowsPerWarp(a)) {
-    case 4: return Launch<4>(a, stream);
-    case 2: return Launch<2>(a, stream);
-    default: return Launch<1>(a, stream);
+    case 4: return Launch<4>(a, splits, stream);
+    case 2: return Launch<2>(a, splits, stream);
+    default: return Launch<1>(a, splits, stream);
   }
 }
 

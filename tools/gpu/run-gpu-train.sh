@@ -267,19 +267,23 @@ thinshapes)
   tar czf "$OUT/thinshapes.tar.gz" -C "$RUNS" thin-pick.flags $(cd "$RUNS" && ls vae-thin-*)
   ;;
 profile)
-  # Kernel times of one decode per decoder (17x64x64, batch 8) under Nsight Compute, picked
-  # out by the bench's NVTX ranges. PROFILE_VARIANT names the bench variant: by default its
-  # eager baseline (LibTorch's convolutions and norms only); "cuda_graph" is the served
-  # default (direct kernel, fused norm), profiled node by node inside the graph.
+  # Kernel times of one decode per decoder (PROFILE_SIZE, default 17x64x64, batch
+  # PROFILE_BATCH, default 8) under Nsight Compute, picked out by the bench's NVTX ranges.
+  # PROFILE_VARIANT names the bench variant: by default its eager baseline (LibTorch's
+  # convolutions and norms only); "cuda_graph" is the served default (vidserve's kernels),
+  # profiled node by node inside the graph. PROFILE_DECODERS (default "thin full") and
+  # PROFILE_TAG (the archive's name: profile$PROFILE_TAG.tar.gz) let one call run several.
   variant="${PROFILE_VARIANT:-eager+libtorch_conv+libtorch_norm}"
+  tag="${PROFILE_TAG:-}"
   graph_flags=(); [[ "$variant" == cuda_graph* ]] && graph_flags=(--graph-profiling node)
-  for d in thin full; do
+  for d in ${PROFILE_DECODERS:-thin full}; do
     timeout "${PROFILE_TIMEOUT:-120}" ncu --nvtx --nvtx-include "$variant-$d/" "${graph_flags[@]}" \
       --csv --metrics gpu__time_duration.sum $BENCH vae --device $DEVICE \
-      --checkpoint models/vidserve-tiny --sizes 17x64x64 --batches 8 --repeats 1 \
-      > "$RUNS/ncu-$d.csv" 2> "$RUNS/ncu-$d.err"; echo "ncu $d rc=$?"
+      --checkpoint models/vidserve-tiny --sizes "${PROFILE_SIZE:-17x64x64}" \
+      --batches "${PROFILE_BATCH:-8}" --repeats 1 \
+      > "$RUNS/ncu$tag-$d.csv" 2> "$RUNS/ncu$tag-$d.err"; echo "ncu$tag $d rc=$?"
   done
-  tar czf "$OUT/profile.tar.gz" -C "$RUNS" ncu-thin.csv ncu-full.csv ncu-thin.err ncu-full.err
+  (cd "$RUNS" && tar czf "$OUT/profile$tag.tar.gz" ncu$tag-*.csv ncu$tag-*.err)
   ;;
 eval)
   mkdir -p "$RUNS/merged"

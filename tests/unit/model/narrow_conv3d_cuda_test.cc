@@ -11,6 +11,7 @@
 #include "model/causal_conv3d.h"
 #ifdef VIDSERVE_HAVE_CUDA
 #include "model/cuda/narrow_conv3d.h"
+#include "model/cuda/narrow_conv3d_kernels.h"
 #endif
 
 namespace vidserve {
@@ -89,10 +90,14 @@ TEST(NarrowConv3dCuda, MatchesFloat64ConvolutionForEveryPaddedWidthAndPast) {
       // Only the tensor-core path: weights beyond the CUDA-core kernel's shared memory (in
       // chunks of 8 channels), Cin not a multiple of 8, W not a multiple of 4 or 16, H not a
       // multiple of a block's rows, and few blocks (fewer rows per warp).
+      // Deep inputs on few tiles split their channels over blocks: the thin decoder's
+      // 128 -> 16 layer, and splits whose last group is partial (100 = 12 chunks + 4).
       shapes.insert(shapes.end(), {{2, 64, 16, 5, 16, 16},
                                    {1, 13, 9, 3, 10, 18},
                                    {1, 64, 16, 2, 7, 33},
-                                   {8, 48, 12, 1, 16, 16}});
+                                   {8, 48, 12, 1, 16, 16},
+                                   {8, 128, 16, 5, 16, 16},
+                                   {4, 100, 12, 2, 8, 8}});
     }
     for (const Shape& s : shapes) {
       for (bool with_past : {false, true}) {
@@ -153,13 +158,14 @@ TEST(NarrowConv3dCuda, RejectsWhatTheKernelCannotTake) {
   auto wide_in = torch::randn({1, 64, 4, 16, 16}, cuda);
   auto wide_in_w = torch::randn({16, 64, 3, 3, 3}, cuda);
   {
-    // Tensor cores (sm_80+) take 16-wide layers of any W and up to 64 input channels, not
-    // 8-wide ones (the CUDA-core kernel's) nor deeper inputs (cuDNN's).
+    // Tensor cores (sm_80+) take 16-wide layers of any W and any input depth, not 8-wide
+    // ones (the CUDA-core kernel's).
     ScopedAllowTf32 tf32(true);
     const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(x, w16);
     EXPECT_FALSE(NarrowCausalConv3dUsesTensorCores(x, w));
-    EXPECT_FALSE(NarrowCausalConv3dUsesTensorCores(torch::randn({1, 128, 4, 16, 16}, cuda),
-                                                   torch::randn({16, 128, 3, 3, 3}, cuda)));
+    EXPECT_EQ(NarrowCausalConv3dUsesTensorCores(torch::randn({1, 128, 4, 16, 16}, cuda),
+                                                torch::randn({16, 128, 3, 3, 3}, cuda)),
+              tensor_cores);
     EXPECT_EQ(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w16), tensor_cores);
     EXPECT_FALSE(NarrowCausalConv3dSupported(odd_width, torch::Tensor(), w));
     EXPECT_EQ(NarrowCausalConv3dSupported(wide_in, torch::Tensor(), wide_in_w), tensor_cores);
@@ -184,6 +190,29 @@ TEST(NarrowConv3dCuda, RejectsWhatTheKernelCannotTake) {
   EXPECT_THROW(NarrowCausalConv3dCuda(x, torch::Tensor(), torch::randn({17, 8, 3, 3, 3}, cuda),
                                       torch::Tensor()),
                c10::Error);
+#endif
+}
+
+// The tensor-core path splits input channels only where a layer has few tiles and at least
+// four chunks of 8 channels: the thin decoder's 128 -> 16 layer at 16x16 x 5 frames x 8
+// clips, not its 16 -> 16 layers nor a layer with blocks for every SM.
+TEST(NarrowConv3dCuda, SplitsInputChannelsOnlyForDeepInputsOnFewTiles) {
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
+  auto args = [](int batch, int cin, int frames, int height, int width) {
+    cuda_kernels::NarrowConv3dArgs a;
+    a.batch = batch;
+    a.in_channels = cin;
+    a.out_channels = 16;
+    a.frames = frames;
+    a.height = height;
+    a.width = width;
+    return a;
+  };
+  EXPECT_GT(cuda_kernels::NarrowConvTf32Splits(args(8, 128, 5, 16, 16)), 1);
+  EXPECT_LE(cuda_kernels::NarrowConvTf32Splits(args(8, 128, 5, 16, 16)), 128 / 8 / 2);
+  EXPECT_EQ(cuda_kernels::NarrowConvTf32Splits(args(8, 16, 5, 16, 16)), 1);
+  EXPECT_EQ(cuda_kernels::NarrowConvTf32Splits(args(8, 128, 65, 256, 256)), 1);
 #endif
 }
 

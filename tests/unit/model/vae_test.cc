@@ -135,6 +135,43 @@ TEST(Vae, ChunkedDecodeEqualsOneShotDecode) {
   }
 }
 
+// DecodeToBytes is PixelsToBytes of the same chunked decode, byte for byte, whether the
+// shortcut covers all three pixel channels (8 latent channels) or two (2 latent channels).
+TEST(Vae, DecodeToBytesEqualsTheRoundedDecode) {
+  torch::NoGradGuard no_grad;
+  for (int64_t latent_channels : {8, 2}) {
+    torch::manual_seed(5);
+    VaeDecoder decoder(
+        VaeDecoderOptions().latent_channels(latent_channels).channels({32, 64, 128}));
+    auto z = torch::randn({2, latent_channels, 4, 2, 3}) * 2;  // beyond [-1, 1]: clamped
+    for (int64_t chunk : {0, 1, 3, 4}) {
+      const auto bytes = decoder->DecodeToBytes(z, chunk);
+      const auto expected = PixelsToBytes(decoder->DecodeInChunks(z, chunk));
+      ASSERT_EQ(bytes.sizes(), (std::vector<int64_t>{2, 13, 16, 24, 3}));
+      EXPECT_EQ(bytes.scalar_type(), torch::kUInt8);
+      EXPECT_TRUE(torch::equal(bytes, expected))
+          << "latent channels " << latent_channels << ", chunk " << chunk;
+      // Not a degenerate clip: clamped pixels at both ends and levels in between.
+      EXPECT_GT(bytes.eq(0).sum().item<int64_t>(), 0);
+      EXPECT_GT(bytes.eq(255).sum().item<int64_t>(), 0);
+      EXPECT_GT(bytes.gt(0).logical_and(bytes.lt(255)).sum().item<int64_t>(), bytes.numel() / 4);
+    }
+  }
+}
+
+TEST(Vae, PixelsToBytesScalesRoundsAndClamps) {
+  // round(127.5 (x + 1)) after the clamp: -3 and -1 -> 0, 0 -> 127.5 -> 128, 0.5 -> 191.25
+  // -> 191, 1 and 2 -> 255.
+  auto x = torch::tensor({-3.0f, -1.0f, 0.0f, 0.5f, 1.0f, 2.0f}).view({1, 1, 6, 1, 1});
+  auto bytes = PixelsToBytes(torch::cat({x, -x, x * 0}, 1));
+  ASSERT_EQ(bytes.sizes(), (std::vector<int64_t>{1, 6, 1, 1, 3}));  // channels last
+  EXPECT_TRUE(torch::equal(bytes.select(4, 0).flatten(),
+                           torch::tensor({0, 0, 128, 191, 255, 255}, torch::kUInt8)));
+  EXPECT_TRUE(torch::equal(bytes.select(4, 1).flatten(),
+                           torch::tensor({255, 255, 128, 64, 0, 0}, torch::kUInt8)));
+  EXPECT_TRUE(bytes.select(4, 2).eq(128).all().item<bool>());
+}
+
 TEST(Vae, CausalTemporalUpsampleGivesTwoTMinusOneFrames) {
   auto x = torch::arange(3, torch::kFloat).view({1, 1, 3, 1, 1});
   auto y = CausalTemporalUpsample(x).flatten();

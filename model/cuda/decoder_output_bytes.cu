@@ -1,0 +1,87 @@
+// The decoder's last elementwise steps in one pass: the latent thumbnail's upsampling and
+// add (the shortcut), the clamp to [-1, 1], the scale to [0, 255], the rounding, the cast to
+// bytes and the channels-last transpose. As LibTorch ops these were about a dozen kernels,
+// each a full pass over a float32 clip (at 65x256x256, 51 MB per pass), and the
+// upsampled thumbnail three more copies of it. Here each thread reads one pixel's three
+// channels (coalesced along W) and its latent values, and writes three bytes.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "model/cuda/decoder_output_bytes_kernels.h"
+#include "model/cuda/float_conversions.cuh"
+
+namespace vidserve {
+namespace cuda_kernels {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kChannels = 3;
+constexpr int kLatentScale = 8;  // pixels per latent along H and W
+constexpr int kFramesPerLatent = 4;
+
+// Grid: one block per pixel row (b, t, h), its threads along W, so the index arithmetic is
+// a few 32-bit operations per block rather than 64-bit divisions per pixel.
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    DecoderOutputBytesKernel(const T* __restrict__ pixels, const T* __restrict__ latents,
+                             DecoderOutputBytesArgs a) {
+  const int row = blockIdx.x;
+  const int h = row % a.height;
+  const int t = (row / a.height) % a.frames;
+  const int b = row / (a.height * a.frames);
+  const int64_t plane = static_cast<int64_t>(a.height) * a.width;
+  const int64_t channel_stride = a.frames * plane;
+  const T* in = pixels + (static_cast<int64_t>(b) * kChannels * a.frames + t) * plane +
+                static_cast<int64_t>(h) * a.width;
+  uint8_t* out = a.bytes + ((static_cast<int64_t>(b) * a.total_frames + a.frame_offset + t) *
+                                plane + static_cast<int64_t>(h) * a.width) * kChannels;
+  const int lt = a.first_chunk ? (t + kFramesPerLatent - 1) / kFramesPerLatent
+                               : t / kFramesPerLatent;
+  const T* latent_row = latents == nullptr
+                            ? nullptr
+                            : latents + b * a.latent_strides[0] + lt * a.latent_strides[2] +
+                                  (h / kLatentScale) * a.latent_strides[3];
+  for (int w = threadIdx.x; w < a.width; w += blockDim.x) {
+#pragma unroll
+    for (int c = 0; c < kChannels; ++c) {
+      float v = ToFloat<T>(in[c * channel_stride + w]);
+      if (c < a.shortcut) {
+        // The sum is rounded to T, as LibTorch's add in T would.
+        const T thumb =
+            latent_row[c * a.latent_strides[1] + (w / kLatentScale) * a.latent_strides[4]];
+        v = ToFloat<T>(FromFloat<T>(__fadd_rn(v, ToFloat<T>(thumb))));
+      }
+      v = fminf(fmaxf(v, -1.0f), 1.0f);
+      // (v + 1) * 127.5 rounded half to even, in float32 without contraction: torch.round.
+      out[w * kChannels + c] = static_cast<uint8_t>(rintf(__fmul_rn(__fadd_rn(v, 1.0f), 127.5f)));
+    }
+  }
+}
+
+template <typename T>
+cudaError_t Launch(const DecoderOutputBytesArgs& a, cudaStream_t stream) {
+  const int64_t rows = static_cast<int64_t>(a.batch) * a.frames * a.height;
+  DecoderOutputBytesKernel<T><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+      static_cast<const T*>(a.pixels), static_cast<const T*>(a.latents), a);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t LaunchDecoderOutputBytes(const DecoderOutputBytesArgs& a, cudaStream_t stream) {
+  if (a.pixels == nullptr || a.bytes == nullptr || a.batch <= 0 || a.frames <= 0 ||
+      a.height <= 0 || a.width <= 0 || a.shortcut < 0 || a.shortcut > kChannels ||
+      static_cast<int64_t>(a.batch) * a.frames * a.height > 0x7fffffff ||
+      (a.shortcut > 0 && a.latents == nullptr) || a.frame_offset < 0 ||
+      a.frame_offset + a.frames > a.total_frames) {
+    return cudaErrorInvalidValue;
+  }
+  switch (a.dtype) {
+    case KernelDtype::kFloat16: return Launch<__half>(a, stream);
+    case KernelDtype::kBFloat16: return Launch<__nv_bfloat16>(a, stream);
+    default: return Launch<float>(a, stream);
+  }
+}
+
+}  // namespace cuda_kernels
+}  // namespace vidserve
