@@ -5,6 +5,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include <cstdint>
 #include <limits>
 
 #include "model/cuda/kernel_dtype_torch.h"
@@ -76,12 +77,22 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
     bias_c = bias.to(x.scalar_type()).contiguous();
   }
   c10::cuda::CUDAGuard guard(x.device());
+  const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(x, weight);
+  // The CUDA-core kernel loads 4 elements at a time: a view that does not start on such a
+  // boundary (LibTorch's own allocations do) is copied first.
+  auto aligned = [&](const torch::Tensor& t) {
+    const auto bytes = static_cast<uintptr_t>(4 * t.element_size());
+    return tensor_cores || !t.defined() || reinterpret_cast<uintptr_t>(t.data_ptr()) % bytes == 0
+               ? t
+               : t.clone();
+  };
+  const torch::Tensor x_a = aligned(x), past_a = aligned(past);
   const auto weight_c = weight.contiguous();
   auto out = torch::empty({x.size(0), cout, x.size(2), x.size(3), x.size(4)}, x.options());
   cuda_kernels::NarrowConv3dArgs args;
   args.dtype = ToKernelDtype(x.scalar_type());
-  args.x = x.data_ptr();
-  args.past = past.defined() ? past.data_ptr() : nullptr;
+  args.x = x_a.data_ptr();
+  args.past = past_a.defined() ? past_a.data_ptr() : nullptr;
   args.weight = weight_c.data_ptr();
   args.bias = bias_c.defined() ? bias_c.data_ptr() : nullptr;
   args.out = out.data_ptr();
@@ -92,7 +103,6 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   args.height = static_cast<int>(x.size(3));
   args.width = static_cast<int>(x.size(4));
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
-  const bool tensor_cores = NarrowCausalConv3dUsesTensorCores(x, weight);
   torch::Tensor workspace;  // from LibTorch's caching allocator (graph-capturable)
   if (tensor_cores) {
     const int splits = cuda_kernels::NarrowConvTf32Splits(args);

@@ -5,12 +5,17 @@
 // tiles (BENCHMARKS.md section 3: an 8->3 convolution at 64x64 took longer than a 32->32
 // one), and each call adds NCDHW <-> NDHWC transposes and a copy for the causal time
 // padding. Here one thread computes 4 neighbouring outputs along W for every output
-// channel, reads the 6 x 3 input values each tap row needs straight from NCDHW (the causal past
-// comes from `past` or, without it, from the first frame, so no padded copy exists), and takes its
-// weights from shared memory as float4s. Accumulation is float32 for every element type.
+// channel, reads the 6 input values each tap row needs straight from NCDHW (its 4 columns
+// as one vector load, the 2 halo columns from its neighbour lanes by shuffles; the causal
+// past comes from `past` or, without it, from the first frame, so no padded copy exists),
+// and takes its weights from shared memory as float4s. Accumulation is float32 for every
+// element type. (With 6 scalar loads per row the kernel was bound by L1 at 50-67% of its
+// throughput on an H200, with the FMA pipe at about a quarter of its rate.)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 #include "model/cuda/float_conversions.cuh"
 #include "model/cuda/narrow_conv3d_kernels.h"
@@ -23,6 +28,34 @@ constexpr int K = kNarrowConvKernel;            // 3 taps in t, h and w
 constexpr int kTaps = K * K * K;                // 27
 constexpr int P = kNarrowConvOutputsPerThread;  // outputs per thread along W
 constexpr int kThreads = 128;
+static_assert(P == 4, "LoadFour loads 4 neighbouring values");
+
+// v[0..3] = p[0..3] as float32, one vector load (p aligned to 4 elements: the launcher checks).
+__device__ __forceinline__ void LoadFour(const float* p, float* v) {
+  const float4 f = __ldg(reinterpret_cast<const float4*>(p));
+  v[0] = f.x;
+  v[1] = f.y;
+  v[2] = f.z;
+  v[3] = f.w;
+}
+__device__ __forceinline__ void LoadFour(const __half* p, float* v) {
+  const uint2 u = __ldg(reinterpret_cast<const uint2*>(p));
+  const float2 lo = __half22float2(*reinterpret_cast<const __half2*>(&u.x));
+  const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&u.y));
+  v[0] = lo.x;
+  v[1] = lo.y;
+  v[2] = hi.x;
+  v[3] = hi.y;
+}
+__device__ __forceinline__ void LoadFour(const __nv_bfloat16* p, float* v) {
+  const uint2 u = __ldg(reinterpret_cast<const uint2*>(p));
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.x));
+  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.y));
+  v[0] = lo.x;
+  v[1] = lo.y;
+  v[2] = hi.x;
+  v[3] = hi.y;
+}
 
 // Grid: x over the (H * W / P) output groups of a frame, kThreads / splits of them per block,
 // y over frames, z over the batch. A thread computes P neighbouring outputs along W for all
@@ -73,11 +106,27 @@ __global__ void __launch_bounds__(kThreads)
     for (int c = 0; c < COUT; ++c) acc[p][c] = 0.0f;
   }
 
+  // A warp's lanes hold neighbouring output groups of one slice (a slice is a whole number
+  // of warps, or a warp holds whole slices): a group's halo columns w0 - 1 and w0 + P are
+  // its neighbours' edge values, passed by shuffles, so each lane loads its P columns as one
+  // vector and only lanes at a warp or slice edge load a halo column themselves.
+  const int segment = threads_per_split < 32 ? threads_per_split : 32;
+  const bool left_lane_is_neighbour = local % segment != 0;
+  const bool right_lane_is_neighbour = (local + 1) % segment != 0;
+  const bool has_left = w0 > 0, has_right = w0 + P < width;
+  // Every lane runs every iteration (the shuffles need the whole warp); lanes past the
+  // frame's last group or the last input channel use zeros.
+  const int iterations = (cin + splits - 1) / splits;
 #pragma unroll 1
-  for (int ci = valid ? split : cin; ci < cin; ci += splits) {
-    const T* x_channel = x + (static_cast<int64_t>(b) * cin + ci) * frames * plane;
+  for (int it = 0; it < iterations; ++it) {
+    const int ci = split + it * splits;
+    const bool channel_ok = valid && ci < cin;
+    const int ci_weights = ci < cin ? ci : cin - 1;  // in bounds; its products are zeros
+    const T* x_channel = x + (static_cast<int64_t>(b) * cin + (channel_ok ? ci : 0)) * frames * plane;
     const T* past_channel =
-        past == nullptr ? nullptr : past + (static_cast<int64_t>(b) * cin + ci) * (K - 1) * plane;
+        past == nullptr
+            ? nullptr
+            : past + (static_cast<int64_t>(b) * cin + (channel_ok ? ci : 0)) * (K - 1) * plane;
 #pragma unroll
     for (int kt = 0; kt < K; ++kt) {
       // Causal: output frame t sees input frames t-2, t-1, t.
@@ -88,15 +137,26 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int kh = 0; kh < K; ++kh) {
         const int hh = h + kh - K / 2;
-        if (hh < 0 || hh >= height) continue;  // zero padding
-        const T* row = frame + static_cast<int64_t>(hh) * width;
+        const bool row_ok = channel_ok && hh >= 0 && hh < height;  // else zero padding
+        const T* row = frame + static_cast<int64_t>(row_ok ? hh : 0) * width;
         float v[P + K - 1];
+        if (row_ok) {
+          LoadFour(row + w0, v + 1);
+        } else {
 #pragma unroll
-        for (int j = 0; j < P + K - 1; ++j) {
-          const int ww = w0 + j - K / 2;
-          v[j] = (ww >= 0 && ww < width) ? ToFloat(__ldg(row + ww)) : 0.0f;
+          for (int j = 1; j <= P; ++j) v[j] = 0.0f;
         }
-        const float4* w4 = shared_weights4 + ((ci * K + kt) * K + kh) * K * kQuads;
+        const float from_left = __shfl_up_sync(0xffffffffu, v[P], 1);
+        const float from_right = __shfl_down_sync(0xffffffffu, v[1], 1);
+        v[0] = !has_left                ? 0.0f
+               : left_lane_is_neighbour ? from_left
+               : row_ok                 ? ToFloat(__ldg(row + w0 - 1))
+                                        : 0.0f;
+        v[P + 1] = !has_right                ? 0.0f
+                   : right_lane_is_neighbour ? from_right
+                   : row_ok                  ? ToFloat(__ldg(row + w0 + P))
+                                             : 0.0f;
+        const float4* w4 = shared_weights4 + ((ci_weights * K + kt) * K + kh) * K * kQuads;
 #pragma unroll
         for (int kw = 0; kw < K; ++kw) {
 #pragma unroll
@@ -207,6 +267,13 @@ cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& a, cudaStream_t str
       a.width <= 0 || a.width % P != 0 || a.frames > 65535 || a.batch > 65535 || a.x == nullptr ||
       a.weight == nullptr || a.out == nullptr ||
       static_cast<int64_t>(a.in_channels) * kTaps * cout_padded * 4 > kNarrowConvMaxSharedBytes) {
+    return cudaErrorInvalidValue;
+  }
+  // Each thread loads its 4 columns as one vector: x and past aligned to 4 elements (rows
+  // are, with W % 4 == 0). LibTorch's allocations are; narrow_conv3d.cc copies other views.
+  const uintptr_t vector_bytes = a.dtype == KernelDtype::kFloat32 ? 16 : 8;
+  if (reinterpret_cast<uintptr_t>(a.x) % vector_bytes != 0 ||
+      reinterpret_cast<uintptr_t>(a.past) % vector_bytes != 0) {
     return cudaErrorInvalidValue;
   }
   switch (a.dtype) {

@@ -70,6 +70,7 @@ struct TileShape {
   // 8 (mod 32): an A fragment's 4 channels x 8 columns fall in 32 distinct banks.
   static constexpr int kChannelStride = kRaw + ((8 - kRaw % 32) + 32) % 32;
   static constexpr int kInputWords = kChunk * kChannelStride;
+  static_assert(kInputWords % 4 == 0, "the weights after the tile must be 16-byte aligned");
 };
 
 // The chunk's weights in shared memory in their global order, [n][k][tap] (a row of 8 x 27
@@ -78,6 +79,7 @@ struct TileShape {
 // banks 4 g + 27 q (mod 32), 32 distinct ones.
 constexpr int kWeightRowStride = kChunk * kTaps + ((4 - (kChunk * kTaps) % 32) + 32) % 32;
 static_assert(kWeightRowStride % 32 == 4, "B fragment loads must be conflict-free");
+static_assert(kWeightRowStride % 4 == 0, "weight rows must be 16-byte aligned");
 
 // Output channels as two 8-wide mma tiles, Cout <= 16 padded to 16. narrow_conv3d.cc sends
 // only 9-16-channel layers here: a one-tile variant for 8 channels measured slower than the
@@ -94,6 +96,17 @@ __device__ __forceinline__ void CopyAsync4(float* shared_dst, const float* src, 
                "r"(valid ? 4 : 0));
 #else
   *shared_dst = valid ? *src : 0.0f;
+#endif
+}
+
+// Copies 16 bytes (both addresses 16-byte aligned) asynchronously, through L2 only: the
+// weights, which every block of a layer reads.
+__device__ __forceinline__ void CopyAsync16(float* shared_dst, const float* src) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
+#else
+  *reinterpret_cast<float4*>(shared_dst) = *reinterpret_cast<const float4*>(src);
 #endif
 }
 
@@ -140,7 +153,7 @@ __global__ void __launch_bounds__(kThreads)
                                  int splits, int chunks_per_split) {
   using Tile = TileShape<R>;
   constexpr int kNw = 8 * kOutTiles;  // padded output channels
-  extern __shared__ float shared_floats[];
+  extern __shared__ __align__(16) float shared_floats[];
   float* tile = shared_floats;                         // [kChunk][channel stride]
   float* weights = shared_floats + Tile::kInputWords;  // [kNw][kWeightRowStride]
 
@@ -169,15 +182,32 @@ __global__ void __launch_bounds__(kThreads)
 
   for (int c0 = c_begin; c0 < c_end; c0 += kChunk) {
     __syncthreads();  // every warp is done with the previous chunk
-    // The chunk's weights, in memory order ([Cout][Cin][27]: taps, then channels).
-    for (int i = threadIdx.x; i < kNw * kChunk * kTaps; i += kThreads) {
-      const int n = i / (kChunk * kTaps);
-      const int k_tap = i - n * (kChunk * kTaps);  // k * 27 + tap
-      const int ci = c0 + k_tap / kTaps;
-      const bool valid = n < cout && ci < cin;
-      CopyAsync4(weights + n * kWeightRowStride + k_tap,
-                 valid ? weight + (static_cast<int64_t>(n) * cin + c0) * kTaps + k_tap : weight,
-                 valid);
+    // The chunk's weights, in memory order ([Cout][Cin][27]: taps, then channels): 16 bytes
+    // a copy when a whole chunk's rows are 16-byte aligned (Cin % 4 == 0, as in every
+    // decoder layer; a quarter of the copy instructions), else 4.
+    if (cin % 4 == 0 && c0 + kChunk <= cin) {
+      constexpr int kQuads = kChunk * kTaps / 4;  // 54 per output channel
+      for (int i = threadIdx.x; i < cout * kQuads; i += kThreads) {
+        const int n = i / kQuads;
+        const int k_tap = 4 * (i - n * kQuads);
+        CopyAsync16(weights + n * kWeightRowStride + k_tap,
+                    weight + (static_cast<int64_t>(n) * cin + c0) * kTaps + k_tap);
+      }
+      // Padded output channels: zeros (their rows are read by the mma's B fragments).
+      for (int i = threadIdx.x; i < (kNw - cout) * kChunk * kTaps; i += kThreads) {
+        const int n = cout + i / (kChunk * kTaps);
+        weights[n * kWeightRowStride + i % (kChunk * kTaps)] = 0.0f;
+      }
+    } else {
+      for (int i = threadIdx.x; i < kNw * kChunk * kTaps; i += kThreads) {
+        const int n = i / (kChunk * kTaps);
+        const int k_tap = i - n * (kChunk * kTaps);  // k * 27 + tap
+        const int ci = c0 + k_tap / kTaps;
+        const bool valid = n < cout && ci < cin;
+        CopyAsync4(weights + n * kWeightRowStride + k_tap,
+                   valid ? weight + (static_cast<int64_t>(n) * cin + c0) * kTaps + k_tap : weight,
+                   valid);
+      }
     }
     // The input tile, row by row of 18 columns.
     for (int e = threadIdx.x; e < kChunk * Tile::kRaw; e += kThreads) {
@@ -315,12 +345,38 @@ int64_t Blocks(const NarrowConv3dArgs& a, int rows_per_warp) {
   return tiles_w * tiles_h * a.frames * a.batch;
 }
 
-// Rows per warp: 4 when that still gives kMinBlocks blocks, else 2, else 1.
-int RowsPerWarp(const NarrowConv3dArgs& a) {
-  for (int r : {4, 2}) {
-    if (Blocks(a, r) >= kMinBlocks) return r;
+struct TilePlan {
+  int rows_per_warp = 4;
+  int splits = 1;
+};
+
+// Without a split (Cin < 32): 4 rows per warp when that still gives kMinBlocks blocks,
+// else 2, else 1. Deeper inputs keep the most rows per warp that, split, reach
+// kSplitBelowBlocks blocks: a split costs only the partial sums' round trip, while fewer
+// rows per block stage the chunk's weights (3,456 floats) for fewer outputs.
+TilePlan PlanTiles(const NarrowConv3dArgs& a) {
+  TilePlan plan;
+  const int chunks = (a.in_channels + kChunk - 1) / kChunk;
+  const int max_splits = chunks / kMinChunksPerSplit;
+  if (max_splits < 2) {
+    plan.rows_per_warp = Blocks(a, 4) >= kMinBlocks ? 4 : Blocks(a, 2) >= kMinBlocks ? 2 : 1;
+    return plan;
   }
-  return 1;
+  for (int r : {4, 2, 1}) {
+    const int64_t blocks = Blocks(a, r);
+    plan.rows_per_warp = r;
+    if (blocks >= kSplitBelowBlocks) return plan;
+    if (blocks * max_splits >= kSplitBelowBlocks || r == 1) {
+      const int64_t wanted = (kSplitBelowBlocks + blocks - 1) / blocks;
+      const int64_t per_split =
+          std::max<int64_t>(kMinChunksPerSplit, (chunks + wanted - 1) / wanted);
+      // The grid's z (batch x splits) is at most 65535.
+      plan.splits = static_cast<int>(
+          std::min<int64_t>((chunks + per_split - 1) / per_split, 65535 / a.batch));
+      return plan;
+    }
+  }
+  return plan;
 }
 
 }  // namespace
@@ -329,14 +385,7 @@ int NarrowConvTf32Splits(const NarrowConv3dArgs& a) {
   if (a.in_channels <= 0 || a.batch <= 0 || a.frames <= 0 || a.height <= 0 || a.width <= 0) {
     return 1;
   }
-  const int64_t blocks = Blocks(a, RowsPerWarp(a));
-  const int chunks = (a.in_channels + kChunk - 1) / kChunk;
-  if (blocks >= kSplitBelowBlocks || chunks < 2 * kMinChunksPerSplit) return 1;
-  const int64_t wanted = (kSplitBelowBlocks + blocks - 1) / blocks;
-  const int64_t per_split = std::max<int64_t>(kMinChunksPerSplit, (chunks + wanted - 1) / wanted);
-  const int64_t splits = (chunks + per_split - 1) / per_split;
-  // The grid's z (batch x splits) is at most 65535.
-  return static_cast<int>(std::min<int64_t>(splits, 65535 / a.batch));
+  return PlanTiles(a).splits;
 }
 
 cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t stream) {
@@ -346,12 +395,12 @@ cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t
       a.dtype != KernelDtype::kFloat32) {
     return cudaErrorInvalidValue;
   }
-  const int splits = NarrowConvTf32Splits(a);
-  if (splits > 1 && a.workspace == nullptr) return cudaErrorInvalidValue;
-  switch (RowsPerWarp(a)) {
-    case 4: return Launch<4>(a, splits, stream);
-    case 2: return Launch<2>(a, splits, stream);
-    default: return Launch<1>(a, splits, stream);
+  const TilePlan plan = PlanTiles(a);
+  if (plan.splits > 1 && a.workspace == nullptr) return cudaErrorInvalidValue;
+  switch (plan.rows_per_warp) {
+    case 4: return Launch<4>(a, plan.splits, stream);
+    case 2: return Launch<2>(a, plan.splits, stream);
+    default: return Launch<1>(a, plan.splits, stream);
   }
 }
 

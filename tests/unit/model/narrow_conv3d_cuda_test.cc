@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <vector>
 
@@ -81,11 +82,15 @@ TEST(NarrowConv3dCuda, MatchesFloat64ConvolutionForEveryPaddedWidthAndPast) {
     if (allow_tf32 && !tensor_cores) break;
     EXPECT_EQ(tensor_cores, allow_tf32);
     // The decoders' narrow layers (8 and 16 wide, RGB and 2x2-patch outputs) and odd sizes:
-    // one frame, one channel, W not a multiple of the 128-thread block, H != W.
+    // one frame, one channel, W not a multiple of the 128-thread block, H != W, and rows of
+    // fewer groups than a warp's lanes (the halo shuffles cross rows there).
     std::vector<Shape> shapes = {{2, 8, 8, 17, 64, 64},  {2, 8, 3, 17, 64, 64},
                                  {3, 16, 16, 9, 16, 16}, {1, 16, 8, 17, 32, 32},
                                  {2, 32, 3, 5, 8, 12},   {1, 4, 12, 3, 8, 8},
-                                 {1, 1, 1, 1, 4, 4},     {1, 24, 16, 2, 20, 36}};
+                                 {1, 1, 1, 1, 4, 4},     {1, 24, 16, 2, 20, 36},
+                                 // Input channels that the slices of a small frame split
+                                 // unevenly (3 over 2, 5 over 4).
+                                 {2, 3, 8, 3, 8, 8},     {1, 5, 4, 2, 4, 8}};
     if (tensor_cores) {
       // Only the tensor-core path: weights beyond the CUDA-core kernel's shared memory (in
       // chunks of 8 channels), Cin not a multiple of 8, W not a multiple of 4 or 16, H not a
@@ -122,6 +127,32 @@ TEST(NarrowConv3dCuda, MatchesFloat64ConvolutionForEveryPaddedWidthAndPast) {
                   Tolerance(x, weight));
       }
     }
+  }
+#endif
+}
+
+// The CUDA-core kernel loads 4 columns at a time; a contiguous view that starts one element
+// into its storage (not 16-byte aligned) must give the same result as an aligned copy.
+TEST(NarrowConv3dCuda, TakesInputsThatStartOffAVectorBoundary) {
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
+  torch::NoGradGuard no_grad;
+  ScopedAllowTf32 no_tf32(false);
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  for (auto dtype : {torch::kFloat, torch::kHalf}) {
+    torch::manual_seed(4);
+    const std::vector<int64_t> shape = {2, 8, 5, 12, 16}, past_shape = {2, 8, 2, 12, 16};
+    const int64_t n = 2 * 8 * 5 * 12 * 16, past_n = 2 * 8 * 2 * 12 * 16;
+    auto x = torch::randn({n + 1}, cuda).to(dtype).narrow(0, 1, n).view(shape);
+    auto past = torch::randn({past_n + 1}, cuda).to(dtype).narrow(0, 1, past_n).view(past_shape);
+    ASSERT_TRUE(x.is_contiguous());
+    ASSERT_NE(reinterpret_cast<uintptr_t>(x.data_ptr()) % 8, 0u);
+    auto weight = (torch::randn({8, 8, 3, 3, 3}, cuda) * 0.1).to(dtype);
+    auto bias = torch::randn({8}, cuda).to(dtype);
+    ASSERT_TRUE(NarrowCausalConv3dSupported(x, past, weight));
+    auto out = NarrowCausalConv3dCuda(x, past, weight, bias);
+    auto aligned = NarrowCausalConv3dCuda(x.clone(), past.clone(), weight, bias);
+    EXPECT_TRUE(torch::equal(out, aligned)) << dtype;
   }
 #endif
 }
