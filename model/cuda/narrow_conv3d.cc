@@ -81,10 +81,9 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   // The CUDA-core kernel loads 4 elements at a time: a view that does not start on such a
   // boundary (LibTorch's own allocations do) is copied first.
   auto aligned = [&](const torch::Tensor& t) {
+    if (tensor_cores || !t.defined()) return t;
     const auto bytes = static_cast<uintptr_t>(4 * t.element_size());
-    return tensor_cores || !t.defined() || reinterpret_cast<uintptr_t>(t.data_ptr()) % bytes == 0
-               ? t
-               : t.clone();
+    return reinterpret_cast<uintptr_t>(t.data_ptr()) % bytes == 0 ? t : t.clone();
   };
   const torch::Tensor x_a = aligned(x), past_a = aligned(past);
   const auto weight_c = weight.contiguous();
