@@ -47,28 +47,10 @@ void CausalResBlockImpl::reset() {
   }
 }
 
-bool CausalResBlockImpl::SkipRunsAsOneGemm(const torch::Tensor& x, const torch::Tensor& h) const {
-  return skip && x.is_cuda() && !torch::GradMode::is_enabled() && x.dim() == 5 &&
-         x.is_contiguous() && h.is_contiguous() && h.scalar_type() == x.scalar_type() &&
-         skip->weight.scalar_type() == x.scalar_type() && skip->options.bias();
-}
-
 torch::Tensor CausalResBlockImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
   auto h = conv1->forward(norm1->ForwardSilu(x), cache);
   h = conv2->forward(norm2->ForwardSilu(h), cache);
-  if (!skip) return x + h;
-  if (SkipRunsAsOneGemm(x, h)) {
-    // h + W x + b as one batched GEMM that accumulates onto h, then the bias in place. On
-    // the GPU, Conv3d's 1x1x1 convolution, its bias and the residual add were three
-    // kernels (on the H200, 27 us for the thin decoder's 16 -> 8 skip at 17x64x64 x 8).
-    const int64_t batch = x.size(0), cin = x.size(1), cout = h.size(1);
-    auto out = torch::baddbmm(h.view({batch, cout, -1}),
-                              skip->weight.view({1, cout, cin}).expand({batch, cout, cin}),
-                              x.view({batch, cin, -1}));
-    out.add_(skip->bias.view({1, cout, 1}));
-    return out.view(h.sizes());
-  }
-  return skip->forward(x) + h;
+  return (skip ? skip->forward(x) : x) + h;
 }
 
 }  // namespace vidserve

@@ -60,10 +60,6 @@ class CausalResBlockImpl : public torch::nn::Cloneable<CausalResBlockImpl> {
   ChannelRmsNorm norm2{nullptr};
   CausalConv3d conv2{nullptr};
   torch::nn::Conv3d skip{nullptr};  // null when widths match
-
- private:
-  // Inference on CUDA in NCDHW: the skip projection and the residual add as one GEMM.
-  bool SkipRunsAsOneGemm(const torch::Tensor& x, const torch::Tensor& h) const;
 };
 TORCH_MODULE(CausalResBlock);
 
