@@ -8,9 +8,10 @@
 // chunks of 8, so any Cin fits.
 //
 // Where it pays (narrow_conv3d.cc routes): only the 16-wide layers, where each staged value
-// feeds two 8-channel mma tiles; on the H200 it halved the thin decoder's 16->16 layers, and
-// lost on 8- and 3-wide ones and to cuDNN on the 128->16 one. It is bound by instruction
-// issue at low occupancy, not by the tensor cores (BENCHMARKS.md section 3).
+// feeds two 8-channel mma tiles; on the H200 it halved the thin decoder's 16->16 layers and,
+// with the split below, took its 128->16 layer from cuDNN's 89 to 61 us at 17x64x64 x 8; it
+// lost on 8- and 3-wide ones. It is bound by instruction issue at low occupancy, not by the
+// tensor cores (BENCHMARKS.md section 3).
 //
 // Block: 4 warps over a tile of 16 columns x (4 R) rows of one output frame; each warp owns
 // R rows. Per chunk of 8 input channels the block stages in shared memory, with cp.async
@@ -25,10 +26,13 @@
 // reason.
 //
 // Split over input channels: a layer with few tiles and many input channels (the thin
-// decoder's 128 -> 16 at 16x16 x 5 frames x 8 clips: 160 blocks of 16 chunks each for 132 SMs)
-// runs its chunks in `splits` groups on separate blocks, each writing float32 partial sums
-// to a workspace that one more kernel adds up with the bias, in a fixed order (so results
-// do not depend on scheduling).
+// decoder's 128 -> 16 at 16x16 x 5 frames x 8 clips: 160 blocks of 16 chunks each for 132 SMs
+// at 1 row per warp) runs its chunks in `splits` groups on separate blocks, each writing
+// float32 partial sums to a workspace that one more kernel adds up with the bias, in a fixed
+// order (so results do not depend on scheduling). Split layers keep more rows per warp
+// (PlanTiles): the same 128 -> 16 layer took 77 + 4 us at 1 row per warp and 4 splits, and
+// 56 + 5 us at 2 rows and 6 splits, on the H200 under Nsight Compute.
+// The weights of a full chunk are staged 16 bytes per copy (Cin % 4 == 0).
 //
 // Precision: float32 inputs and weights are rounded to TF32 (10-bit mantissa, as cuDNN's
 // TF32 convolutions do) as they leave shared memory; accumulation is float32. Float32 only:
