@@ -103,12 +103,12 @@ __device__ __forceinline__ void CopyAsync4(float* shared_dst, const float* src, 
 #endif
 }
 
-// Copies 16 bytes (both addresses 16-byte aligned) asynchronously, through L2 only: the
-// weights, which every block of a layer reads.
+// Copies 16 bytes (both addresses 16-byte aligned) asynchronously, cached in L1 as well
+// (the weights, which every block of a layer reads, also those resident on the same SM).
 __device__ __forceinline__ void CopyAsync16(float* shared_dst, const float* src) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
 #else
   *reinterpret_cast<float4*>(shared_dst) = *reinterpret_cast<const float4*>(src);
 #endif
