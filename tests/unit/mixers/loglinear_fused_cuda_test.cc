@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "model/mixers/loglinear_attention.h"
+#include "tests/unit/cuda_test_skip.h"
 #ifdef VIDSERVE_HAVE_CUDA
 #include "model/cuda/loglinear_fused.h"
 #endif
@@ -46,10 +47,6 @@ torch::Tensor ReferenceFp32(const Inputs& in) {
                                      in.v.to(torch::kFloat), in.lambda.to(torch::kFloat));
 }
 
-#define SKIP_WITHOUT_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
-#else
-#define SKIP_WITHOUT_CUDA() GTEST_SKIP() << "CPU-only build: no fused CUDA kernels"
 #endif
 
 TEST(LogLinearFusedCuda, Fp32MatchesTorchChunkwiseAndReference) {

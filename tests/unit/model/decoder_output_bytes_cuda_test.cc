@@ -8,19 +8,13 @@
 #include <vector>
 
 #include "model/vae.h"
+#include "tests/unit/cuda_test_skip.h"
 #ifdef VIDSERVE_HAVE_CUDA
 #include "model/cuda/decoder_output_bytes.h"
 #endif
 
 namespace vidserve {
 namespace {
-
-#ifdef VIDSERVE_HAVE_CUDA
-#define SKIP_WITHOUT_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
-#else
-#define SKIP_WITHOUT_CUDA() GTEST_SKIP() << "CPU-only build: no decoder output kernel"
-#endif
 
 // The thumbnail repeated over its 8 x 8 pixels and 4 frames, the first frame once in a
 // first chunk: written with repeat_interleave, independently of the decoder's code.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/causal_conv3d.h"
+#include "tests/unit/cuda_test_skip.h"
 #ifdef VIDSERVE_HAVE_CUDA
 #include "model/cuda/narrow_conv3d.h"
 #include "model/cuda/narrow_conv3d_kernels.h"
@@ -17,13 +18,6 @@
 
 namespace vidserve {
 namespace {
-
-#ifdef VIDSERVE_HAVE_CUDA
-#define SKIP_WITHOUT_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
-#else
-#define SKIP_WITHOUT_CUDA() GTEST_SKIP() << "CPU-only build: no direct CUDA kernel"
-#endif
 
 #ifdef VIDSERVE_HAVE_CUDA
 // conv3d of x with its two past frames (given, or x's first frame twice) in float64 on the CPU.
