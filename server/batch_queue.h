@@ -31,7 +31,7 @@ class BatchQueue {
   struct Options {
     std::string name = "queue";         // used in RESOURCE_EXHAUSTED messages
     int max_batch_size = 8;             // tasks per batch, >= 1
-    int64_t max_queue_delay_us = 2000;  // longest wait of the oldest task for batch mates
+    int64_t max_queue_delay_us = 0;     // longest wait of the oldest task for batch mates
     int max_queue_size = 64;            // tasks waiting before Push refuses
   };
 

@@ -31,7 +31,7 @@ ABSL_FLAG(std::string, device, "", "auto | cpu | cuda | cuda:N (default auto)");
 ABSL_FLAG(std::string, preset, "",
           "architecture preset when no checkpoint is given (default tiny)");
 ABSL_FLAG(int, max_batch_size, -1, "requests per forward pass (default 8)");
-ABSL_FLAG(int64_t, max_queue_delay_us, -1, "dynamic batching delay in microseconds (default 2000)");
+ABSL_FLAG(int64_t, max_queue_delay_us, -1, "dynamic batching delay in microseconds (default 0)");
 ABSL_FLAG(int, num_threads, -1, "CPU intra-op threads, 0 = LibTorch default");
 
 namespace {

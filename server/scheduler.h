@@ -103,7 +103,7 @@ class Scheduler {
  public:
   struct Options {
     int max_batch_size = 8;             // requests per forward pass / denoise step
-    int64_t max_queue_delay_us = 2000;  // Encode/Decode wait for batch mates
+    int64_t max_queue_delay_us = 0;     // Encode/Decode wait for batch mates
     int max_queue_size = 64;            // waiting requests per method
     int max_active_generations = 8;     // generations holding denoising state at once
   };

@@ -53,7 +53,10 @@ struct ServerConfig {
 
   struct Scheduler {
     int max_batch_size = 8;             // requests merged into one forward pass, [1, 256]
-    int64_t max_queue_delay_us = 2000;  // wait for batch mates after the oldest arrived, [0, 10 s]
+    // Wait for batch mates after the oldest arrived, [0, 10 s]. 0: a batch is what is queued
+    // when the worker is free (requests that arrive while it is busy still batch); on the
+    // H200 a 2 ms window cost a lone Decode 2 ms and gained no throughput (BENCHMARKS.md §1).
+    int64_t max_queue_delay_us = 0;
     int max_queue_size = 64;            // waiting requests per method before RESOURCE_EXHAUSTED
     int max_active_generations = 8;     // generations holding denoising state at once
   } scheduler;

@@ -43,6 +43,8 @@ struct ServeBenchOptions {
   int concurrency = 8;
   int requests = 32;  // per Encode/Decode phase
   int max_batch_size = 8;
+  // The bench's batching window, kept at 2000 us (not the server's default 0) so that its
+  // runs compare with those before; --max-queue-delay-us 0 measures the default.
   int64_t max_queue_delay_us = 2000;
 };
 

@@ -30,7 +30,7 @@ TEST(ServerConfig, EmptyDocumentGivesDocumentedDefaults) {
   EXPECT_EQ(config->model.device, "auto");
   EXPECT_EQ(config->model.num_threads, 0);
   EXPECT_EQ(config->scheduler.max_batch_size, 8);
-  EXPECT_EQ(config->scheduler.max_queue_delay_us, 2000);
+  EXPECT_EQ(config->scheduler.max_queue_delay_us, 0);
   EXPECT_EQ(config->scheduler.max_queue_size, 64);
   EXPECT_EQ(config->scheduler.max_active_generations, 8);
   EXPECT_EQ(config->limits.max_message_bytes, 268435456);
