@@ -375,8 +375,8 @@ TilePlan PlanTiles(const NarrowConv3dArgs& a) {
       const int64_t per_split =
           std::max<int64_t>(kMinChunksPerSplit, (chunks + wanted - 1) / wanted);
       // The grid's z (batch x splits) is at most 65535.
-      plan.splits = static_cast<int>(
-          std::min<int64_t>((chunks + per_split - 1) / per_split, 65535 / a.batch));
+      plan.splits = static_cast<int>(std::max<int64_t>(
+          1, std::min<int64_t>((chunks + per_split - 1) / per_split, 65535 / a.batch)));
       return plan;
     }
   }
