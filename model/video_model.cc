@@ -435,7 +435,6 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     // straight into pageable memory. A graph's output is rewritten by its next replay: both
     // copies are synchronous (non_blocking false).
     std::vector<VideoClip> clips(latents.size());
-    const int64_t clip_bytes = bytes.numel() / bytes.size(0);
     torch::Tensor host = bytes;
     if (page_locked) {
       host = torch::empty(bytes.sizes(), bytes.options().device(torch::kCPU).pinned_memory(true));
@@ -448,12 +447,12 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
       clip.width = bytes.size(3);
       clip.fps = fps;
       if (host.is_cuda()) {
-        clip.rgb.resize(clip_bytes);
+        clip.rgb.resize(clip.NumBytes());
         torch::from_blob(clip.rgb.data(), {clip.frames, clip.height, clip.width, 3}, torch::kUInt8)
             .copy_(bytes[static_cast<int64_t>(i)]);
       } else {  // on the host already (staged, or a CPU decode): one copy, no zero-fill
-        const uint8_t* src = host.data_ptr<uint8_t>() + static_cast<int64_t>(i) * clip_bytes;
-        clip.rgb.assign(src, src + clip_bytes);
+        const uint8_t* src = host.data_ptr<uint8_t>() + static_cast<int64_t>(i) * clip.NumBytes();
+        clip.rgb.assign(src, src + clip.NumBytes());
       }
     }
     if (timings != nullptr) {

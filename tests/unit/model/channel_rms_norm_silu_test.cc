@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/causal_res_block.h"
+#include "tests/unit/cuda_test_skip.h"
 
 namespace vidserve {
 namespace {
@@ -137,10 +138,8 @@ TEST(ChannelRmsNormSilu, ForwardSiluTakesLibTorchsOpsWhenAGradientIsNeeded) {
 }
 
 TEST(ChannelRmsNormSiluCuda, MatchesFloat64OpsInEveryKernelDtype) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-#ifndef VIDSERVE_HAVE_CUDA
-  GTEST_SKIP() << "CPU-only build: no CUDA kernel";
-#else
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
   torch::NoGradGuard no_grad;
   torch::manual_seed(3);
   struct Case {
