@@ -67,10 +67,21 @@ torch::Tensor CausalConv3dImpl::CausallyPadded(const torch::Tensor& x,
                                                const torch::Tensor* past) const {
   const int64_t front = options.temporal_kernel() - 1;
   if (front == 0) return x;
-  if (past != nullptr) return torch::cat({*past, x}, 2);
   // Replicating the first frame (rather than zeros) makes a still first frame look
   // like a static past, which is what an image looks like to a video model.
-  return torch::cat({x.narrow(2, 0, 1).expand({-1, -1, front, -1, -1}), x}, 2);
+  const torch::Tensor before =
+      past != nullptr ? *past : x.narrow(2, 0, 1).expand({-1, -1, front, -1, -1});
+  if (x.dim() == 5 && !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast3d)) {
+    // torch::cat would return NCDHW here (the expanded first frame has no channels-last
+    // strides), and cuDNN would transpose it back: write the padded input channels-last.
+    auto sizes = x.sizes().vec();
+    sizes[2] += before.size(2);
+    auto padded = torch::empty(sizes, x.options().memory_format(at::MemoryFormat::ChannelsLast3d));
+    padded.narrow(2, 0, before.size(2)).copy_(before);
+    padded.narrow(2, before.size(2), x.size(2)).copy_(x);
+    return padded;
+  }
+  return torch::cat({before, x}, 2);
 }
 
 void CausalConv3dImpl::KeepPastFrames(const torch::Tensor& padded, CausalConvCache* cache) {
@@ -81,17 +92,20 @@ void CausalConv3dImpl::KeepPastFrames(const torch::Tensor& padded, CausalConvCac
   cache->past_frames[this] = padded.narrow(2, consumed, padded.size(2) - consumed).clone();
 }
 
-bool CausalConv3dImpl::LayerFitsDirectKernel(const torch::Tensor& x) const {
+bool CausalConv3dImpl::MayUseDirectKernel() const {
 #ifdef VIDSERVE_HAVE_CUDA
-  // Inference only: the kernel has no backward.
-  return lowering == Conv3dLowering::kAuto && x.is_cuda() && !torch::GradMode::is_enabled() &&
-         options.temporal_stride() == 1 && options.spatial_stride() == 1 &&
-         options.temporal_kernel() == 3 && options.spatial_kernel() == 3 &&
+  return lowering == Conv3dLowering::kAuto && options.temporal_stride() == 1 &&
+         options.spatial_stride() == 1 && options.temporal_kernel() == 3 &&
+         options.spatial_kernel() == 3 &&
          conv->weight.size(0) <= cuda_kernels::kNarrowConvMaxOutChannels;
 #else
-  (void)x;
   return false;
 #endif
+}
+
+bool CausalConv3dImpl::LayerFitsDirectKernel(const torch::Tensor& x) const {
+  // Inference only: the kernel has no backward.
+  return MayUseDirectKernel() && x.is_cuda() && !torch::GradMode::is_enabled();
 }
 
 bool CausalConv3dImpl::UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const {

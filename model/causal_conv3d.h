@@ -66,6 +66,10 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // Set before use (not while another thread runs forward()).
   Conv3dLowering lowering = Conv3dLowering::kAuto;
 
+  // Whether the layer may run in the direct CUDA kernel at all (a CUDA build, kAuto
+  // lowering, 3x3x3 at stride 1, few enough output channels): its inputs decide the rest.
+  // Otherwise forward() always runs LibTorch's convolution (cuDNN on CUDA).
+  bool MayUseDirectKernel() const;
   // Whether forward() hands a contiguous x to the direct CUDA kernel (see
   // Conv3dLowering::kAuto; a strided x is first made contiguous when the layer fits).
   bool UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const;
@@ -81,8 +85,8 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // Stores in `cache` the frames of `padded` (or of any input ending with the same frames)
   // that the next chunk's first output still needs.
   void KeepPastFrames(const torch::Tensor& padded, CausalConvCache* cache);
-  // The layer-level half of UsesDirectKernel (lowering, device, no gradient, 3x3x3 at
-  // stride 1, few enough output channels): whether copying a strided x could pay off.
+  // The layer-level half of UsesDirectKernel (MayUseDirectKernel, a CUDA x, no gradient):
+  // whether copying a strided x could pay off.
   bool LayerFitsDirectKernel(const torch::Tensor& x) const;
 };
 TORCH_MODULE(CausalConv3d);

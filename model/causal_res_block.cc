@@ -2,6 +2,10 @@
 
 #include "model/channel_rms_norm_silu.h"
 
+#ifdef VIDSERVE_HAVE_CUDA
+#include "model/cuda/skip_projection_add.h"
+#endif
+
 namespace vidserve {
 
 ChannelRmsNormImpl::ChannelRmsNormImpl(int64_t channels_, double eps_)
@@ -50,7 +54,16 @@ void CausalResBlockImpl::reset() {
 torch::Tensor CausalResBlockImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
   auto h = conv1->forward(norm1->ForwardSilu(x), cache);
   h = conv2->forward(norm2->ForwardSilu(h), cache);
-  return (skip ? skip->forward(x) : x) + h;
+  if (!skip) return x + h;
+#ifdef VIDSERVE_HAVE_CUDA
+  // A projection into few channels (the thin decoder's) and both adds in one kernel: cuDNN
+  // runs such a 1x1x1 convolution several times slower than its memory traffic allows.
+  if (fused_skip && !torch::GradMode::is_enabled() &&
+      SkipProjectionAddCudaSupported(x, skip->weight, skip->bias, h)) {
+    return SkipProjectionAddCuda(x, skip->weight, skip->bias, h);
+  }
+#endif
+  return skip->forward(x) + h;
 }
 
 }  // namespace vidserve

@@ -60,6 +60,10 @@ class CausalResBlockImpl : public torch::nn::Cloneable<CausalResBlockImpl> {
   ChannelRmsNorm norm2{nullptr};
   CausalConv3d conv2{nullptr};
   torch::nn::Conv3d skip{nullptr};  // null when widths match
+  // Not a parameter: on CUDA without a gradient, a skip projection into at most 16 channels
+  // and the residual add run as one kernel (model/cuda/skip_projection_add.h).
+  // VideoModel::Options::decode_direct_conv sets it on the decoders' blocks.
+  bool fused_skip = true;
 };
 TORCH_MODULE(CausalResBlock);
 

@@ -16,8 +16,8 @@ namespace vidserve {
 // True when FusedChannelRmsNormSilu takes these inputs: weight and bias [C] on x's device;
 // on the CPU x [B, C, ...] float32, contiguous or a dense [B, C, T, H, W] whose H x W frames
 // are contiguous (CausalConv3d's conv2d-over-frames output), weight and bias float32; on
-// CUDA (builds with CUDA code only) x contiguous, float32, float16 or bfloat16, and weight
-// and bias of any floating type.
+// CUDA (builds with CUDA code only) x contiguous or channels-last 3D, float32, float16 or
+// bfloat16, and weight and bias of any floating type.
 bool FusedChannelRmsNormSiluSupported(const torch::Tensor& x, const torch::Tensor& weight,
                                       const torch::Tensor& bias);
 

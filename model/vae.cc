@@ -158,6 +158,16 @@ bool VaeDecoderImpl::StageUpsamplesSpace(int64_t stage) const {
   return (int64_t{1} << stage) >= options.output_patch();
 }
 
+std::vector<CausalConv3d> VaeDecoderImpl::LatentLevelConvs() const {
+  std::vector<CausalConv3d> convs = {conv_in_, mid_->conv1, mid_->conv2};
+  // blocks_ is deepest stage first.
+  for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
+    convs.push_back(blocks_[b]->conv1);
+    convs.push_back(blocks_[b]->conv2);
+  }
+  return convs;
+}
+
 void VaeDecoderImpl::reset() {
   TORCH_CHECK(static_cast<int64_t>(options.channels().size()) == kNumStages,
               "VaeDecoder: channels must have ", kNumStages, " entries");

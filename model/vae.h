@@ -101,6 +101,9 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   int64_t StageWidth(int64_t stage) const;
   // Whether stage i upsamples 2x in space (all but the last log2(output_patch) stages).
   bool StageUpsamplesSpace(int64_t stage) const;
+  // The convolutions that run at the latents' resolution, before the first upsampling:
+  // conv_in, the mid block's and the deepest stage's blocks'.
+  std::vector<CausalConv3d> LatentLevelConvs() const;
 
   VaeDecoderOptions options;
 

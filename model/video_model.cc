@@ -148,8 +148,22 @@ void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& optio
     const Conv3dLowering lowering = options.decode_conv2d        ? Conv3dLowering::kConv2dOverFrames
                                     : options.decode_direct_conv ? Conv3dLowering::kAuto
                                                                  : Conv3dLowering::kLibTorchOnly;
+    // What info.decode_direct_conv reports below.
+    const bool vidserve_convs = lowering == Conv3dLowering::kAuto && !options.decode_channels_last;
     for (const auto& module : decoder->modules(/*include_self=*/false)) {
       if (auto* conv = module->as<CausalConv3dImpl>()) conv->lowering = lowering;
+      if (auto* block = module->as<CausalResBlockImpl>()) block->fused_skip = vidserve_convs;
+    }
+    if (vidserve_convs) {
+      // The latent-level layers are wide (cuDNN's): their weights channels-last make cuDNN
+      // write channels-last activations, which the norms, the residual adds and the next
+      // convolution take as they are, where NCDHW cost cuDNN three transposes per
+      // convolution. The upsampling copy returns to NCDHW for the direct kernel's layers.
+      for (CausalConv3d& conv : decoder->LatentLevelConvs()) {
+        if (conv->MayUseDirectKernel()) continue;
+        torch::Tensor& w = conv->conv->weight;
+        w.set_data(w.contiguous(at::MemoryFormat::ChannelsLast3d));
+      }
     }
   }
   info.decode_precision = options.decode_precision;

@@ -110,9 +110,11 @@ class VideoModel {
     bool decode_conv2d = false;
     // Narrow decoder convolutions (3x3x3, at most 16 output channels: the thin decoder's
     // pixel stages, every decoder's RGB output) in vidserve's direct CUDA kernel
-    // (model/cuda/narrow_conv3d.h) instead of cuDNN. No effect with decode_conv2d or
-    // decode_channels_last, on CPU, or in a build without CUDA code. vidserve-bench vae
-    // --direct-conv 0,1 measures it.
+    // (model/cuda/narrow_conv3d.h) instead of cuDNN; skip projections into at most 16
+    // channels fused with their residual add (model/cuda/skip_projection_add.h); and the
+    // latent-level cuDNN convolutions in channels-last layout, which spares cuDNN its
+    // transposes. No effect with decode_conv2d or decode_channels_last, on CPU, or in a
+    // build without CUDA code. vidserve-bench vae --direct-conv 0,1 measures it.
     bool decode_direct_conv = true;
     // Each VAE norm and the SiLU after it in one pass over the activation
     // (model/channel_rms_norm_silu.h; CPU float32 and CUDA) instead of LibTorch's eight

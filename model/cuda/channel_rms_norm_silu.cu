@@ -8,6 +8,9 @@
 // 128 channels serially took 37 us on the H200, as long as LibTorch's eight kernels; 8
 // groups take 10 us); an 8-channel norm over 557k voxels runs best with one thread per
 // voxel and no exchange (17-21 us, against 46 us with 8 groups).
+// Channels-last input ([B, S, C], what the decoders' latent-level cuDNN convolutions write)
+// takes another kernel: one warp per voxel, its lanes along the contiguous channels, the sum
+// of squares added by shuffles.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -63,7 +66,45 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    ChannelRmsNormSiluRowsKernel(const T* __restrict__ x, const float* __restrict__ weight,
+                                 const float* __restrict__ bias, T* __restrict__ out,
+                                 int channels, int64_t rows, float inv_channels, float eps) {
+  constexpr int kWarps = kThreads / 32;
+  const int lane = threadIdx.x % 32;
+  // Each warp takes whole rows, so the shuffles below see all 32 lanes.
+  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32; row < rows;
+       row += static_cast<int64_t>(gridDim.x) * kWarps) {
+    const T* in = x + row * channels;
+    T* y_row = out + row * channels;
+    float sum_sq = 0.0f;
+    for (int c = lane; c < channels; c += 32) {
+      const float value = ToFloat<T>(in[c]);
+      sum_sq += value * value;
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) {
+      sum_sq += __shfl_xor_sync(0xffffffffu, sum_sq, offset);
+    }
+    const float scale = rsqrtf(sum_sq * inv_channels + eps);
+    for (int c = lane; c < channels; c += 32) {
+      const float y = ToFloat<T>(in[c]) * scale * __ldg(weight + c) + __ldg(bias + c);
+      y_row[c] = FromFloat<T>(y / (1.0f + expf(-y)));
+    }
+  }
+}
+
+template <typename T>
 cudaError_t Launch(const ChannelRmsNormSiluArgs& a, cudaStream_t stream) {
+  if (a.channels_last) {
+    const int64_t rows = a.batch * a.spatial;
+    const int64_t blocks_needed = (rows + kThreads / 32 - 1) / (kThreads / 32);
+    const int blocks = static_cast<int>(blocks_needed < 65536 ? blocks_needed : 65536);
+    ChannelRmsNormSiluRowsKernel<T><<<blocks, kThreads, 0, stream>>>(
+        static_cast<const T*>(a.x), a.weight, a.bias, static_cast<T*>(a.out),
+        static_cast<int>(a.channels), rows, 1.0f / static_cast<float>(a.channels), a.eps);
+    return cudaGetLastError();
+  }
   const int voxels = static_cast<int>(a.batch * a.spatial);
   int groups = 1;
   while (groups < kMaxChannelGroups && groups * kChannelsPerGroup < a.channels) groups *= 2;

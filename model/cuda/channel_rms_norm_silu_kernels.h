@@ -19,6 +19,8 @@ struct ChannelRmsNormSiluArgs {
   const float* bias = nullptr;                // [C]
   void* out = nullptr;                        // [B, C, S], contiguous
   int64_t batch = 0, channels = 0, spatial = 0;
+  // x and out laid out [B, S, C] instead (channels-last: each voxel's channels contiguous).
+  bool channels_last = false;
   float eps = 1e-6f;
 };
 

@@ -59,7 +59,7 @@ run_cuda_tests() {  # log dir, name, seconds, binary, [gtest filter]
 # The CUDA kernels' and decode tests, then the model facade's with the model on this GPU.
 run_model_cuda_tests() {  # log dir
   run_cuda_tests "$1" kernels 120 vidserve_model_tests \
-    'NarrowConv3dCuda.*:DecoderOutputBytesCuda.*:ChannelRmsNormSilu*:CudaGraphDecode.*:CudaDecodeVariants.*:DecodeTimings.*'
+    'NarrowConv3dCuda.*:DecoderOutputBytesCuda.*:SkipProjectionAddCuda.*:ChannelRmsNormSilu*:CudaGraphDecode.*:CudaDecodeVariants.*:DecodeTimings.*'
   run_cuda_tests "$1" model 150 vidserve_model_tests 'VideoModel.*'
 }
 

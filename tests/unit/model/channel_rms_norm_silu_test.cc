@@ -161,6 +161,18 @@ TEST(ChannelRmsNormSiluCuda, MatchesFloat64OpsInEveryKernelDtype) {
           << x.sizes() << " " << c.dtype;
     }
   }
+  // Channels-last 5-D input (the decoders' latent level): the same values, channels-last out.
+  for (const Shape& s : Shapes()) {
+    if (s.sizes.size() != 5) continue;
+    const auto x = (torch::randn(s.sizes) * 3.0).to(torch::kCUDA);
+    const auto x_last = x.contiguous(at::MemoryFormat::ChannelsLast3d);
+    const auto weight = torch::randn({s.sizes[1]}, torch::kCUDA);
+    const auto bias = torch::randn({s.sizes[1]}, torch::kCUDA);
+    ASSERT_TRUE(FusedChannelRmsNormSiluSupported(x_last, weight, bias));
+    const auto y = FusedChannelRmsNormSilu(x_last, weight, bias, 1e-6);
+    EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast3d)) << x.sizes();
+    EXPECT_LT(MaxAbsError(y, ReferenceNormSilu(x, weight, bias, 1e-6)), 1e-5) << x.sizes();
+  }
   // Not contiguous, or weights on another device: refused (the caller falls back).
   const auto x = torch::randn({2, 8, 3, 4, 4}, torch::kCUDA);
   EXPECT_FALSE(FusedChannelRmsNormSiluSupported(x.transpose(3, 4), torch::ones({8}, torch::kCUDA),

@@ -49,6 +49,25 @@ TEST(CausalConv3d, EqualsConv3dOverTheFrontPaddedInput) {
       }
 }
 
+// The decoders' latent level runs channels-last on CUDA (VideoModel); the causal padding
+// keeps that layout and the convolution stays the same, whole or chunked.
+TEST(CausalConv3d, ChannelsLastInputGivesTheSameOutputWholeAndChunked) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(4);
+  CausalConv3d conv(CausalConv3dOptions(6, 5));
+  const auto x = torch::randn({2, 6, 7, 4, 5});
+  const auto x_last = x.contiguous(at::MemoryFormat::ChannelsLast3d);
+  ASSERT_FALSE(x_last.is_contiguous());
+  const auto expected = conv->forward(x);
+  EXPECT_TRUE(torch::allclose(conv->forward(x_last), expected, 1e-4, 1e-5));
+  CausalConvCache cache;
+  auto first = conv->forward(x_last.narrow(2, 0, 3).contiguous(at::MemoryFormat::ChannelsLast3d),
+                             &cache);
+  auto rest = conv->forward(x_last.narrow(2, 3, 4).contiguous(at::MemoryFormat::ChannelsLast3d),
+                            &cache);
+  EXPECT_TRUE(torch::allclose(torch::cat({first, rest}, 2), expected, 1e-4, 1e-5));
+}
+
 TEST(CausalConv3d, OutputFrameIgnoresLaterInputFrames) {
   CausalConv3d conv(CausalConv3dOptions(2, 2));
   torch::NoGradGuard no_grad;
@@ -119,6 +138,20 @@ TEST(Vae, ChunkedEncodeEqualsOneShotEncode) {
     auto chunked = encoder->ForwardInChunks(x, chunk);
     ASSERT_EQ(chunked.sizes(), whole.sizes()) << "chunk " << chunk;
     EXPECT_TRUE(torch::allclose(chunked, whole, 1e-4, 1e-5)) << "chunk " << chunk;
+  }
+}
+
+TEST(Vae, LatentLevelConvsAreTheOnesBeforeTheFirstUpsampling) {
+  VaeDecoder decoder(
+      VaeDecoderOptions().latent_channels(8).channels({32, 64, 128}).blocks_per_stage(2));
+  const auto convs = decoder->LatentLevelConvs();
+  // conv_in, the mid block's two, and two per block of the deepest stage.
+  ASSERT_EQ(convs.size(), 3u + 2u * 2u);
+  EXPECT_EQ(convs[0]->options.in_channels(), 8);
+  for (const auto& conv : convs) EXPECT_EQ(conv->options.out_channels(), 128);
+  // The deepest stage's upsampling convolution (the next in forward order) is not one.
+  for (const auto& conv : convs) {
+    EXPECT_NE(conv.get(), decoder->named_modules()["stage2_up"]->as<CausalConv3dImpl>());
   }
 }
 

@@ -1,0 +1,101 @@
+// out = residual + bias + W x per voxel: a residual block's 1x1x1 skip projection, its bias
+// and the residual add in one pass. LibTorch ran them as three kernels, and cuDNN's choice
+// for the 1x1x1 convolution into few channels is a GEMM tile that leaves most of the GPU
+// idle: the thin decoder's 16->8 skip at 17x64x64 x 8 took 35 us on the H200 under Nsight
+// Compute, plus 10 us for the two adds, for 18 MB of traffic (about 6 us at HBM speed).
+// Here each thread owns one voxel and keeps its (at most 16) outputs in registers; the
+// weights sit transposed in shared memory, so a warp reads each one as a broadcast while
+// its loads of x run along the voxels, coalesced.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "model/cuda/float_conversions.cuh"
+#include "model/cuda/skip_projection_add_kernels.h"
+
+namespace vidserve {
+namespace cuda_kernels {
+namespace {
+
+constexpr int kThreads = 256;
+
+// kOut: the output count rounded up to 4, 8 or 16; the padding weights are zero and their
+// outputs are never written.
+template <typename T, int kOut>
+__global__ void __launch_bounds__(kThreads)
+    SkipProjectionAddKernel(const T* __restrict__ x, const float* __restrict__ weight,
+                            const float* __restrict__ bias, const T* __restrict__ residual,
+                            T* __restrict__ out, int in_channels, int out_channels,
+                            int64_t spatial, int64_t voxels) {
+  extern __shared__ float w_shared[];  // [in_channels][kOut]
+  for (int i = threadIdx.x; i < in_channels * kOut; i += blockDim.x) {
+    const int ci = i / kOut, co = i % kOut;
+    w_shared[i] = co < out_channels ? weight[co * in_channels + ci] : 0.0f;
+  }
+  __syncthreads();
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < voxels;
+       v += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t item = v / spatial, s = v - item * spatial;
+    const T* xv = x + item * in_channels * spatial + s;
+    float acc[kOut];
+#pragma unroll
+    for (int co = 0; co < kOut; ++co) acc[co] = 0.0f;
+#pragma unroll 4
+    for (int ci = 0; ci < in_channels; ++ci) {
+      const float value = ToFloat<T>(xv[ci * spatial]);
+      const float* w = w_shared + ci * kOut;
+#pragma unroll
+      for (int co = 0; co < kOut; ++co) acc[co] = fmaf(w[co], value, acc[co]);
+    }
+    const int64_t out_base = item * out_channels * spatial + s;
+#pragma unroll
+    for (int co = 0; co < kOut; ++co) {
+      if (co < out_channels) {
+        const int64_t offset = out_base + co * spatial;
+        const float b = bias != nullptr ? __ldg(bias + co) : 0.0f;
+        out[offset] = FromFloat<T>(acc[co] + b + ToFloat<T>(residual[offset]));
+      }
+    }
+  }
+}
+
+template <typename T, int kOut>
+cudaError_t LaunchFor(const SkipProjectionAddArgs& a, cudaStream_t stream) {
+  const int64_t voxels = a.batch * a.spatial;
+  const int64_t blocks_needed = (voxels + kThreads - 1) / kThreads;
+  // Voxels beyond the cap are taken by the grid-stride loop.
+  const int blocks = static_cast<int>(blocks_needed < 65536 ? blocks_needed : 65536);
+  // At most 512 x 16 floats: within the 48 KiB a launch gets without opting in.
+  const size_t shared_bytes = static_cast<size_t>(a.in_channels) * kOut * sizeof(float);
+  SkipProjectionAddKernel<T, kOut><<<blocks, kThreads, shared_bytes, stream>>>(
+      static_cast<const T*>(a.x), a.weight, a.bias, static_cast<const T*>(a.residual),
+      static_cast<T*>(a.out), static_cast<int>(a.in_channels), static_cast<int>(a.out_channels),
+      a.spatial, voxels);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t LaunchForType(const SkipProjectionAddArgs& a, cudaStream_t stream) {
+  if (a.out_channels <= 4) return LaunchFor<T, 4>(a, stream);
+  if (a.out_channels <= 8) return LaunchFor<T, 8>(a, stream);
+  return LaunchFor<T, 16>(a, stream);
+}
+
+}  // namespace
+
+cudaError_t LaunchSkipProjectionAdd(const SkipProjectionAddArgs& a, cudaStream_t stream) {
+  if (a.x == nullptr || a.weight == nullptr || a.residual == nullptr || a.out == nullptr ||
+      a.batch <= 0 || a.spatial <= 0 || a.in_channels <= 0 ||
+      a.in_channels > kSkipProjectionMaxInChannels || a.out_channels <= 0 ||
+      a.out_channels > kSkipProjectionMaxOutChannels) {
+    return cudaErrorInvalidValue;
+  }
+  switch (a.dtype) {
+    case KernelDtype::kFloat32: return LaunchForType<float>(a, stream);
+    case KernelDtype::kFloat16: return LaunchForType<__half>(a, stream);
+    case KernelDtype::kBFloat16: return LaunchForType<__nv_bfloat16>(a, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace cuda_kernels
+}  // namespace vidserve
