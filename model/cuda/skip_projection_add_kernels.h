@@ -13,7 +13,8 @@ namespace vidserve {
 namespace cuda_kernels {
 
 // The most output and input channels the kernel takes: every output accumulator lives in
-// registers, and the [Cin, Cout] weights in shared memory (kMax * kMax floats, 32 KiB).
+// registers, and the [Cin, Cout] weights (up to 32 KiB) and the input groups' partial sums
+// (16 KiB) in the 48 KiB of shared memory a launch gets without opting in.
 constexpr int64_t kSkipProjectionMaxOutChannels = 16;
 constexpr int64_t kSkipProjectionMaxInChannels = 512;
 
