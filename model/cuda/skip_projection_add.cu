@@ -3,8 +3,8 @@
 // for the 1x1x1 convolution into few channels is a GEMM tile that leaves most of the GPU
 // idle: the thin decoder's 16->8 skip at 17x64x64 x 8 took 35 us on the H200 under Nsight
 // Compute, plus 10 us for the two adds, for 18 MB of traffic (about 6 us at HBM speed).
-// A block is 256 threads: V neighbouring voxels x G input-channel groups (G = 1, 2, 4 or 8,
-// about one group per 16 input channels). Each thread keeps its voxel's (at most 16)
+// A block is 256 threads: V neighbouring voxels x G input-channel groups (G = 1 to 8, about
+// one group per 16 input channels, and up to 32 when there are few voxels). Each thread keeps its voxel's (at most 16)
 // outputs in registers and sums the products of every G-th input channel; the weights sit
 // transposed in shared memory, so a warp reads each one as a broadcast while its loads of x
 // run along the voxels, coalesced. The G partial sums meet in shared memory. Splitting the
@@ -21,8 +21,12 @@ namespace cuda_kernels {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kMaxInputGroups = 8;
 constexpr int kInputsPerGroup = 16;
+constexpr int kMaxInputGroups = 8;
+// Fewer voxels than fill the GPU (two blocks per SM of an H100 or H200) split the inputs
+// further, down to two per group and up to 32 groups (8 voxels per block).
+constexpr int64_t kMinBlocks = 2 * 132;
+constexpr int kMaxInputGroupsForFewVoxels = 32;
 
 // kOut: the output count rounded up to 4, 8 or 16; the padding weights are zero and their
 // outputs are never written.
@@ -37,9 +41,15 @@ __global__ void __launch_bounds__(kThreads)
   float* partial = shared + in_channels * kOut;    // [groups][kOut][voxels per block]
   const int voxels_per_block = kThreads / groups;
   const int lane = threadIdx.x % voxels_per_block, group = threadIdx.x / voxels_per_block;
-  for (int i = threadIdx.x; i < in_channels * kOut; i += blockDim.x) {
-    const int ci = i / kOut, co = i % kOut;
-    w_shared[i] = co < out_channels ? weight[co * in_channels + ci] : 0.0f;
+  // The weights in their [Cout, Cin] order (coalesced), four loads in flight per thread:
+  // a kernel this short is mostly latency. The padding outputs' weights are zeros.
+  const int weights = out_channels * in_channels;
+  for (int i = threadIdx.x; i < (kOut - out_channels) * in_channels; i += blockDim.x) {
+    w_shared[(i % in_channels) * kOut + out_channels + i / in_channels] = 0.0f;
+  }
+#pragma unroll 4
+  for (int i = threadIdx.x; i < weights; i += blockDim.x) {
+    w_shared[(i % in_channels) * kOut + i / in_channels] = __ldg(weight + i);
   }
   __syncthreads();
   for (int64_t tile = blockIdx.x; tile * voxels_per_block < voxels; tile += gridDim.x) {
@@ -51,7 +61,8 @@ __global__ void __launch_bounds__(kThreads)
     for (int co = 0; co < kOut; ++co) acc[co] = 0.0f;
     if (active) {
       const T* xv = x + item * in_channels * spatial + s;
-#pragma unroll 4
+      // Unrolled by 8 so that eight loads of x are in flight before the first product.
+#pragma unroll 8
       for (int ci = group; ci < in_channels; ci += groups) {
         const float value = ToFloat<T>(xv[ci * spatial]);
         const float* w = w_shared + ci * kOut;
@@ -91,11 +102,18 @@ __global__ void __launch_bounds__(kThreads)
 
 template <typename T, int kOut>
 cudaError_t LaunchFor(const SkipProjectionAddArgs& a, cudaStream_t stream) {
+  const int64_t voxels = a.batch * a.spatial;
+  auto tiles_for = [voxels](int groups) {
+    const int voxels_per_block = kThreads / groups;
+    return (voxels + voxels_per_block - 1) / voxels_per_block;
+  };
   int groups = 1;
   while (groups < kMaxInputGroups && groups * kInputsPerGroup < a.in_channels) groups *= 2;
-  const int voxels_per_block = kThreads / groups;
-  const int64_t voxels = a.batch * a.spatial;
-  const int64_t tiles = (voxels + voxels_per_block - 1) / voxels_per_block;
+  while (groups < kMaxInputGroupsForFewVoxels && groups * 4 <= a.in_channels &&
+         tiles_for(groups) < kMinBlocks) {
+    groups *= 2;
+  }
+  const int64_t tiles = tiles_for(groups);
   // Tiles beyond the cap are taken by the grid-stride loop.
   const int blocks = static_cast<int>(tiles < 65536 ? tiles : 65536);
   // At most 512 x 16 weights and 256 x 16 partial sums: the 48 KiB a launch gets without

@@ -36,11 +36,13 @@ TEST(SkipProjectionAddCuda, MatchesFloat64OpsInEveryKernelDtype) {
   struct Shape {
     int64_t batch, in_channels, out_channels, frames, height, width;
   };
-  // The thin decoder's two skips (128 -> 16, 16 -> 8), an output count of each register
-  // tile (4, 8, 16) and between, the largest input count, odd voxel counts.
-  const std::vector<Shape> shapes = {{2, 128, 16, 3, 8, 8}, {3, 16, 8, 5, 7, 9},
-                                     {1, 512, 3, 2, 5, 5},  {2, 1, 1, 1, 1, 1},
-                                     {1, 24, 13, 4, 3, 11}};
+  // The thin decoder's two skips (128 -> 16 at 17x64x64 x 8, 16 -> 8), an output count of
+  // each register tile (4, 8, 16) and between, the largest input count, odd voxel counts;
+  // every input split: 1 group (many voxels), 4, 8 and 32 groups (few voxels).
+  const std::vector<Shape> shapes = {{8, 128, 16, 5, 16, 16}, {2, 128, 16, 3, 8, 8},
+                                     {3, 16, 8, 5, 7, 9},     {1, 512, 3, 2, 5, 5},
+                                     {2, 1, 1, 1, 1, 1},      {1, 24, 13, 4, 3, 11},
+                                     {1, 8, 4, 17, 64, 64},   {2, 16, 8, 9, 32, 33}};
   for (const Case& c :
        {Case{torch::kFloat, 1e-4}, Case{torch::kHalf, 5e-2}, Case{torch::kBFloat16, 4e-1}}) {
     for (const Shape& s : shapes) {
