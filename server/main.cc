@@ -17,6 +17,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/heap_retention.h"
 #include "common/logging.h"
 #include "server/server.h"
 #include "server/server_config.h"
@@ -54,6 +55,8 @@ int ConfigError(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread allocates: decoded clips are freed and reallocated on every request.
+  vidserve::RetainFreedHeapMemory();
   absl::SetProgramUsageMessage(
       "vidserve --config FILE --listen HOST:PORT --metrics_listen HOST:PORT --model DIR "
       "--device auto|cpu|cuda");
