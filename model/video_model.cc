@@ -119,6 +119,7 @@ Generation::~Generation() = default;
 struct VideoModel::Impl {
   ModelInfo info;
   torch::Device device{torch::kCPU};
+  int64_t decode_page_locked_max_bytes = 0;  // Options::decode_page_locked_max_bytes
   VideoNetwork network{nullptr};
   TextEmbedding uncond;  // empty-prompt embedding, 1 row, for classifier-free guidance
   // The denoiser samples in normalized latent space; FinalLatent maps back to the VAE's.
@@ -219,6 +220,11 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
           absl::StrCat("cuda_graph_cache_size: must be in [0, 1024] (0 = eager decode), got ",
                        options.cuda_graph_cache_size));
     }
+    if (options.decode_page_locked_max_bytes < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("decode_page_locked_max_bytes: must be >= 0 (0 = never), got ",
+                       options.decode_page_locked_max_bytes));
+    }
     if (options.chunk_latent_voxels < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "chunk_latent_voxels: must be >= 0 (0 = the default, ", kDefaultChunkLatentVoxels,
@@ -229,6 +235,7 @@ absl::StatusOr<std::unique_ptr<VideoModel>> VideoModel::Create(const Options& op
 
     auto impl = std::make_unique<Impl>();
     impl->device = device;
+    impl->decode_page_locked_max_bytes = options.decode_page_locked_max_bytes;
     impl->info.chunk_latent_voxels =
         options.chunk_latent_voxels > 0 ? options.chunk_latent_voxels : kDefaultChunkLatentVoxels;
     if (options.checkpoint_path.empty()) {
@@ -405,15 +412,14 @@ absl::StatusOr<std::vector<VideoClip>> VideoModel::Decode(absl::Span<const Laten
     c10::InferenceMode inference;
     std::vector<torch::Tensor> parts;
     for (const Latent* latent : latents) parts.push_back(LatentToTensor(*latent));
-    // Small decodes on CUDA move their latents in and their bytes out through page-locked
-    // memory: on an H200 that took a 17x64x64 x 8 decode's copy out from 0.67 to 0.18 ms.
-    // Larger ones keep plain copies, which measured faster there at 65x256x256 x 8 (a thin
-    // decode of 76 vs 108 ms with the staging; BENCHMARKS.md section 3, not understood yet).
-    constexpr int64_t kPageLockedMaxBytes = int64_t{8} << 20;
+    // Decodes on CUDA up to Options::decode_page_locked_max_bytes of output move their
+    // latents in and their bytes out through page-locked memory: on an H200 that took a
+    // 17x64x64 x 8 decode's copy out from 0.67 to 0.18 ms.
     const std::array<int64_t, 3> decoded = latents[0]->DecodedShape();
     const int64_t output_bytes =
         static_cast<int64_t>(latents.size()) * decoded[0] * decoded[1] * decoded[2] * 3;
-    const bool page_locked = impl_->device.is_cuda() && output_bytes <= kPageLockedMaxBytes;
+    const bool page_locked =
+        impl_->device.is_cuda() && output_bytes <= impl_->decode_page_locked_max_bytes;
     auto z = StackOnDevice(parts, impl_->device, page_locked);
     auto& net = impl_->network;
     const int64_t chunk_frames =

@@ -93,6 +93,12 @@ class VideoModel {
     // `cuda_graph_cache_size` most recently used, and replays it: small decodes are
     // launch-bound on a GPU. 0 = eager decode.
     int cuda_graph_cache_size = 32;
+    // Decodes whose RGB output is at most this many bytes move their latents in and their
+    // bytes out through page-locked host memory (LibTorch's caching host allocator keeps
+    // the buffers): one DMA each way instead of copies through pageable memory. Larger
+    // decodes copy through pageable memory. 0 = never page-locked. vidserve-bench vae
+    // --page-locked-max-mib measures it (BENCHMARKS.md section 3).
+    int64_t decode_page_locked_max_bytes = int64_t{8} << 20;
     // cuDNN autotunes each new convolution shape once and reuses the fastest kernel
     // (at::globalContext().setBenchmarkCuDNN; process-wide, but LibTorch 2.x keeps the
     // tuned plans per thread, so the server warms up on the thread that serves).

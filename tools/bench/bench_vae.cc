@@ -259,6 +259,8 @@ int RunVaeBench(int argc, char** argv) {
   // Time-chunk budgets of Encode/Decode in latent voxels (0 = the model's default); on CPU
   // only the first applies.
   const std::string chunk_voxels_text = flags.String("chunk-voxels", "0");
+  // -1: the model's default (VideoModel::Options::decode_page_locked_max_bytes).
+  const int64_t page_locked_max_mib = flags.Int("page-locked-max-mib", -1);
   if (!flags.CheckAllUsed("vae")) return 2;
 
   std::vector<ClipSize> sizes;
@@ -310,7 +312,13 @@ int RunVaeBench(int argc, char** argv) {
     }
   }
 
+  if (page_locked_max_mib < -1) {
+    std::fprintf(stderr, "vidserve-bench vae: --page-locked-max-mib expects >= 0 (or -1 for "
+                         "the default), got %ld\n", page_locked_max_mib);
+    return 2;
+  }
   VideoModel::Options options;
+  if (page_locked_max_mib >= 0) options.decode_page_locked_max_bytes = page_locked_max_mib << 20;
   if (checkpoint.empty()) {
     auto config = LoadPreset(preset);
     if (!config.ok()) {
@@ -388,9 +396,11 @@ int RunVaeBench(int argc, char** argv) {
                            {"model", model_label},    {"preset", preset},
                            {"checkpoint", checkpoint}, {"torch", TorchVersion()},
                            {"repeats", repeats},      {"vae_parameters", info.vae_parameters},
-                           {"thin_decoder_parameters", info.thin_decoder_parameters}};
-  std::printf("vidserve-bench vae  model=%s device=%s torch=%s\n", model_label.c_str(),
-              info.device.c_str(), TorchVersion().c_str());
+                           {"thin_decoder_parameters", info.thin_decoder_parameters},
+                           {"decode_page_locked_max_bytes", options.decode_page_locked_max_bytes}};
+  std::printf("vidserve-bench vae  model=%s device=%s torch=%s page_locked_max=%ld MiB\n",
+              model_label.c_str(), info.device.c_str(), TorchVersion().c_str(),
+              options.decode_page_locked_max_bytes >> 20);
   std::printf("params: VAE (encoder+full decoder) %ld, thin decoder %ld\n", info.vae_parameters,
               info.thin_decoder_parameters);
   std::printf("PSNR / max diff: each decoder's bytes against the eager float32 bytes%s\n",

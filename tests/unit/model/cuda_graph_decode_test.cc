@@ -146,6 +146,28 @@ TEST(CudaGraphDecode, ReplaysMatchEagerDecodesInAnyOrderAndAfterEviction) {
   }
 }
 
+// Page-locked staging (Options::decode_page_locked_max_bytes) changes how bytes travel,
+// never which: a batch decoded through page-locked and through pageable host memory is the
+// same, byte for byte, with graphs and without.
+TEST(CudaGraphDecode, PageLockedAndPageableCopiesGiveTheSameBytes) {
+  if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
+  for (int graphs : {0, 4}) {
+    std::vector<std::vector<std::vector<uint8_t>>> results;
+    for (int64_t max_bytes : {int64_t{0}, int64_t{1} << 30}) {
+      VideoModel::Options options = TestOptions("cuda", graphs);
+      options.decode_page_locked_max_bytes = max_bytes;
+      auto model = VideoModel::Create(options);
+      ASSERT_TRUE(model.ok()) << model.status();
+      const int64_t c = (*model)->info().config.vae.latent_channels;
+      const Request request{DecoderKind::kThin,
+                            {MakeLatent(c, 3, 4, 6, 7), MakeLatent(c, 3, 4, 6, 8)}};
+      results.push_back(DecodeBytes(**model, request));
+    }
+    ASSERT_EQ(results[0].size(), 2u);
+    EXPECT_EQ(results[0], results[1]) << (graphs > 0 ? "graphs" : "eager");
+  }
+}
+
 TEST(CudaDecodeVariants, OffOnCpu) {
   VideoModel::Options options = TestOptions("cpu", 8);
   options.decode_precision = DecodePrecision::kFloat16;

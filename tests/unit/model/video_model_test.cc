@@ -524,6 +524,10 @@ TEST(VideoModel, CreateRejectsBadOptions) {
   EXPECT_EQ(VideoModel::Create(options).status().message(),
             "chunk_latent_voxels: must be >= 0 (0 = the default, 4096), got -1");
   options.chunk_latent_voxels = 0;
+  options.decode_page_locked_max_bytes = -1;
+  EXPECT_EQ(VideoModel::Create(options).status().message(),
+            "decode_page_locked_max_bytes: must be >= 0 (0 = never), got -1");
+  options.decode_page_locked_max_bytes = 0;
   if (!CudaAvailable()) {
     options.checkpoint_path.clear();
     options.device = "cuda";
