@@ -17,7 +17,6 @@ bool RetainFreedHeapMemory(const HeapRetentionOptions& options) {
   // threshold, which otherwise rises only after a mapped block has been freed.
   bool ok = mallopt(M_MMAP_THRESHOLD, options.mmap_threshold_bytes) == 1;
   ok = mallopt(M_TRIM_THRESHOLD, options.trim_threshold_bytes) == 1 && ok;
-  ok = mallopt(M_TOP_PAD, options.top_pad_bytes) == 1 && ok;
   return ok;
 #else
   (void)options;

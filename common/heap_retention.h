@@ -3,10 +3,11 @@
 // on every request. A decoded 65x256x256 clip is 12.8 MB of RGB bytes; with glibc's
 // defaults each such buffer is mapped fresh (or the heap top trimmed and regrown), and the
 // kernel zero-fills and faults in every page again on each request. Measured on an H200
-// host (BENCHMARKS.md section 3): a 65x256x256 x 8 thin Decode took 77.8 ms with the
-// defaults and 53.7 ms with these settings, the full decoder's 145 and 112 ms.
+// host (BENCHMARKS.md section 3): a 65x256x256 x 8 thin Decode took 78 ms with glibc's
+// defaults and 54 ms with these settings, the full decoder's 145 and 112 ms; on 2 CPU cores
+// Encode and both decoders of 17x64x64 x 8 were 8-19% faster.
 // The price: the process keeps its peak heap (up to trim_threshold_bytes free at the top)
-// resident instead of shrinking after a burst.
+// resident instead of shrinking after a burst (on the CPU bench, 18-108 MiB more peak RSS).
 // Thread-safety: call once at startup, before other threads allocate.
 #ifndef VIDSERVE_COMMON_HEAP_RETENTION_H_
 #define VIDSERVE_COMMON_HEAP_RETENTION_H_
@@ -20,8 +21,8 @@ struct HeapRetentionOptions {
   // Free memory at the top of the heap up to this stays mapped (about 2 GiB: in effect
   // never trimmed).
   int trim_threshold_bytes = 0x7fffffff;
-  // Extra space requested each time the heap grows, so that growth takes fewer system calls.
-  int top_pad_bytes = 256 << 20;
+  // glibc's M_TOP_PAD (extra space per heap growth) stays at its default: 256 MiB of it was
+  // no faster on 2 CPU cores and held 180-250 MiB more resident (BENCHMARKS.md section 3).
 };
 
 // Applies `options` with mallopt. Returns false, changing nothing, where malloc is not
