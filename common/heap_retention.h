@@ -5,9 +5,9 @@
 // kernel zero-fills and faults in every page again on each request. Measured on an H200
 // host (BENCHMARKS.md section 3): a 65x256x256 x 8 thin Decode took 78 ms with glibc's
 // defaults and 54 ms with these settings, the full decoder's 145 and 112 ms; on 2 CPU cores
-// Encode and both decoders of 17x64x64 x 8 were 8-19% faster.
+// the thin decoder's 17x64x64 x 8 decode was 16-19% faster, the rest within the noise.
 // The price: the process keeps its peak heap (up to trim_threshold_bytes free at the top)
-// resident instead of shrinking after a burst (on the CPU bench, 18-108 MiB more peak RSS).
+// resident instead of shrinking after a burst (on that CPU bench, 18-180 MiB more peak RSS).
 // Thread-safety: call once at startup, before other threads allocate.
 #ifndef VIDSERVE_COMMON_HEAP_RETENTION_H_
 #define VIDSERVE_COMMON_HEAP_RETENTION_H_
@@ -22,7 +22,7 @@ struct HeapRetentionOptions {
   // never trimmed).
   int trim_threshold_bytes = 0x7fffffff;
   // glibc's M_TOP_PAD (extra space per heap growth) stays at its default: 256 MiB of it was
-  // no faster on 2 CPU cores and held 180-250 MiB more resident (BENCHMARKS.md section 3).
+  // no faster on 2 CPU cores and raised peak RSS by 180-250 MiB (BENCHMARKS.md section 3).
 };
 
 // Applies `options` with mallopt. Returns false, changing nothing, where malloc is not
