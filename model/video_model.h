@@ -96,8 +96,9 @@ class VideoModel {
     // Decodes whose RGB output is at most this many bytes move their latents in and their
     // bytes out through page-locked host memory (LibTorch's caching host allocator keeps
     // the buffers): one DMA each way instead of copies through pageable memory. Larger
-    // decodes copy through pageable memory. 0 = never page-locked. vidserve-bench vae
-    // --page-locked-max-mib measures it (BENCHMARKS.md section 3).
+    // decodes copy through pageable memory. 0 = never page-locked. On an H200, staging
+    // every size was no faster than this 8 MiB (a 65x256x256 x 8 thin decode took 52 vs
+    // 49 ms; vidserve-bench vae --page-locked-max-mib, BENCHMARKS.md section 3).
     int64_t decode_page_locked_max_bytes = int64_t{8} << 20;
     // cuDNN autotunes each new convolution shape once and reuses the fastest kernel
     // (at::globalContext().setBenchmarkCuDNN; process-wide, but LibTorch 2.x keeps the
