@@ -3,13 +3,16 @@
 // for the 1x1x1 convolution into few channels is a GEMM tile that leaves most of the GPU
 // idle: the thin decoder's 16->8 skip at 17x64x64 x 8 took 35 us on the H200 under Nsight
 // Compute, plus 10 us for the two adds, for 18 MB of traffic (about 6 us at HBM speed).
-// A block is 256 threads: V neighbouring voxels x G input-channel groups (G = 1 to 8, about
-// one group per 16 input channels, and up to 32 when there are few voxels). Each thread keeps its voxel's (at most 16)
-// outputs in registers and sums the products of every G-th input channel; the weights sit
-// transposed in shared memory, so a warp reads each one as a broadcast while its loads of x
-// run along the voxels, coalesced. The G partial sums meet in shared memory. Splitting the
-// inputs is what a deep input over few voxels needs: the thin decoder's 128->16 skip (10,240
-// voxels at 17x64x64 x 8) took 32 us with one thread per voxel, 40 blocks on 132 SMs.
+// This kernel takes 10 us there (BENCHMARKS.md section 3).
+//
+// A block is 256 threads: V neighbouring voxels x G input-channel groups (G = 1 to 8,
+// about one group per 16 input channels, and up to 32 when there are few voxels). Each
+// thread keeps its voxel's (at most 16) outputs in registers and sums the products of every
+// G-th input channel; the weights sit transposed in shared memory, so a warp reads each one
+// as a broadcast while its loads of x run along the voxels, coalesced. The G partial sums
+// meet in shared memory. Splitting the inputs is what a deep input over few voxels needs:
+// the thin decoder's 128->16 skip (10,240 voxels at 17x64x64 x 8) took 32 us with one thread
+// per voxel (40 blocks on 132 SMs) and takes 11 us split.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
