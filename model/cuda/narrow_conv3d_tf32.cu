@@ -42,6 +42,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "model/cuda/launch_heuristics.h"
 #include "model/cuda/narrow_conv3d_kernels.h"
 
 namespace vidserve {
@@ -55,13 +56,13 @@ constexpr int kThreads = 32 * kWarps;
 constexpr int kTileW = 16;                 // mma M: outputs along W
 constexpr int kChunk = 8;                  // mma K: input channels per step
 constexpr int kTileCols = kTileW + K - 1;  // input columns with the halo
-// Below about two blocks per SM of an H100/H200 (132 SMs), fewer rows per warp give more
-// blocks (small frames: the thin decoder's 16x16 stage).
-constexpr int64_t kMinBlocks = 2 * 132;
+// Below about two blocks per SM, fewer rows per warp give more blocks (small frames: the
+// thin decoder's 16x16 stage).
+constexpr int64_t kMinBlocks = 2 * kTunedSmCount;
 // Below about four blocks per SM, the input channels are split over more blocks, each
 // taking at least two chunks (so 16-channel inputs are never split: a split costs a
 // workspace round trip and a kernel).
-constexpr int64_t kSplitBelowBlocks = 4 * 132;
+constexpr int64_t kSplitBelowBlocks = 4 * kTunedSmCount;
 constexpr int kMinChunksPerSplit = 2;
 
 // Shared-memory geometry of the input tile for R output rows per warp (32-bit words).

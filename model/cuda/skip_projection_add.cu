@@ -17,6 +17,7 @@
 #include <cuda_fp16.h>
 
 #include "model/cuda/float_conversions.cuh"
+#include "model/cuda/launch_heuristics.h"
 #include "model/cuda/skip_projection_add_kernels.h"
 
 namespace vidserve {
@@ -26,9 +27,9 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kInputsPerGroup = 16;
 constexpr int kMaxInputGroups = 8;
-// Fewer voxels than fill the GPU (two blocks per SM of an H100 or H200) split the inputs
-// further, down to two per group and up to 32 groups (8 voxels per block).
-constexpr int64_t kMinBlocks = 2 * 132;
+// Fewer voxels than fill the GPU (two blocks per SM) split the inputs further, down to two
+// per group and up to 32 groups (8 voxels per block).
+constexpr int64_t kMinBlocks = 2 * kTunedSmCount;
 constexpr int kMaxInputGroupsForFewVoxels = 32;
 
 // kOut: the output count rounded up to 4, 8 or 16; the padding weights are zero and their
