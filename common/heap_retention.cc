@@ -9,10 +9,14 @@
 
 namespace vidserve {
 
+bool MallocTunablesSetByOperator() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  return tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr;
+}
+
 bool RetainFreedHeapMemory(const HeapRetentionOptions& options) {
 #if defined(__GLIBC__)
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) return false;
+  if (MallocTunablesSetByOperator()) return false;
   // mallopt returns 1 on success. Setting M_MMAP_THRESHOLD also turns off glibc's dynamic
   // threshold, which otherwise rises only after a mapped block has been freed.
   bool ok = mallopt(M_MMAP_THRESHOLD, options.mmap_threshold_bytes) == 1;

@@ -25,6 +25,9 @@ struct HeapRetentionOptions {
   // no faster on 2 CPU cores and raised peak RSS by 180-250 MiB (BENCHMARKS.md section 3).
 };
 
+// Whether GLIBC_TUNABLES sets any glibc.malloc.* tunable (the operator's malloc settings).
+bool MallocTunablesSetByOperator();
+
 // Applies `options` with mallopt. Returns false, changing nothing, where malloc is not
 // glibc's or where the operator has set glibc.malloc.* tunables in GLIBC_TUNABLES (theirs
 // win); true when glibc accepted every setting.

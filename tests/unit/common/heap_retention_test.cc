@@ -28,10 +28,7 @@ void* Touched(size_t bytes) {
 }
 
 TEST(HeapRetention, AFreedClipSizedBlockStaysInTheHeapForTheNext) {
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) {
-    GTEST_SKIP() << "GLIBC_TUNABLES sets malloc here";
-  }
+  if (MallocTunablesSetByOperator()) GTEST_SKIP() << "GLIBC_TUNABLES sets malloc here";
   ASSERT_TRUE(RetainFreedHeapMemory());
   constexpr size_t kClipBytes = size_t{17} * 256 * 256 * 3;  // a 17x256x256 clip, 3.3 MB
   std::free(Touched(kClipBytes));
@@ -48,7 +45,10 @@ TEST(HeapRetention, LeavesAnOperatorsMallocTunablesAlone) {
   const char* previous = std::getenv("GLIBC_TUNABLES");
   const std::string saved = previous != nullptr ? previous : "";
   setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0", 1);
+  EXPECT_TRUE(MallocTunablesSetByOperator());
   EXPECT_FALSE(RetainFreedHeapMemory());
+  setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);  // not malloc's
+  EXPECT_FALSE(MallocTunablesSetByOperator());
   if (previous != nullptr) {
     setenv("GLIBC_TUNABLES", saved.c_str(), 1);
   } else {
