@@ -184,6 +184,7 @@ absl::Status ParseVae(MappingReader& r, VaeConfig* c) {
   VIDSERVE_RETURN_IF_ERROR(r.Double("thin_width_multiplier", &c->thin_width_multiplier));
   VIDSERVE_RETURN_IF_ERROR(r.Int("thin_stages", &c->thin_stages));
   VIDSERVE_RETURN_IF_ERROR(r.Int("thin_output_patch", &c->thin_output_patch));
+  VIDSERVE_RETURN_IF_ERROR(r.Int("thin_latent_res_blocks", &c->thin_latent_res_blocks));
   VIDSERVE_RETURN_IF_ERROR(r.DoubleList("latent_mean", &c->latent_mean));
   return r.DoubleList("latent_std", &c->latent_std);
 }
@@ -330,6 +331,7 @@ std::string ModelConfigToJson(const ModelConfig& c) {
               {"thin_width_multiplier", c.vae.thin_width_multiplier},
               {"thin_stages", c.vae.thin_stages},
               {"thin_output_patch", c.vae.thin_output_patch},
+              {"thin_latent_res_blocks", c.vae.thin_latent_res_blocks},
               {"latent_mean", c.vae.latent_mean},
               {"latent_std", c.vae.latent_std}};
   j["denoiser"] = {{"hidden_dim", c.denoiser.hidden_dim},
@@ -396,6 +398,12 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
   if (v.thin_output_patch != 1 && v.thin_output_patch != 2 && v.thin_output_patch != 4) {
     return Invalid("vae.thin_output_patch",
                    absl::StrCat("must be 1, 2 or 4, got ", v.thin_output_patch));
+  }
+  if (v.thin_latent_res_blocks < -1 || v.thin_latent_res_blocks > 1 + v.blocks_per_stage) {
+    return Invalid("vae.thin_latent_res_blocks",
+                   absl::StrCat("must be -1 (all) or in [0, ", 1 + v.blocks_per_stage,
+                                "] (the mid block and blocks_per_stage), got ",
+                                v.thin_latent_res_blocks));
   }
   for (const auto* list : {&v.latent_mean, &v.latent_std}) {
     const char* field = list == &v.latent_mean ? "vae.latent_mean" : "vae.latent_std";

@@ -27,6 +27,9 @@ struct VaeConfig {
   // 1, 2 or 4: the thin decoder's last log2(p) stages stay at 1/p resolution and its
   // output convolution emits p x p pixels per position (VaeDecoderOptions::output_patch).
   int64_t thin_output_patch = 1;
+  // Residual blocks the thin decoder keeps at the latents' resolution, of the mid block and
+  // the deepest stage's blocks (VaeDecoderOptions::latent_res_blocks); -1 = all of them.
+  int64_t thin_latent_res_blocks = -1;
   // Per-channel statistics of the encoder's latents (posterior means) over training data.
   // The denoiser works on (z - mean) / std, i.e. roughly unit-variance latents, which the
   // rectified-flow noise schedule assumes; generated latents are mapped back before

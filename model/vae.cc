@@ -158,10 +158,23 @@ bool VaeDecoderImpl::StageUpsamplesSpace(int64_t stage) const {
   return (int64_t{1} << stage) >= options.output_patch();
 }
 
+int64_t VaeDecoderImpl::BlocksInStage(int64_t stage) const {
+  const int64_t n = options.blocks_per_stage();
+  const int64_t latent = options.latent_res_blocks();
+  if (stage != kNumStages - 1 || latent < 0) return n;
+  return std::clamp<int64_t>(latent - 1, 0, n);  // the mid block is kept first
+}
+
+bool VaeDecoderImpl::HasMidBlock() const { return options.latent_res_blocks() != 0; }
+
 std::vector<CausalConv3d> VaeDecoderImpl::LatentLevelConvs() const {
-  std::vector<CausalConv3d> convs = {conv_in_, mid_->conv1, mid_->conv2};
+  std::vector<CausalConv3d> convs = {conv_in_};
+  if (HasMidBlock()) {
+    convs.push_back(mid_->conv1);
+    convs.push_back(mid_->conv2);
+  }
   // blocks_ is deepest stage first.
-  for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
+  for (int64_t b = 0; b < BlocksInStage(kNumStages - 1); ++b) {
     convs.push_back(blocks_[b]->conv1);
     convs.push_back(blocks_[b]->conv2);
   }
@@ -173,15 +186,22 @@ void VaeDecoderImpl::reset() {
               "VaeDecoder: channels must have ", kNumStages, " entries");
   const int64_t p = options.output_patch();
   TORCH_CHECK(p == 1 || p == 2 || p == 4, "VaeDecoder: output_patch must be 1, 2 or 4, got ", p);
+  TORCH_CHECK(options.latent_res_blocks() >= -1 &&
+                  options.latent_res_blocks() <= 1 + options.blocks_per_stage(),
+              "VaeDecoder: latent_res_blocks must be -1 (all) or 0..", 1 + options.blocks_per_stage(),
+              ", got ", options.latent_res_blocks());
   blocks_.clear();
+  mid_ = nullptr;
   upsample_convs_.clear();
   int64_t width = StageWidth(kNumStages - 1);
   conv_in_ = register_module("conv_in",
                              CausalConv3d(CausalConv3dOptions(options.latent_channels(), width)));
-  mid_ = register_module("mid", CausalResBlock(CausalResBlockOptions(width, width)));
+  if (HasMidBlock()) {
+    mid_ = register_module("mid", CausalResBlock(CausalResBlockOptions(width, width)));
+  }
   for (int64_t s = kNumStages - 1; s >= 0; --s) {
     const int64_t stage_width = StageWidth(s);
-    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
+    for (int64_t b = 0; b < BlocksInStage(s); ++b) {
       blocks_.push_back(register_module("stage" + std::to_string(s) + "_block" + std::to_string(b),
                                         CausalResBlock(CausalResBlockOptions(width, stage_width))));
       width = stage_width;
@@ -222,10 +242,11 @@ torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalCo
 torch::Tensor VaeDecoderImpl::DecodeChunkWithoutShortcut(const torch::Tensor& latents,
                                                         CausalConvCache* cache) {
   const bool first_chunk = cache == nullptr || cache->empty();
-  auto h = mid_->forward(conv_in_->forward(latents, cache), cache);
+  auto h = conv_in_->forward(latents, cache);
+  if (HasMidBlock()) h = mid_->forward(h, cache);
   size_t block = 0;
   for (int64_t s = kNumStages - 1, i = 0; s >= 0; --s, ++i) {
-    for (int64_t b = 0; b < options.blocks_per_stage(); ++b) {
+    for (int64_t b = 0; b < BlocksInStage(s); ++b) {
       h = blocks_[block++]->forward(h, cache);
     }
     // Time first: the spatial upsampling's copy then also makes the first chunk's

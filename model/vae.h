@@ -81,6 +81,11 @@ struct VaeDecoderOptions {
   // resolution, where a GPU spends most of a small decoder's time on thin-channel kernels
   // and memory passes: the thin decoder's lever on the GPU.
   TORCH_ARG(int64_t, output_patch) = 1;
+  // How many residual blocks run at the latents' resolution, of the mid block and the
+  // deepest stage's blocks_per_stage blocks, in that order (-1 = all of them). On a GPU a
+  // small clip's decode is bound by kernel launches, not arithmetic, and each such block is
+  // about nine of them whatever its width: a thin decoder that drops them is faster there.
+  TORCH_ARG(int64_t, latent_res_blocks) = -1;
 };
 
 // Latents [B, Clat, T', H', W'] to pixels [B, 3, 1+4(T'-1), 8H', 8W'] (unclamped).
@@ -101,8 +106,13 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   int64_t StageWidth(int64_t stage) const;
   // Whether stage i upsamples 2x in space (all but the last log2(output_patch) stages).
   bool StageUpsamplesSpace(int64_t stage) const;
+  // Residual blocks of stage i (the deepest stage's may be fewer: latent_res_blocks).
+  int64_t BlocksInStage(int64_t stage) const;
+  // Whether the mid block runs (latent_res_blocks != 0).
+  bool HasMidBlock() const;
   // The convolutions that run at the latents' resolution, before the first upsampling:
-  // conv_in, the mid block's and the deepest stage's blocks'.
+  // conv_in, the mid block's and the deepest stage's blocks' (those that latent_res_blocks
+  // keeps).
   std::vector<CausalConv3d> LatentLevelConvs() const;
 
   VaeDecoderOptions options;
@@ -120,7 +130,7 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
                             bool first_chunk) const;
 
   CausalConv3d conv_in_{nullptr};
-  CausalResBlock mid_{nullptr};
+  CausalResBlock mid_{nullptr};               // null without latent res blocks
   std::vector<CausalResBlock> blocks_;        // deepest stage first
   std::vector<CausalConv3d> upsample_convs_;  // deepest stage first
   ChannelRmsNorm norm_out_{nullptr};

@@ -59,7 +59,8 @@ VaeDecoderOptions DecoderOptionsFromConfig(const ModelConfig& config, bool thin)
       .blocks_per_stage(config.vae.blocks_per_stage)
       .width_multiplier(thin ? config.vae.thin_width_multiplier : 1.0)
       .narrowed_stages(thin ? config.vae.thin_stages : 0)
-      .output_patch(thin ? config.vae.thin_output_patch : 1);
+      .output_patch(thin ? config.vae.thin_output_patch : 1)
+      .latent_res_blocks(thin ? config.vae.thin_latent_res_blocks : -1);
 }
 
 TextEncoderOptions TextEncoderOptionsFromConfig(const ModelConfig& config) {

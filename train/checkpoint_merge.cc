@@ -46,6 +46,7 @@ absl::Status MergeCheckpoints(const MergeOptions& options) {
   config.vae.thin_stages = thin.config.vae.thin_stages;
   config.vae.thin_width_multiplier = thin.config.vae.thin_width_multiplier;
   config.vae.thin_output_patch = thin.config.vae.thin_output_patch;
+  config.vae.thin_latent_res_blocks = thin.config.vae.thin_latent_res_blocks;
   VIDSERVE_ASSIGN_OR_RETURN(VideoNetwork merged,
                             BuildVideoNetwork(config, /*init_seed=*/0, /*adaln_zero_init=*/false));
   VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*vae.network->encoder, *merged->encoder, vae.path));

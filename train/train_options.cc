@@ -51,10 +51,15 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
         "remeasure_latent_statistics: only for the denoiser stage (the stage that measures them)");
   }
   if (o.stage != TrainStage::kThinDecoder &&
-      (o.thin_stages != -1 || o.thin_width_multiplier != 0 || o.thin_output_patch != 0)) {
+      (o.thin_stages != -1 || o.thin_width_multiplier != 0 || o.thin_output_patch != 0 ||
+       o.thin_latent_res_blocks != -1)) {
     return absl::InvalidArgumentError(
-        "thin_stages / thin_width_multiplier / thin_output_patch: only the thin stage reshapes "
-        "the thin decoder");
+        "thin_stages / thin_width_multiplier / thin_output_patch / thin_latent_res_blocks: only "
+        "the thin stage reshapes the thin decoder");
+  }
+  if (o.thin_latent_res_blocks < -1) {
+    return Invalid("thin_latent_res_blocks", "must be >= 0, or -1 to keep",
+                   o.thin_latent_res_blocks);
   }
   if (o.thin_output_patch != 0 && o.thin_output_patch != 1 && o.thin_output_patch != 2 &&
       o.thin_output_patch != 4) {

@@ -97,6 +97,9 @@ struct TrainOptions {
   int64_t thin_stages = -1;
   double thin_width_multiplier = 0;
   int64_t thin_output_patch = 0;
+  // Residual blocks kept at the latents' resolution (the mid block first; -1 = keep the init
+  // checkpoint's): on a GPU a small clip's decode pays per kernel launch, and each is ~9.
+  int64_t thin_latent_res_blocks = -1;
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;              // CPU intra-op threads; 0 = LibTorch's default
   // Length of the schedule, in optimiser steps. 0 = fit it to time_budget_minutes: the

@@ -81,6 +81,16 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
       vae.thin_output_patch = options.thin_output_patch;
       fresh_thin = true;
     }
+    if (options.thin_latent_res_blocks >= 0) {
+      // As many as the decoder has is "all" (-1), so the unchanged shape stays unchanged.
+      const int64_t blocks = options.thin_latent_res_blocks >= 1 + vae.blocks_per_stage
+                                 ? -1
+                                 : options.thin_latent_res_blocks;
+      if (blocks != vae.thin_latent_res_blocks) {
+        vae.thin_latent_res_blocks = blocks;
+        fresh_thin = true;
+      }
+    }
   }
   // The latent statistics (the denoiser's input scale) belong to an encoder and to the
   // denoiser trained with them. A vae run that trains the encoder makes them stale, so its
@@ -140,13 +150,17 @@ absl::StatusOr<std::unique_ptr<TrainingStage>> MakeStage(const StageContext& con
 
 // The options a resumed run must share with the run that wrote the state.
 nlohmann::json FixedOptions(const TrainOptions& o) {
-  return {{"stage", TrainStageName(o.stage)}, {"batch_size", o.batch_size},
-          {"seed", o.seed},                   {"mixer", o.mixer},
-          {"thin_stages", o.thin_stages},     {"thin_width_multiplier", o.thin_width_multiplier},
-          {"thin_output_patch", o.thin_output_patch}, {"freeze_encoder", o.freeze_encoder},
-          {"frames", o.data.frames},          {"height", o.data.height},
-          {"width", o.data.width},            {"clip_folder", o.data.clip_folder},
-          {"first_clip", o.data.first_clip}};
+  nlohmann::json fixed = {
+      {"stage", TrainStageName(o.stage)}, {"batch_size", o.batch_size},
+      {"seed", o.seed},                   {"mixer", o.mixer},
+      {"thin_stages", o.thin_stages},     {"thin_width_multiplier", o.thin_width_multiplier},
+      {"thin_output_patch", o.thin_output_patch}, {"freeze_encoder", o.freeze_encoder},
+      {"frames", o.data.frames},          {"height", o.data.height},
+      {"width", o.data.width},            {"clip_folder", o.data.clip_folder},
+      {"first_clip", o.data.first_clip}};
+  // Only when set, so that runs saved before the option existed still resume.
+  if (o.thin_latent_res_blocks != -1) fixed["thin_latent_res_blocks"] = o.thin_latent_res_blocks;
+  return fixed;
 }
 
 // AdamW with weight decay on matrices only: decaying norm gains and biases toward zero

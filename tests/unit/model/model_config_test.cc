@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
+
 namespace vidserve {
 namespace {
 
@@ -135,6 +137,7 @@ TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
   config.denoiser.mixers = {"softmax", "mesa", "loglinear", "softmax"};
   config.vae.thin_width_multiplier = 0.3;
   config.vae.thin_output_patch = 4;
+  config.vae.thin_latent_res_blocks = 1;
   config.sampler.timestep_shift = 2.5;
   config.sampler.guidance_min_t = 0.25;
   config.sampler.guidance_max_t = 0.75;
@@ -149,6 +152,7 @@ TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
   EXPECT_EQ(back->denoiser.mixers, config.denoiser.mixers);
   EXPECT_DOUBLE_EQ(back->vae.thin_width_multiplier, 0.3);
   EXPECT_EQ(back->vae.thin_output_patch, 4);
+  EXPECT_EQ(back->vae.thin_latent_res_blocks, 1);
   EXPECT_TRUE(back->denoiser.qk_norm);
 }
 
@@ -163,6 +167,20 @@ TEST(ModelConfig, QkNormIsOffUnlessSetAndMustBeABoolean) {
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("denoiser.qk_norm"));
   EXPECT_THAT(bad.status().message(), HasSubstr("maybe"));
+}
+
+TEST(ModelConfig, ThinLatentResBlocksAreAllOrAtMostTheMidBlockAndOneStage) {
+  auto tiny = LoadPreset("tiny");
+  ASSERT_TRUE(tiny.ok());
+  EXPECT_EQ(tiny->vae.thin_latent_res_blocks, -1);  // all, as before the key existed
+  EXPECT_TRUE(ParseModelConfigYaml("vae:\n  thin_latent_res_blocks: 0\n").ok());
+  EXPECT_TRUE(ParseModelConfigYaml("vae:\n  thin_latent_res_blocks: 2\n").ok());
+  for (const char* bad : {"-2", "3"}) {
+    auto config = ParseModelConfigYaml(absl::StrCat("vae:\n  thin_latent_res_blocks: ", bad, "\n"));
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_THAT(config.status().message(), HasSubstr("vae.thin_latent_res_blocks"));
+    EXPECT_THAT(config.status().message(), HasSubstr("[0, 2]"));
+  }
 }
 
 TEST(ModelConfig, ThinOutputPatchIsOneTwoOrFour) {

@@ -274,6 +274,52 @@ TEST(Vae, OutputPatchPutsEachChannelGroupOnItsPixels) {
   EXPECT_NEAR(lit.abs().sum().item<double>(), 5.0 * 8 * 8, 1e-2);  // nothing anywhere else
 }
 
+TEST(Vae, LatentResBlocksDropTheDeepestStageBlocksThenTheMidBlock) {
+  torch::NoGradGuard no_grad;
+  auto has_prefix = [](const VaeDecoder& d, const std::string& prefix) {
+    for (const auto& item : d->named_parameters()) {
+      if (item.key().rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+  };
+  const auto options = VaeDecoderOptions().latent_channels(8).channels({32, 64, 128});
+  VaeDecoder all(options);
+  VaeDecoder one(VaeDecoderOptions(options).latent_res_blocks(1));
+  VaeDecoder none(VaeDecoderOptions(options).latent_res_blocks(0));
+  EXPECT_TRUE(has_prefix(all, "mid.") && has_prefix(all, "stage2_block0."));
+  EXPECT_TRUE(has_prefix(one, "mid."));
+  EXPECT_FALSE(has_prefix(one, "stage2_block0."));
+  EXPECT_FALSE(has_prefix(none, "mid.") || has_prefix(none, "stage2_block0."));
+  // The shallower stages keep their blocks.
+  EXPECT_TRUE(has_prefix(none, "stage1_block0.") && has_prefix(none, "stage0_block0."));
+  EXPECT_EQ(all->LatentLevelConvs().size(), 5u);
+  EXPECT_EQ(one->LatentLevelConvs().size(), 3u);
+  EXPECT_EQ(none->LatentLevelConvs().size(), 1u);
+  EXPECT_FALSE(none->HasMidBlock());
+  EXPECT_EQ(one->BlocksInStage(2), 0);
+  EXPECT_EQ(one->BlocksInStage(1), 1);
+
+  // Same output shape, causal and chunkable like the full-depth decoder.
+  torch::manual_seed(5);
+  auto z = torch::randn({1, 8, 3, 2, 2});
+  for (VaeDecoder* d : {&one, &none}) {
+    const auto whole = (*d)->forward(z);
+    ASSERT_EQ(whole.sizes(), all->forward(z).sizes());
+    EXPECT_TRUE(torch::allclose((*d)->DecodeInChunks(z, 1), whole, 1e-4, 1e-5));
+    auto changed = z.clone();
+    changed.narrow(2, 2, 1).add_(1.0);  // latent 2 covers frames 5..8
+    EXPECT_TRUE(torch::equal(whole.narrow(2, 0, 5), (*d)->forward(changed).narrow(2, 0, 5)));
+  }
+  EXPECT_THROW(VaeDecoder(VaeDecoderOptions(options).latent_res_blocks(3)), c10::Error);
+}
+
+TEST(Vae, ThinLatentResBlocksComeFromTheConfigAndLeaveTheFullDecoder) {
+  auto config = *LoadPreset("tiny");
+  config.vae.thin_latent_res_blocks = 0;
+  EXPECT_EQ(DecoderOptionsFromConfig(config, /*thin=*/false).latent_res_blocks(), -1);
+  EXPECT_EQ(DecoderOptionsFromConfig(config, /*thin=*/true).latent_res_blocks(), 0);
+}
+
 TEST(Vae, ThinOutputPatchComesFromTheConfig) {
   auto config = *LoadPreset("tiny");
   config.vae.thin_output_patch = 2;

@@ -238,19 +238,38 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
             (*original)->info().thin_decoder_parameters);
   EXPECT_EQ((*reshaped)->info().vae_parameters, (*original)->info().vae_parameters);
 
+  // Two steps of a thin run of another shape from the vae export, merged and served.
+  auto reshape_and_serve = [&](const std::string& name, auto set_shape) {
+    TrainOptions options = Options(TrainStage::kThinDecoder, name, 2);
+    options.init_checkpoint = vae->export_path;
+    set_shape(options);
+    auto run = RunTraining(options);
+    EXPECT_TRUE(run.ok()) << run.status();
+    MergeOptions shaped = merge;
+    shaped.thin_checkpoint = run.ok() ? run->export_path : "";
+    shaped.output = (root_ / ("merged-" + name) / "model.safetensors").string();
+    EXPECT_TRUE(MergeCheckpoints(shaped).ok());
+    return ServeOnCpu((root_ / ("merged-" + name)).string());
+  };
+
   // A new output patch: the merge keeps it and the served thin decoder gives full-size clips.
-  TrainOptions patch_options = Options(TrainStage::kThinDecoder, "thin-patch2", 2);
-  patch_options.init_checkpoint = vae->export_path;
-  patch_options.thin_output_patch = 2;
-  auto patched = RunTraining(patch_options);
-  ASSERT_TRUE(patched.ok()) << patched.status();
-  merge.thin_checkpoint = patched->export_path;
-  merge.output = (root_ / "merged-patch2" / "model.safetensors").string();
-  ASSERT_TRUE(MergeCheckpoints(merge).ok());
-  auto patch_model = ServeOnCpu((root_ / "merged-patch2").string());
+  auto patch_model = reshape_and_serve("patch2", [](TrainOptions& o) { o.thin_output_patch = 2; });
   ASSERT_TRUE(patch_model.ok()) << patch_model.status();
   EXPECT_EQ((*patch_model)->info().config.vae.thin_output_patch, 2);
   EXPECT_EQ((*patch_model)->info().config.vae.thin_stages, 2);  // the vae export's
+
+  // Fewer res blocks at the latents' resolution: the merge keeps the shape, and the served
+  // thin decoder is smaller. Asking for all of them (the mid block + blocks_per_stage 1) is
+  // no change.
+  auto shallow = reshape_and_serve("latent0", [](TrainOptions& o) { o.thin_latent_res_blocks = 0; });
+  ASSERT_TRUE(shallow.ok()) << shallow.status();
+  EXPECT_EQ((*shallow)->info().config.vae.thin_latent_res_blocks, 0);
+  EXPECT_LT((*shallow)->info().thin_decoder_parameters,
+            (*original)->info().thin_decoder_parameters);
+  auto all = reshape_and_serve("latent-all", [](TrainOptions& o) { o.thin_latent_res_blocks = 2; });
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ((*all)->info().config.vae.thin_latent_res_blocks, -1);
+  EXPECT_EQ((*all)->info().thin_decoder_parameters, (*original)->info().thin_decoder_parameters);
 
   // Only the thin stage reshapes the thin decoder.
   TrainOptions wrong_stage = Options(TrainStage::kVae, "vae3", 2);
@@ -258,6 +277,11 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
   auto refused = RunTraining(wrong_stage);
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("only the thin stage"));
+  TrainOptions wrong_blocks = Options(TrainStage::kVae, "vae-latent0", 2);
+  wrong_blocks.thin_latent_res_blocks = 0;
+  auto refused_blocks = RunTraining(wrong_blocks);
+  ASSERT_FALSE(refused_blocks.ok());
+  EXPECT_THAT(std::string(refused_blocks.status().message()), HasSubstr("only the thin stage"));
 }
 
 TEST_F(TrainerTest, FrozenEncoderVaeRunTrainsOnlyTheDecoder) {
