@@ -127,12 +127,7 @@ cudaError_t LaunchChannelRmsNormSilu(const ChannelRmsNormSiluArgs& a, cudaStream
       a.channels > kIntMax) {
     return cudaErrorInvalidValue;
   }
-  switch (a.dtype) {
-    case KernelDtype::kFloat32: return Launch<float>(a, stream);
-    case KernelDtype::kFloat16: return Launch<__half>(a, stream);
-    case KernelDtype::kBFloat16: return Launch<__nv_bfloat16>(a, stream);
-  }
-  return cudaErrorInvalidValue;
+  return DispatchKernelDtype(a.dtype, [&](auto t) { return Launch<decltype(t)>(a, stream); });
 }
 
 }  // namespace cuda_kernels

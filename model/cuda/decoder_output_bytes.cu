@@ -76,11 +76,7 @@ cudaError_t LaunchDecoderOutputBytes(const DecoderOutputBytesArgs& a, cudaStream
       a.frame_offset + a.frames > a.total_frames) {
     return cudaErrorInvalidValue;
   }
-  switch (a.dtype) {
-    case KernelDtype::kFloat16: return Launch<__half>(a, stream);
-    case KernelDtype::kBFloat16: return Launch<__nv_bfloat16>(a, stream);
-    default: return Launch<float>(a, stream);
-  }
+  return DispatchKernelDtype(a.dtype, [&](auto t) { return Launch<decltype(t)>(a, stream); });
 }
 
 }  // namespace cuda_kernels

@@ -5,9 +5,25 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include "model/cuda/kernel_dtype.h"
 
 namespace vidserve {
 namespace cuda_kernels {
+
+// Host side: calls launch(T()) with T the element type `dtype` names (float, __half or
+// __nv_bfloat16), so each kernel's launcher writes its dtype switch once:
+//   return DispatchKernelDtype(a.dtype, [&](auto t) { return Launch<decltype(t)>(a, stream); });
+template <typename LaunchForType>
+cudaError_t DispatchKernelDtype(KernelDtype dtype, LaunchForType&& launch) {
+  switch (dtype) {
+    case KernelDtype::kFloat32: return launch(float());
+    case KernelDtype::kFloat16: return launch(__half());
+    case KernelDtype::kBFloat16: return launch(__nv_bfloat16());
+  }
+  return cudaErrorInvalidValue;
+}
 
 template <typename T>
 __device__ __forceinline__ float ToFloat(T x);

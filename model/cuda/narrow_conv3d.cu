@@ -276,12 +276,8 @@ cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& a, cudaStream_t str
       reinterpret_cast<uintptr_t>(a.past) % vector_bytes != 0) {
     return cudaErrorInvalidValue;
   }
-  switch (a.dtype) {
-    case KernelDtype::kFloat32: return LaunchForType<float>(a, stream);
-    case KernelDtype::kFloat16: return LaunchForType<__half>(a, stream);
-    case KernelDtype::kBFloat16: return LaunchForType<__nv_bfloat16>(a, stream);
-  }
-  return cudaErrorInvalidValue;
+  return DispatchKernelDtype(a.dtype,
+                             [&](auto t) { return LaunchForType<decltype(t)>(a, stream); });
 }
 
 }  // namespace cuda_kernels

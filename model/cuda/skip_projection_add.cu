@@ -148,12 +148,8 @@ cudaError_t LaunchSkipProjectionAdd(const SkipProjectionAddArgs& a, cudaStream_t
       a.out_channels > kSkipProjectionMaxOutChannels) {
     return cudaErrorInvalidValue;
   }
-  switch (a.dtype) {
-    case KernelDtype::kFloat32: return LaunchForType<float>(a, stream);
-    case KernelDtype::kFloat16: return LaunchForType<__half>(a, stream);
-    case KernelDtype::kBFloat16: return LaunchForType<__nv_bfloat16>(a, stream);
-  }
-  return cudaErrorInvalidValue;
+  return DispatchKernelDtype(a.dtype,
+                             [&](auto t) { return LaunchForType<decltype(t)>(a, stream); });
 }
 
 }  // namespace cuda_kernels
