@@ -13,6 +13,7 @@
 #include "data/clip_detector.h"
 #include "data/synthetic_clip_generator.h"
 #include "eval/video_quality.h"
+#include "model/model_config.h"
 #include "model/video_model.h"
 
 namespace vidserve {
@@ -73,23 +74,14 @@ TEST(ShippedCheckpoint, LoadsAsTrainedWithItsMetrics) {
   EXPECT_EQ(info.config.vae.latent_std.size(), static_cast<size_t>(info.config.vae.latent_channels));
   EXPECT_GE(info.metrics.at("vae_full_psnr_db"), 30.0);
   EXPECT_GE(info.metrics.at("colour_accuracy_pct"), 90.0);
-  // The sampler settings its quality was measured with, as models/vidserve-tiny/config.yaml
-  // documents them.
+  // The architecture and the sampler settings its quality was measured with are the ones
+  // models/vidserve-tiny/config.yaml documents; only the latent statistics, which the
+  // trainer measured, are the file's alone.
   auto documented = LoadModelConfigFile(kShipped + "/config.yaml");
   ASSERT_TRUE(documented.ok()) << documented.status();
-  EXPECT_DOUBLE_EQ(info.config.sampler.guidance_min_t, documented->sampler.guidance_min_t);
-  EXPECT_DOUBLE_EQ(info.config.sampler.guidance_max_t, documented->sampler.guidance_max_t);
-  EXPECT_DOUBLE_EQ(info.config.sampler.stochasticity, documented->sampler.stochasticity);
-  EXPECT_DOUBLE_EQ(info.config.sampler.timestep_shift, documented->sampler.timestep_shift);
-  EXPECT_EQ(info.config.sampler.default_steps, documented->sampler.default_steps);
-  EXPECT_DOUBLE_EQ(info.config.sampler.default_guidance, documented->sampler.default_guidance);
-  // ... and its architecture, the thin decoder's shape included.
-  EXPECT_EQ(info.config.vae.channels, documented->vae.channels);
-  EXPECT_EQ(info.config.vae.latent_channels, documented->vae.latent_channels);
-  EXPECT_EQ(info.config.vae.thin_stages, documented->vae.thin_stages);
-  EXPECT_DOUBLE_EQ(info.config.vae.thin_width_multiplier, documented->vae.thin_width_multiplier);
-  EXPECT_EQ(info.config.vae.thin_output_patch, documented->vae.thin_output_patch);
-  EXPECT_EQ(info.config.vae.thin_latent_res_blocks, documented->vae.thin_latent_res_blocks);
+  documented->vae.latent_mean = info.config.vae.latent_mean;
+  documented->vae.latent_std = info.config.vae.latent_std;
+  EXPECT_EQ(ModelConfigToJson(info.config), ModelConfigToJson(*documented));
   // The thin decoder's measured loss is within the 0.5 dB.
   EXPECT_LE(info.metrics.at("vae_full_psnr_db") - info.metrics.at("vae_thin_psnr_db"), 0.5);
   // Within the size budget (fp16, <= 40 MB).
