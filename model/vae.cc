@@ -181,6 +181,32 @@ std::vector<CausalConv3d> VaeDecoderImpl::LatentLevelConvs() const {
   return convs;
 }
 
+bool VaeDecoderImpl::InitOutputPatchFrom(const VaeDecoderImpl& source) {
+  const int64_t p = options.output_patch(), p0 = source.options.output_patch();
+  const auto& from = source.conv_out_->conv;
+  auto& to = conv_out_->conv;
+  const int64_t channels = options.out_channels();
+  if (p % p0 != 0 || source.options.out_channels() != channels ||
+      from->weight.size(0) != channels * p0 * p0 || to->weight.size(0) != channels * p * p ||
+      from->weight.sizes().slice(1) != to->weight.sizes().slice(1) ||
+      from->bias.defined() != to->bias.defined()) {
+    return false;
+  }
+  // Output channel c p^2 + i p + j is pixel (i, j) of colour c's block (DepthToSpace);
+  // it lies at (i mod p0, j mod p0) of a p0 x p0 block of `source`'s output.
+  std::vector<int64_t> rows;
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t i = 0; i < p; ++i) {
+      for (int64_t j = 0; j < p; ++j) rows.push_back(c * p0 * p0 + (i % p0) * p0 + j % p0);
+    }
+  }
+  const auto index = torch::tensor(rows, torch::kLong).to(from->weight.device());
+  torch::NoGradGuard no_grad;
+  to->weight.copy_(from->weight.index_select(0, index));
+  if (to->bias.defined()) to->bias.copy_(from->bias.index_select(0, index));
+  return true;
+}
+
 void VaeDecoderImpl::reset() {
   TORCH_CHECK(static_cast<int64_t>(options.channels().size()) == kNumStages,
               "VaeDecoder: channels must have ", kNumStages, " entries");

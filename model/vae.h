@@ -114,6 +114,12 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   // conv_in, the mid block's and the deepest stage's blocks' (those that latent_res_blocks
   // keeps).
   std::vector<CausalConv3d> LatentLevelConvs() const;
+  // Sets the output convolution from `source`'s, whose output patch p0 divides this one's
+  // p, so that every pixel of a p x p block starts as the value `source`'s output channel
+  // for that pixel's place in its p0 x p0 block gives at the block's position: a decoder
+  // reshaped to a larger patch starts from the old one's output, nearest-upsampled, not
+  // from noise. False (nothing changed) when the shapes do not fit that way.
+  bool InitOutputPatchFrom(const VaeDecoderImpl& source);
 
   VaeDecoderOptions options;
 

@@ -128,6 +128,12 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
           CopyMatchingTensors(*init.network->thin_decoder, *out.network->thin_decoder);
       LOG_INFO << "reshaped thin decoder: " << copied.copied << " of " << copied.total
                << " tensors copied from " << src << " (same name and shape)";
+      if (init.config.vae.thin_output_patch != out.config.vae.thin_output_patch &&
+          out.network->thin_decoder->InitOutputPatchFrom(*init.network->thin_decoder)) {
+        LOG_INFO << "thin decoder's output convolution set from the output patch "
+                 << init.config.vae.thin_output_patch << " one, nearest-upsampled to "
+                 << out.config.vae.thin_output_patch;
+      }
     }
     if (!fresh_denoiser) {
       VIDSERVE_RETURN_IF_ERROR(

@@ -274,6 +274,40 @@ TEST(Vae, OutputPatchPutsEachChannelGroupOnItsPixels) {
   EXPECT_NEAR(lit.abs().sum().item<double>(), 5.0 * 8 * 8, 1e-2);  // nothing anywhere else
 }
 
+TEST(Vae, InitOutputPatchFromStartsALargerPatchAsTheSmallerOnesOutputUpsampled) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(6);
+  const auto options = VaeDecoderOptions().latent_channels(8).channels({32, 64, 128});
+  auto output_conv = [](VaeDecoder& d) {
+    return d->named_modules()["conv_out"]->as<CausalConv3dImpl>();
+  };
+  auto depth_to_space = [](const torch::Tensor& x, int64_t p) {
+    const int64_t b = x.size(0), c = x.size(1) / (p * p), t = x.size(2), h = x.size(3),
+                  w = x.size(4);
+    return x.reshape({b, c, p, p, t, h, w})
+        .permute({0, 1, 4, 5, 2, 6, 3})
+        .reshape({b, c, t, h * p, w * p});
+  };
+  VaeDecoder source(options);  // output patch 1
+  const auto features = torch::randn({1, 32, 3, 4, 5});
+  const auto pixels = output_conv(source)->forward(features);  // [1, 3, 3, 4, 5]
+  for (int64_t p : {2, 4}) {
+    VaeDecoder target(VaeDecoderOptions(options).output_patch(p));
+    const auto before = output_conv(target)->forward(features);
+    ASSERT_TRUE(target->InitOutputPatchFrom(*source)) << "p=" << p;
+    const auto blocks = depth_to_space(output_conv(target)->forward(features), p);
+    const auto upsampled = pixels.repeat_interleave(p, 3).repeat_interleave(p, 4);
+    EXPECT_TRUE(torch::allclose(blocks, upsampled, 1e-5, 1e-6)) << "p=" << p;
+    EXPECT_FALSE(torch::allclose(depth_to_space(before, p), upsampled, 1e-2, 1e-2));
+  }
+  // A smaller patch cannot be made from a larger one; other widths do not fit.
+  VaeDecoder four(VaeDecoderOptions(options).output_patch(4));
+  VaeDecoder two(VaeDecoderOptions(options).output_patch(2));
+  EXPECT_FALSE(two->InitOutputPatchFrom(*four));
+  VaeDecoder narrow(VaeDecoderOptions(options).output_patch(4).width_multiplier(0.5).narrowed_stages(1));
+  EXPECT_FALSE(narrow->InitOutputPatchFrom(*source));
+}
+
 TEST(Vae, LatentResBlocksDropTheDeepestStageBlocksThenTheMidBlock) {
   torch::NoGradGuard no_grad;
   auto has_prefix = [](const VaeDecoder& d, const std::string& prefix) {
