@@ -267,6 +267,11 @@ torch::Tensor VaeDecoderImpl::DecodeChunk(const torch::Tensor& latents, CausalCo
 
 torch::Tensor VaeDecoderImpl::DecodeChunkWithoutShortcut(const torch::Tensor& latents,
                                                         CausalConvCache* cache) {
+  return DepthToSpace(DecodeChunkPatches(latents, cache), options.output_patch());
+}
+
+torch::Tensor VaeDecoderImpl::DecodeChunkPatches(const torch::Tensor& latents,
+                                                CausalConvCache* cache) {
   const bool first_chunk = cache == nullptr || cache->empty();
   auto h = conv_in_->forward(latents, cache);
   if (HasMidBlock()) h = mid_->forward(h, cache);
@@ -281,8 +286,7 @@ torch::Tensor VaeDecoderImpl::DecodeChunkWithoutShortcut(const torch::Tensor& la
     if (StageUpsamplesSpace(s)) h = SpatialUpsample2x(h);
     h = upsample_convs_[i]->forward(h, cache);
   }
-  return DepthToSpace(conv_out_->forward(norm_out_->ForwardSilu(h), cache),
-                      options.output_patch());
+  return conv_out_->forward(norm_out_->ForwardSilu(h), cache);
 }
 
 torch::Tensor VaeDecoderImpl::Thumbnail(const torch::Tensor& latents) const {
@@ -320,23 +324,31 @@ torch::Tensor VaeDecoderImpl::DecodeToBytes(const torch::Tensor& latents,
   auto bytes = torch::empty({latents.size(0), 1 + 4 * (frames - 1), 8 * latents.size(3),
                              8 * latents.size(4), 3},
                             latents.options().dtype(torch::kUInt8));
+  const int64_t patch = options.output_patch();
   CausalConvCache cache;
   int64_t frame_offset = 0;
   for (int64_t start = 0; start < frames; start += chunk) {
     const bool first_chunk = start == 0;
     const auto chunk_latents = latents.narrow(2, start, std::min(chunk, frames - start));
-    const auto out = DecodeChunkWithoutShortcut(chunk_latents, chunk < frames ? &cache : nullptr);
+    // Before the depth-to-space: the CUDA kernel reads the p x p blocks in place.
+    const auto patches = DecodeChunkPatches(chunk_latents, chunk < frames ? &cache : nullptr);
+    const int64_t out_frames = patches.size(2);
 #ifdef VIDSERVE_HAVE_CUDA
+    // The kernel reads NCDHW: a channels-last convolution output (decode_channels_last)
+    // costs one copy, as the depth-to-space did.
+    const auto kernel_patches = patches.is_cuda() ? patches.contiguous() : patches;
     const auto thumb = Thumbnail(chunk_latents);
-    if (DecoderOutputBytesCudaSupported(out, thumb, first_chunk, bytes, frame_offset)) {
-      DecoderOutputBytesCuda(out, thumb, first_chunk, bytes, frame_offset);
-      frame_offset += out.size(2);
+    if (DecoderOutputBytesCudaSupported(kernel_patches, thumb, first_chunk, bytes, frame_offset,
+                                        patch)) {
+      DecoderOutputBytesCuda(kernel_patches, thumb, first_chunk, bytes, frame_offset, patch);
+      frame_offset += out_frames;
       continue;
     }
 #endif
-    bytes.narrow(1, frame_offset, out.size(2))
-        .copy_(PixelsToBytes(AddShortcut(out, chunk_latents, first_chunk)));
-    frame_offset += out.size(2);
+    bytes.narrow(1, frame_offset, out_frames)
+        .copy_(PixelsToBytes(AddShortcut(DepthToSpace(patches, patch), chunk_latents,
+                                         first_chunk)));
+    frame_offset += out_frames;
   }
   return bytes;
 }

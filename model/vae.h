@@ -99,8 +99,9 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   // instead of the whole video (equal to forward() up to float rounding).
   torch::Tensor DecodeInChunks(const torch::Tensor& latents, int64_t chunk_latent_frames);
   // DecodeInChunks as RGB bytes, [B, T, H, W, 3] uint8: PixelsToBytes of its output, chunk
-  // by chunk into one tensor. On CUDA the shortcut add and the conversion run as one kernel
-  // (model/cuda/decoder_output_bytes.h), with the same bytes.
+  // by chunk into one tensor. On CUDA the depth-to-space (output_patch > 1), the shortcut add
+  // and the conversion run as one kernel (model/cuda/decoder_output_bytes.h), with the same
+  // bytes.
   torch::Tensor DecodeToBytes(const torch::Tensor& latents, int64_t chunk_latent_frames);
   // Width of decoder stage i (0 = pixel level) after the multiplier.
   int64_t StageWidth(int64_t stage) const;
@@ -126,8 +127,12 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
  private:
   // One chunk; the first chunk of a video is the one that finds `cache` empty (or null).
   torch::Tensor DecodeChunk(const torch::Tensor& latents, CausalConvCache* cache);
-  // DecodeChunk before the shortcut: the output convolution's pixels.
+  // DecodeChunk before the shortcut: the output convolution's pixels, [B, out_channels, T, H, W].
   torch::Tensor DecodeChunkWithoutShortcut(const torch::Tensor& latents, CausalConvCache* cache);
+  // DecodeChunkWithoutShortcut before the depth-to-space: the output convolution's output,
+  // [B, out_channels p^2, T, H / p, W / p] with p = output_patch, which DecodeToBytes's CUDA
+  // kernel reads in place.
+  torch::Tensor DecodeChunkPatches(const torch::Tensor& latents, CausalConvCache* cache);
   // The latent channels the shortcut adds to the first pixel channels (up to 3).
   torch::Tensor Thumbnail(const torch::Tensor& latents) const;
   // out + the thumbnail repeated over its 8 x 8 pixels and 4 frames (the first frame once
