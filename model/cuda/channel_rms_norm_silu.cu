@@ -15,6 +15,7 @@
 #include <cuda_fp16.h>
 
 #include "model/cuda/channel_rms_norm_silu_kernels.h"
+#include "model/cuda/dependent_launch.cuh"
 #include "model/cuda/float_conversions.cuh"
 
 namespace vidserve {
@@ -31,6 +32,8 @@ __global__ void __launch_bounds__(kThreads)
                              const float* __restrict__ bias, T* __restrict__ out, int channels,
                              int spatial, int voxels, int groups, float inv_channels, float eps) {
   __shared__ float partial[kThreads + kMaxChannelGroups];
+  LetDependentKernelsStart();
+  WaitForPrecedingKernels();
   const int voxels_per_block = kThreads / groups;
   const int lane = threadIdx.x % voxels_per_block, group = threadIdx.x / voxels_per_block;
   for (int64_t tile = blockIdx.x; tile * voxels_per_block < voxels; tile += gridDim.x) {
@@ -72,6 +75,8 @@ __global__ void __launch_bounds__(kThreads)
                                  int channels, int64_t rows, float inv_channels, float eps) {
   constexpr int kWarps = kThreads / 32;
   const int lane = threadIdx.x % 32;
+  LetDependentKernelsStart();
+  WaitForPrecedingKernels();
   // Each warp takes whole rows, so the shuffles below see all 32 lanes.
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32; row < rows;
        row += static_cast<int64_t>(gridDim.x) * kWarps) {
@@ -100,10 +105,10 @@ cudaError_t Launch(const ChannelRmsNormSiluArgs& a, cudaStream_t stream) {
     const int64_t rows = a.batch * a.spatial;
     const int64_t blocks_needed = (rows + kThreads / 32 - 1) / (kThreads / 32);
     const int blocks = static_cast<int>(blocks_needed < 65536 ? blocks_needed : 65536);
-    ChannelRmsNormSiluRowsKernel<T><<<blocks, kThreads, 0, stream>>>(
-        static_cast<const T*>(a.x), a.weight, a.bias, static_cast<T*>(a.out),
-        static_cast<int>(a.channels), rows, 1.0f / static_cast<float>(a.channels), a.eps);
-    return cudaGetLastError();
+    return LaunchDependent(ChannelRmsNormSiluRowsKernel<T>, dim3(blocks), dim3(kThreads), 0,
+                           stream, static_cast<const T*>(a.x), a.weight, a.bias,
+                           static_cast<T*>(a.out), static_cast<int>(a.channels), rows,
+                           1.0f / static_cast<float>(a.channels), a.eps);
   }
   const int voxels = static_cast<int>(a.batch * a.spatial);
   int groups = 1;
@@ -112,11 +117,10 @@ cudaError_t Launch(const ChannelRmsNormSiluArgs& a, cudaStream_t stream) {
   const int64_t tiles = (static_cast<int64_t>(voxels) + voxels_per_block - 1) / voxels_per_block;
   // Tiles beyond the cap are taken by a grid-stride loop.
   const int blocks = static_cast<int>(tiles < 65536 ? tiles : 65536);
-  ChannelRmsNormSiluKernel<T><<<blocks, kThreads, 0, stream>>>(
-      static_cast<const T*>(a.x), a.weight, a.bias, static_cast<T*>(a.out),
-      static_cast<int>(a.channels), static_cast<int>(a.spatial), voxels, groups,
-      1.0f / static_cast<float>(a.channels), a.eps);
-  return cudaGetLastError();
+  return LaunchDependent(ChannelRmsNormSiluKernel<T>, dim3(blocks), dim3(kThreads), 0, stream,
+                         static_cast<const T*>(a.x), a.weight, a.bias, static_cast<T*>(a.out),
+                         static_cast<int>(a.channels), static_cast<int>(a.spatial), voxels,
+                         groups, 1.0f / static_cast<float>(a.channels), a.eps);
 }
 
 }  // namespace

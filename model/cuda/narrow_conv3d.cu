@@ -17,6 +17,7 @@
 
 #include <cstdint>
 
+#include "model/cuda/dependent_launch.cuh"
 #include "model/cuda/float_conversions.cuh"
 #include "model/cuda/narrow_conv3d_kernels.h"
 
@@ -76,6 +77,7 @@ __global__ void __launch_bounds__(kThreads)
                              T* __restrict__ out, int cin, int cout, int frames, int height,
                              int width, int splits) {
   constexpr int kQuads = COUT / 4;
+  LetDependentKernelsStart();
   extern __shared__ float4 shared_weights4[];
   float* shared_weights = reinterpret_cast<float*>(shared_weights4);
   const int weight_count = cin * kTaps * COUT;
@@ -84,6 +86,8 @@ __global__ void __launch_bounds__(kThreads)
     const int ci_tap = i / COUT;  // ci * 27 + tap, the same order as in [Cout, Cin, 3, 3, 3]
     shared_weights[i] = co < cout ? ToFloat(weight[co * cin * kTaps + ci_tap]) : 0.0f;
   }
+  // The weights are staged while the kernel before this one may still run; x is its output.
+  WaitForPrecedingKernels();
   __syncthreads();
 
   const int threads_per_split = kThreads / splits;
@@ -237,11 +241,11 @@ cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
   // At most 128 x 4 x 16 floats = 32 KiB.
   const size_t partial_bytes = splits > 1 ? kThreads * P * COUT * sizeof(float) : 0;
   const size_t shared_bytes = weight_bytes > partial_bytes ? weight_bytes : partial_bytes;
-  NarrowCausalConv3dKernel<T, COUT><<<grid, kThreads, shared_bytes, stream>>>(
+  return LaunchDependent(
+      NarrowCausalConv3dKernel<T, COUT>, grid, dim3(kThreads), shared_bytes, stream,
       static_cast<const T*>(a.x), static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
       static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.in_channels, a.out_channels,
       a.frames, a.height, a.width, splits);
-  return cudaGetLastError();
 }
 
 template <typename T>

@@ -42,6 +42,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "model/cuda/dependent_launch.cuh"
 #include "model/cuda/launch_heuristics.h"
 #include "model/cuda/narrow_conv3d_kernels.h"
 
@@ -158,6 +159,7 @@ __global__ void __launch_bounds__(kThreads)
                                  int splits, int chunks_per_split) {
   using Tile = TileShape<R>;
   constexpr int kNw = 8 * kOutTiles;  // padded output channels
+  LetDependentKernelsStart();
   extern __shared__ __align__(16) float shared_floats[];
   float* tile = shared_floats;                         // [kChunk][channel stride]
   float* weights = shared_floats + Tile::kInputWords;  // [kNw][kWeightRowStride]
@@ -214,6 +216,9 @@ __global__ void __launch_bounds__(kThreads)
                    valid);
       }
     }
+    // The first chunk's weights are on their way while the kernel before this one may
+    // still run; the input is its output.
+    if (c0 == c_begin) WaitForPrecedingKernels();
     // The input tile, row by row of 18 columns.
     for (int e = threadIdx.x; e < kChunk * Tile::kRaw; e += kThreads) {
       const int col = e % kTileCols;
@@ -307,6 +312,8 @@ __global__ void __launch_bounds__(kThreads)
 __global__ void SumSplitsKernel(const float* __restrict__ partial, const float* __restrict__ bias,
                                 float* __restrict__ out, int64_t numel, int splits, int cout,
                                 int64_t channel_stride) {
+  LetDependentKernelsStart();
+  WaitForPrecedingKernels();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < numel;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float sum = bias == nullptr ? 0.0f : bias[(i / channel_stride) % cout];
@@ -327,20 +334,21 @@ cudaError_t Launch(const NarrowConv3dArgs& a, int splits, cudaStream_t stream) {
   const size_t shared_bytes = (Tile::kInputWords + kWeightWords) * sizeof(uint32_t);
   static_assert((TileShape<4>::kInputWords + kWeightWords) * 4 <= 48 * 1024,
                 "the largest tile must fit the default 48 KiB of dynamic shared memory");
-  NarrowCausalConv3dTf32Kernel<R><<<grid, kThreads, shared_bytes, stream>>>(
+  const cudaError_t err = LaunchDependent(
+      NarrowCausalConv3dTf32Kernel<R>, grid, dim3(kThreads), shared_bytes, stream,
       static_cast<const float*>(a.x), static_cast<const float*>(a.past),
       static_cast<const float*>(a.weight), static_cast<const float*>(a.bias),
       static_cast<float*>(a.out), static_cast<float*>(a.workspace), a.in_channels,
       a.out_channels, a.frames, a.height, a.width, tiles_w, splits, chunks_per_split);
-  if (splits == 1) return cudaGetLastError();
+  if (splits == 1 || err != cudaSuccess) return err;
   const int64_t channel_stride = static_cast<int64_t>(a.frames) * a.height * a.width;
   const int64_t numel = channel_stride * a.out_channels * a.batch;
   constexpr int kSumThreads = 256;
   const int64_t sum_blocks = std::min<int64_t>((numel + kSumThreads - 1) / kSumThreads, 65535);
-  SumSplitsKernel<<<static_cast<unsigned>(sum_blocks), kSumThreads, 0, stream>>>(
-      static_cast<const float*>(a.workspace), static_cast<const float*>(a.bias),
-      static_cast<float*>(a.out), numel, splits, a.out_channels, channel_stride);
-  return cudaGetLastError();
+  return LaunchDependent(SumSplitsKernel, dim3(static_cast<unsigned>(sum_blocks)),
+                         dim3(kSumThreads), 0, stream, static_cast<const float*>(a.workspace),
+                         static_cast<const float*>(a.bias), static_cast<float*>(a.out), numel,
+                         splits, a.out_channels, channel_stride);
 }
 
 // Blocks per split at R rows per warp.

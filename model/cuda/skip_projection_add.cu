@@ -16,6 +16,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "model/cuda/dependent_launch.cuh"
 #include "model/cuda/float_conversions.cuh"
 #include "model/cuda/launch_heuristics.h"
 #include "model/cuda/skip_projection_add_kernels.h"
@@ -45,6 +46,7 @@ __global__ void __launch_bounds__(kThreads)
   float* partial = shared + in_channels * kOut;    // [groups][kOut][voxels per block]
   const int voxels_per_block = kThreads / groups;
   const int lane = threadIdx.x % voxels_per_block, group = threadIdx.x / voxels_per_block;
+  LetDependentKernelsStart();
   // The weights in their [Cout, Cin] order (coalesced), four loads in flight per thread:
   // a kernel this short is mostly latency. The padding outputs' weights are zeros.
   const int weights = out_channels * in_channels;
@@ -55,6 +57,9 @@ __global__ void __launch_bounds__(kThreads)
   for (int i = threadIdx.x; i < weights; i += blockDim.x) {
     w_shared[(i % in_channels) * kOut + i / in_channels] = __ldg(weight + i);
   }
+  // The weights are staged while the kernel before this one may still run; x and residual
+  // are activations.
+  WaitForPrecedingKernels();
   __syncthreads();
   for (int64_t tile = blockIdx.x; tile * voxels_per_block < voxels; tile += gridDim.x) {
     const int64_t v = tile * voxels_per_block + lane;
@@ -125,11 +130,11 @@ cudaError_t LaunchFor(const SkipProjectionAddArgs& a, cudaStream_t stream) {
   const size_t shared_bytes =
       (static_cast<size_t>(a.in_channels) * kOut + (groups > 1 ? kThreads * kOut : 0)) *
       sizeof(float);
-  SkipProjectionAddKernel<T, kOut><<<blocks, kThreads, shared_bytes, stream>>>(
-      static_cast<const T*>(a.x), a.weight, a.bias, static_cast<const T*>(a.residual),
-      static_cast<T*>(a.out), static_cast<int>(a.in_channels), static_cast<int>(a.out_channels),
-      a.spatial, voxels, groups);
-  return cudaGetLastError();
+  return LaunchDependent(SkipProjectionAddKernel<T, kOut>, dim3(blocks), dim3(kThreads),
+                         shared_bytes, stream, static_cast<const T*>(a.x), a.weight, a.bias,
+                         static_cast<const T*>(a.residual), static_cast<T*>(a.out),
+                         static_cast<int>(a.in_channels), static_cast<int>(a.out_channels),
+                         a.spatial, voxels, groups);
 }
 
 template <typename T>

@@ -12,6 +12,10 @@
 
 #include "model/video_model.h"
 
+#ifdef VIDSERVE_HAVE_CUDA
+#include "model/cuda/dependent_launch.h"
+#endif
+
 namespace vidserve {
 namespace {
 
@@ -166,6 +170,43 @@ TEST(CudaGraphDecode, PageLockedAndPageableCopiesGiveTheSameBytes) {
     ASSERT_EQ(results[0].size(), 2u);
     EXPECT_EQ(results[0], results[1]) << (graphs > 0 ? "graphs" : "eager");
   }
+}
+
+// Programmatic dependent launch (model/cuda/dependent_launch.h) lets vidserve's kernels
+// start before the kernel ahead of them ends; it must change when they run, never what they
+// compute: with it and without, eager and through graphs, both decoders give the same bytes.
+// A kernel that read its input before waiting for the kernel that writes it would show here
+// as bytes that differ (or differ from run to run).
+TEST(CudaGraphDecode, DependentLaunchGivesTheSameBytes) {
+#ifndef VIDSERVE_HAVE_CUDA
+  GTEST_SKIP() << "built without CUDA";
+#else
+  if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
+  cuda_kernels::SetDependentLaunchAllowed(false);
+  EXPECT_FALSE(cuda_kernels::DependentLaunchEnabled());
+  for (int graphs : {0, 4}) {
+    std::vector<std::vector<std::vector<uint8_t>>> results;
+    for (bool allowed : {false, true, true}) {
+      cuda_kernels::SetDependentLaunchAllowed(allowed);
+      auto model = MakeModel("cuda", graphs);
+      ASSERT_NE(model, nullptr);
+      const int64_t c = model->info().config.vae.latent_channels;
+      std::vector<std::vector<uint8_t>> bytes;
+      for (DecoderKind decoder : {DecoderKind::kThin, DecoderKind::kFull}) {
+        // Twice the same shape: a graph replay after its capture.
+        for (int seed : {1, 2}) {
+          const Request request{decoder, {MakeLatent(c, 3, 4, 6, seed), MakeLatent(c, 3, 4, 6, seed + 5)}};
+          for (auto& clip : DecodeBytes(*model, request)) bytes.push_back(std::move(clip));
+        }
+      }
+      results.push_back(std::move(bytes));
+    }
+    ASSERT_EQ(results[0].size(), 8u);
+    EXPECT_EQ(results[1], results[0]) << (graphs > 0 ? "graphs" : "eager");
+    EXPECT_EQ(results[2], results[0]) << (graphs > 0 ? "graphs" : "eager") << ", second model";
+  }
+  cuda_kernels::SetDependentLaunchAllowed(true);
+#endif
 }
 
 TEST(CudaDecodeVariants, OffOnCpu) {
