@@ -119,6 +119,32 @@ bool CausalConv3dImpl::UsesDirectKernel(const torch::Tensor& x, const torch::Ten
 #endif
 }
 
+bool CausalConv3dImpl::FoldsUpsampling(const torch::Tensor& x, bool time, bool space) const {
+#ifdef VIDSERVE_HAVE_CUDA
+  return (time || space) && x.is_contiguous() && LayerFitsDirectKernel(x) &&
+         NarrowCausalConv3dSupported(x, torch::Tensor(), conv->weight,
+                                     NarrowConvUpsampling{time, space});
+#else
+  (void)x;
+  (void)time;
+  (void)space;
+  return false;
+#endif
+}
+
+torch::Tensor CausalConv3dImpl::ForwardFoldingUpsampling(const torch::Tensor& x, bool time,
+                                                         bool space) {
+  TORCH_CHECK(FoldsUpsampling(x, time, space),
+              "CausalConv3d: cannot fold the upsampling into this layer's kernel for x ",
+              x.sizes());
+#ifdef VIDSERVE_HAVE_CUDA
+  return NarrowCausalConv3dCuda(x, torch::Tensor(), conv->weight, conv->bias,
+                                NarrowConvUpsampling{time, space});
+#else
+  return x;  // unreachable: FoldsUpsampling is false without CUDA
+#endif
+}
+
 torch::Tensor CausalConv3dImpl::ForwardAsConv2d(const torch::Tensor& padded) {
   const int64_t b = padded.size(0), c = padded.size(1);
   const int64_t kt = options.temporal_kernel(), st = options.temporal_stride();

@@ -74,6 +74,14 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // Conv3dLowering::kAuto; a strided x is first made contiguous when the layer fits).
   bool UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const;
 
+  // forward() of x upsampled 2x by nearest neighbour, causally in time (a video's first
+  // chunk: vae.h CausalTemporalUpsample) and/or in space, with the upsampling folded into
+  // the direct CUDA kernel's reads, so the upsampled input is never written: one kernel
+  // where there were two copies and the convolution. A whole clip only (no cache). Whether
+  // it can: FoldsUpsampling(x, ...) (a CUDA build, the direct kernel, a contiguous x).
+  bool FoldsUpsampling(const torch::Tensor& x, bool time, bool space) const;
+  torch::Tensor ForwardFoldingUpsampling(const torch::Tensor& x, bool time, bool space);
+
  private:
   // The same convolution as conv2d over frames folded into the batch, temporal taps
   // stacked on channels. Used on CPU for small/narrow inputs, which LibTorch would send to

@@ -280,6 +280,13 @@ torch::Tensor VaeDecoderImpl::DecodeChunkPatches(const torch::Tensor& latents,
     for (int64_t b = 0; b < BlocksInStage(s); ++b) {
       h = blocks_[block++]->forward(h, cache);
     }
+    // A whole clip's upsampling (the first chunk's, causal in time) can be read through by
+    // a narrow convolution's kernel: no copies.
+    if (fold_upsampling && cache == nullptr &&
+        upsample_convs_[i]->FoldsUpsampling(h, HalvesTime(s), StageUpsamplesSpace(s))) {
+      h = upsample_convs_[i]->ForwardFoldingUpsampling(h, HalvesTime(s), StageUpsamplesSpace(s));
+      continue;
+    }
     // Time first: the spatial upsampling's copy then also makes the first chunk's
     // time-upsampled view (a narrow) contiguous, which the narrow-conv kernel needs.
     if (HalvesTime(s)) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);

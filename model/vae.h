@@ -115,6 +115,11 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   // conv_in, the mid block's and the deepest stage's blocks' (those that latent_res_blocks
   // keeps).
   std::vector<CausalConv3d> LatentLevelConvs() const;
+  // Whether an upsampling before a narrow convolution is read through by the direct CUDA
+  // kernel instead of copied (CausalConv3d::ForwardFoldingUpsampling), for clips decoded
+  // whole. VideoModel::Options::decode_fold_upsampling sets it; set it before use, not while
+  // another thread decodes. No effect on CPU.
+  bool fold_upsampling = false;
   // Sets the output convolution from `source`'s, whose output patch p0 divides this one's
   // p, so that every pixel of a p x p block starts as the value `source`'s output channel
   // for that pixel's place in its p0 x p0 block gives at the block's position: a decoder

@@ -155,6 +155,7 @@ void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& optio
       if (auto* conv = module->as<CausalConv3dImpl>()) conv->lowering = lowering;
       if (auto* block = module->as<CausalResBlockImpl>()) block->fused_skip = vidserve_convs;
     }
+    decoder->fold_upsampling = vidserve_convs && options.decode_fold_upsampling;
     if (vidserve_convs) {
       // The latent-level layers are wide (cuDNN's): their weights channels-last make cuDNN
       // write channels-last activations, which the norms, the residual adds and the next
@@ -174,6 +175,7 @@ void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& optio
   // The kernel reads NCDHW only: channels-last activations stay with cuDNN.
   info.decode_direct_conv =
       options.decode_direct_conv && !options.decode_conv2d && !options.decode_channels_last;
+  info.decode_fold_upsampling = info.decode_direct_conv && options.decode_fold_upsampling;
 #endif
 }
 

@@ -35,6 +35,7 @@ struct ModelInfo {
   bool decode_channels_last = false;  // decoder activations in channels-last 3D layout
   bool decode_conv2d = false;         // decoder convolutions as conv2d over frames
   bool decode_direct_conv = false;    // narrow decoder convolutions in vidserve's CUDA kernel
+  bool decode_fold_upsampling = false;  // upsampling read through by the direct kernel
   bool fused_norm = false;            // VAE norms + SiLU in one pass (Encode and Decode)
   int64_t chunk_latent_voxels = 0;    // Encode/Decode time-chunk budget in effect (see Options)
 };
@@ -123,6 +124,12 @@ class VideoModel {
     // transposes. No effect with decode_conv2d or decode_channels_last, on CPU, or in a
     // build without CUDA code. vidserve-bench vae --direct-conv 0,1 measures it.
     bool decode_direct_conv = true;
+    // With decode_direct_conv: a decoder's nearest-neighbour upsampling before a narrow
+    // convolution (the thin decoder's pixel stages) is read through by the direct kernel
+    // instead of being copied first, for clips decoded whole (CausalConv3d::
+    // ForwardFoldingUpsampling). Off until measured on a GPU (BENCHMARKS.md §3, the last
+    // subsection says what is known); vidserve-bench vae --fold-upsampling 0,1 measures it.
+    bool decode_fold_upsampling = false;
     // Each VAE norm and the SiLU after it in one pass over the activation
     // (model/channel_rms_norm_silu.h; CPU float32 and CUDA) instead of LibTorch's eight
     // ops, in Encode and in both decoders. vidserve-bench vae --fused-norm 0,1 measures it.

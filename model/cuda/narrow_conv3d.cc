@@ -27,7 +27,7 @@ bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x, const torch::Tens
 }
 
 bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& past,
-                                 const torch::Tensor& weight) {
+                                 const torch::Tensor& weight, NarrowConvUpsampling upsampling) {
   constexpr int64_t k = cuda_kernels::kNarrowConvKernel;
   if (!x.defined() || !weight.defined() || !x.is_cuda() || x.dim() != 5 || weight.dim() != 5) {
     return false;
@@ -45,11 +45,15 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
       cin > std::numeric_limits<int>::max() / (k * k * k)) {
     return false;
   }
+  // The output's sizes: x's, upsampled.
+  const int64_t out_frames = upsampling.time ? 2 * x.size(2) - 1 : x.size(2);
+  const int64_t out_width = upsampling.space ? 2 * x.size(4) : x.size(4);
+  if (out_frames > 65535 || (upsampling.any() && past.defined())) return false;
   // The CUDA-core kernel keeps all weights in shared memory and 4 outputs per thread along W;
   // the tensor-core one walks input channels in chunks and masks partial tiles.
   if (!NarrowCausalConv3dUsesTensorCores(x, weight) &&
       (cin * cout_padded * k * k * k * 4 > cuda_kernels::kNarrowConvMaxSharedBytes ||
-       x.size(4) % cuda_kernels::kNarrowConvOutputsPerThread != 0)) {
+       out_width % cuda_kernels::kNarrowConvOutputsPerThread != 0)) {
     return false;
   }
   if (past.defined()) {
@@ -63,12 +67,15 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
 }
 
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
-                                     const torch::Tensor& weight, const torch::Tensor& bias) {
-  TORCH_CHECK(NarrowCausalConv3dSupported(x, past, weight),
+                                     const torch::Tensor& weight, const torch::Tensor& bias,
+                                     NarrowConvUpsampling upsampling) {
+  TORCH_CHECK(NarrowCausalConv3dSupported(x, past, weight, upsampling),
               "narrow conv3d: unsupported inputs (need contiguous CUDA x [B, Cin, T, H, W], "
               "weight [Cout <= 16, Cin, 3, 3, 3] of x's dtype, past [B, Cin, 2, H, W] or none; "
-              "without tensor cores also W % 4 == 0 and the weights in 48 KiB); got x ",
-              x.sizes(), " ", x.scalar_type(), ", weight ", weight.sizes());
+              "without tensor cores also W % 4 == 0 and the weights in 48 KiB; no past when "
+              "upsampling); got x ",
+              x.sizes(), " ", x.scalar_type(), ", weight ", weight.sizes(), ", upsampling time ",
+              upsampling.time, " space ", upsampling.space);
   const int64_t cout = weight.size(0);
   torch::Tensor bias_c;
   if (bias.defined()) {
@@ -87,7 +94,10 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   };
   const torch::Tensor x_a = aligned(x), past_a = aligned(past);
   const auto weight_c = weight.contiguous();
-  auto out = torch::empty({x.size(0), cout, x.size(2), x.size(3), x.size(4)}, x.options());
+  const int64_t up = upsampling.space ? 2 : 1;
+  auto out = torch::empty({x.size(0), cout, upsampling.time ? 2 * x.size(2) - 1 : x.size(2),
+                           up * x.size(3), up * x.size(4)},
+                          x.options());
   cuda_kernels::NarrowConv3dArgs args;
   args.dtype = ToKernelDtype(x.scalar_type());
   args.x = x_a.data_ptr();
@@ -98,9 +108,11 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   args.batch = static_cast<int>(x.size(0));
   args.in_channels = static_cast<int>(x.size(1));
   args.out_channels = static_cast<int>(cout);
-  args.frames = static_cast<int>(x.size(2));
-  args.height = static_cast<int>(x.size(3));
-  args.width = static_cast<int>(x.size(4));
+  args.frames = static_cast<int>(out.size(2));
+  args.height = static_cast<int>(out.size(3));
+  args.width = static_cast<int>(out.size(4));
+  args.upsample_time = upsampling.time;
+  args.upsample_space = upsampling.space;
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
   torch::Tensor workspace;  // from LibTorch's caching allocator (graph-capturable)
   if (tensor_cores) {

@@ -48,6 +48,24 @@ __device__ __forceinline__ void LoadFour(const __half* p, float* v) {
   v[2] = hi.x;
   v[3] = hi.y;
 }
+// v[0..1] = p[0..1] as float32, one vector load (p aligned to 2 elements).
+__device__ __forceinline__ void LoadTwo(const float* p, float* v) {
+  const float2 f = __ldg(reinterpret_cast<const float2*>(p));
+  v[0] = f.x;
+  v[1] = f.y;
+}
+__device__ __forceinline__ void LoadTwo(const __half* p, float* v) {
+  const unsigned u = __ldg(reinterpret_cast<const unsigned*>(p));
+  const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&u));
+  v[0] = f.x;
+  v[1] = f.y;
+}
+__device__ __forceinline__ void LoadTwo(const __nv_bfloat16* p, float* v) {
+  const unsigned u = __ldg(reinterpret_cast<const unsigned*>(p));
+  const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u));
+  v[0] = f.x;
+  v[1] = f.y;
+}
 __device__ __forceinline__ void LoadFour(const __nv_bfloat16* p, float* v) {
   const uint2 u = __ldg(reinterpret_cast<const uint2*>(p));
   const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.x));
@@ -70,12 +88,16 @@ __device__ __forceinline__ void LoadFour(const __nv_bfloat16* p, float* v) {
 // Shared memory: the weights as [Cin][27 taps][COUT] float32 (COUT = padded count, zeros
 // beyond out_channels), so a tap's weights are COUT / 4 float4s that the whole warp reads
 // at one address; afterwards, with splits > 1, the partial sums.
-template <typename T, int COUT>
+// UP_SPACE: x is the input before a 2x nearest-neighbour upsampling in H and W
+// (NarrowConv3dArgs::upsample_space): a thread's 4 columns are 2 of x's, one 2-element load,
+// each value used twice. upsample_time (a runtime flag: it only picks the frame) likewise
+// for the causal 2x in time.
+template <typename T, int COUT, bool UP_SPACE>
 __global__ void __launch_bounds__(kThreads)
     NarrowCausalConv3dKernel(const T* __restrict__ x, const T* __restrict__ past,
                              const T* __restrict__ weight, const T* __restrict__ bias,
                              T* __restrict__ out, int cin, int cout, int frames, int height,
-                             int width, int splits) {
+                             int width, int splits, bool upsample_time) {
   constexpr int kQuads = COUT / 4;
   LetDependentKernelsStart();
   extern __shared__ float4 shared_weights4[];
@@ -102,6 +124,11 @@ __global__ void __launch_bounds__(kThreads)
   const int h = group / groups_per_row;
   const int w0 = (group - h * groups_per_row) * P;
   const int64_t plane = static_cast<int64_t>(height) * width;
+  // x's own sizes (the upsampling's input).
+  const int in_frames = upsample_time ? (frames + 1) / 2 : frames;
+  const int in_width = UP_SPACE ? width / 2 : width;
+  const int64_t in_plane = static_cast<int64_t>(UP_SPACE ? height / 2 : height) * in_width;
+  auto in_col = [](int w) { return UP_SPACE ? w >> 1 : w; };
 
   float acc[P][COUT];
 #pragma unroll
@@ -126,7 +153,8 @@ __global__ void __launch_bounds__(kThreads)
     const int ci = split + it * splits;
     const bool channel_ok = valid && ci < cin;
     const int ci_weights = ci < cin ? ci : cin - 1;  // in bounds; its products are zeros
-    const T* x_channel = x + (static_cast<int64_t>(b) * cin + (channel_ok ? ci : 0)) * frames * plane;
+    const T* x_channel =
+        x + (static_cast<int64_t>(b) * cin + (channel_ok ? ci : 0)) * in_frames * in_plane;
     const T* past_channel =
         past == nullptr
             ? nullptr
@@ -135,17 +163,25 @@ __global__ void __launch_bounds__(kThreads)
     for (int kt = 0; kt < K; ++kt) {
       // Causal: output frame t sees input frames t-2, t-1, t.
       const int tt = t + kt - (K - 1);
-      const T* frame = tt >= 0                   ? x_channel + tt * plane
+      const int source_frame = upsample_time ? (tt + 1) >> 1 : tt;  // for tt >= 0
+      const T* frame = tt >= 0                   ? x_channel + source_frame * in_plane
                        : past_channel != nullptr ? past_channel + (tt + K - 1) * plane
                                                  : x_channel;  // first frame repeated
 #pragma unroll
       for (int kh = 0; kh < K; ++kh) {
         const int hh = h + kh - K / 2;
         const bool row_ok = channel_ok && hh >= 0 && hh < height;  // else zero padding
-        const T* row = frame + static_cast<int64_t>(row_ok ? hh : 0) * width;
+        const T* row = frame + static_cast<int64_t>(row_ok ? (UP_SPACE ? hh >> 1 : hh) : 0) * in_width;
         float v[P + K - 1];
         if (row_ok) {
-          LoadFour(row + w0, v + 1);
+          if constexpr (UP_SPACE) {
+            float pair[2];
+            LoadTwo(row + w0 / 2, pair);
+            v[1] = v[2] = pair[0];
+            v[3] = v[4] = pair[1];
+          } else {
+            LoadFour(row + w0, v + 1);
+          }
         } else {
 #pragma unroll
           for (int j = 1; j <= P; ++j) v[j] = 0.0f;
@@ -154,11 +190,11 @@ __global__ void __launch_bounds__(kThreads)
         const float from_right = __shfl_down_sync(0xffffffffu, v[1], 1);
         v[0] = !has_left                ? 0.0f
                : left_lane_is_neighbour ? from_left
-               : row_ok                 ? ToFloat(__ldg(row + w0 - 1))
+               : row_ok                 ? ToFloat(__ldg(row + in_col(w0 - 1)))
                                         : 0.0f;
         v[P + 1] = !has_right                ? 0.0f
                    : right_lane_is_neighbour ? from_right
-                   : row_ok                  ? ToFloat(__ldg(row + w0 + P))
+                   : row_ok                  ? ToFloat(__ldg(row + in_col(w0 + P)))
                                              : 0.0f;
         const float4* w4 = shared_weights4 + ((ci_weights * K + kt) * K + kh) * K * kQuads;
 #pragma unroll
@@ -242,10 +278,12 @@ cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
   const size_t partial_bytes = splits > 1 ? kThreads * P * COUT * sizeof(float) : 0;
   const size_t shared_bytes = weight_bytes > partial_bytes ? weight_bytes : partial_bytes;
   return LaunchDependent(
-      NarrowCausalConv3dKernel<T, COUT>, grid, dim3(kThreads), shared_bytes, stream,
-      static_cast<const T*>(a.x), static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
+      a.upsample_space ? NarrowCausalConv3dKernel<T, COUT, true>
+                       : NarrowCausalConv3dKernel<T, COUT, false>,
+      grid, dim3(kThreads), shared_bytes, stream, static_cast<const T*>(a.x),
+      static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
       static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.in_channels, a.out_channels,
-      a.frames, a.height, a.width, splits);
+      a.frames, a.height, a.width, splits, a.upsample_time);
 }
 
 template <typename T>
@@ -269,7 +307,7 @@ cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& a, cudaStream_t str
   const int cout_padded = NarrowConvPaddedOutChannels(a.out_channels);
   if (cout_padded == 0 || a.in_channels <= 0 || a.batch <= 0 || a.frames <= 0 || a.height <= 0 ||
       a.width <= 0 || a.width % P != 0 || a.frames > 65535 || a.batch > 65535 || a.x == nullptr ||
-      a.weight == nullptr || a.out == nullptr ||
+      a.weight == nullptr || a.out == nullptr || !NarrowConvUpsamplingValid(a) ||
       static_cast<int64_t>(a.in_channels) * kTaps * cout_padded * 4 > kNarrowConvMaxSharedBytes) {
     return cudaErrorInvalidValue;
   }

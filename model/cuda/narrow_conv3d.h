@@ -11,6 +11,16 @@
 
 namespace vidserve {
 
+// A nearest-neighbour 2x upsampling that the kernel applies to x as it reads it, so the
+// upsampled input is never written: the convolution is that of the upsampled x. time: the
+// causal one of a video's first chunk (vae.h CausalTemporalUpsample, T -> 2T - 1); space:
+// H, W -> 2H, 2W. Only without a past (a clip decoded whole).
+struct NarrowConvUpsampling {
+  bool time = false;
+  bool space = false;
+  bool any() const { return time || space; }
+};
+
 // Whether x's convolution with `weight` runs on tensor cores (narrow_conv3d_tf32.cu):
 // float32 on sm_80 or newer when LibTorch allows cuDNN TF32 convolutions
 // (at::globalContext().allowTF32CuDNN(), on by default, so the kernel rounds no more than
@@ -25,15 +35,18 @@ bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x, const torch::Tens
 // a multiple of 4 and Cin * Cout (padded to 4, 8 or 16) * 27 floats in 48 KiB. Strides are
 // the caller's to check (the kernel is stride 1).
 bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& past,
-                                 const torch::Tensor& weight);
+                                 const torch::Tensor& weight,
+                                 NarrowConvUpsampling upsampling = {});
 
 // conv3d(cat(past, x) over time, weight, bias), zero-padded by 1 in H and W, "same" size:
 // [B, Cout, T, H, W] in x's dtype. Without `past`, x's first frame stands in for the two
 // frames before it (CausalConv3d's padding). `bias` may be undefined. One kernel launch on
 // the current stream (CUDA-graph capturable); float32 accumulation, TF32 products where
-// NarrowCausalConv3dUsesTensorCores says so.
+// NarrowCausalConv3dUsesTensorCores says so. With `upsampling`, the convolution of the
+// upsampled x (its frames, height and width), the same values as upsampling first.
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
-                                     const torch::Tensor& weight, const torch::Tensor& bias);
+                                     const torch::Tensor& weight, const torch::Tensor& bias,
+                                     NarrowConvUpsampling upsampling = {});
 
 }  // namespace vidserve
 

@@ -34,7 +34,22 @@ struct NarrowConv3dArgs {
   void* workspace = nullptr;     // tensor cores only: NarrowConvTf32Splits(args) x out's
                                  // size of float32 partial sums when that is above 1
   int batch = 0, in_channels = 0, out_channels = 0, frames = 0, height = 0, width = 0;
+  // x before a nearest-neighbour 2x upsampling that the kernels apply as they read it, so
+  // the upsampled input is never written (frames, height and width above are then the
+  // upsampled sizes: the convolution's). upsample_time: the causal one of a clip's first
+  // chunk (vae.h CausalTemporalUpsample): frame t reads x's frame (t + 1) / 2, x has
+  // (frames + 1) / 2 frames and frames is odd. upsample_space: pixel (h, w) reads x's
+  // (h / 2, w / 2); height and width are even. Either needs past == nullptr.
+  bool upsample_time = false;
+  bool upsample_space = false;
 };
+
+// Whether args' upsampling fields are consistent (none, or no past and the sizes above).
+inline bool NarrowConvUpsamplingValid(const NarrowConv3dArgs& a) {
+  if (!a.upsample_time && !a.upsample_space) return true;
+  return a.past == nullptr && (!a.upsample_time || a.frames % 2 == 1) &&
+         (!a.upsample_space || (a.height % 2 == 0 && a.width % 2 == 0));
+}
 
 // One launch on `stream`: out = conv3d(causally padded x, weight) + bias, zero spatial
 // padding, float32 accumulation on CUDA cores. Returns the launch error, or

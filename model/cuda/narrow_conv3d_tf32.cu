@@ -156,7 +156,8 @@ __global__ void __launch_bounds__(kThreads)
                                  const float* __restrict__ weight, const float* __restrict__ bias,
                                  float* __restrict__ out, float* __restrict__ partial, int cin,
                                  int cout, int frames, int height, int width, int tiles_w,
-                                 int splits, int chunks_per_split) {
+                                 int splits, int chunks_per_split, bool upsample_time,
+                                 bool upsample_space) {
   using Tile = TileShape<R>;
   constexpr int kNw = 8 * kOutTiles;  // padded output channels
   LetDependentKernelsStart();
@@ -176,6 +177,11 @@ __global__ void __launch_bounds__(kThreads)
   const int c_begin = split * chunks_per_split * kChunk;
   const int c_end = min(cin, c_begin + chunks_per_split * kChunk);
   const int64_t plane = static_cast<int64_t>(height) * width;
+  // x's own sizes: with upsampling (NarrowConv3dArgs), the input before it, read through it.
+  const int in_frames = upsample_time ? (frames + 1) / 2 : frames;
+  const int in_width = upsample_space ? width / 2 : width;
+  const int64_t in_plane = static_cast<int64_t>(upsample_space ? height / 2 : height) * in_width;
+  const int space_shift = upsample_space ? 1 : 0;
 
   float acc[R][kOutTiles][4];
 #pragma unroll
@@ -234,10 +240,12 @@ __global__ void __launch_bounds__(kThreads)
         const int64_t channel = static_cast<int64_t>(b) * cin + ci;
         // Causal: output frame t reads input frames t-2, t-1, t.
         const int tt = t + dt - (K - 1);
-        const float* frame = tt >= 0           ? x + (channel * frames + tt) * plane
-                             : past != nullptr ? past + (channel * (K - 1) + tt + K - 1) * plane
-                                               : x + channel * frames * plane;  // first frame
-        src = frame + static_cast<int64_t>(hh) * width + ww;
+        const int source_frame = upsample_time ? (tt + 1) >> 1 : tt;  // for tt >= 0
+        const float* frame = tt >= 0 ? x + (channel * in_frames + source_frame) * in_plane
+                             : past != nullptr
+                                 ? past + (channel * (K - 1) + tt + K - 1) * plane
+                                 : x + channel * in_frames * in_plane;  // first frame
+        src = frame + static_cast<int64_t>(hh >> space_shift) * in_width + (ww >> space_shift);
       }
       CopyAsync4(tile + k * Tile::kChannelStride + dt * Tile::kFrameStride + ir * kTileCols + col,
                  src, valid);
@@ -339,7 +347,8 @@ cudaError_t Launch(const NarrowConv3dArgs& a, int splits, cudaStream_t stream) {
       static_cast<const float*>(a.x), static_cast<const float*>(a.past),
       static_cast<const float*>(a.weight), static_cast<const float*>(a.bias),
       static_cast<float*>(a.out), static_cast<float*>(a.workspace), a.in_channels,
-      a.out_channels, a.frames, a.height, a.width, tiles_w, splits, chunks_per_split);
+      a.out_channels, a.frames, a.height, a.width, tiles_w, splits, chunks_per_split,
+      a.upsample_time, a.upsample_space);
   if (splits == 1 || err != cudaSuccess) return err;
   const int64_t channel_stride = static_cast<int64_t>(a.frames) * a.height * a.width;
   const int64_t numel = channel_stride * a.out_channels * a.batch;
@@ -405,7 +414,7 @@ cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t
   if (a.out_channels <= 0 || a.out_channels > kNarrowConvMaxOutChannels || a.in_channels <= 0 ||
       a.batch <= 0 || a.frames <= 0 || a.height <= 0 || a.width <= 0 || a.frames > 65535 ||
       a.batch > 65535 || a.x == nullptr || a.weight == nullptr || a.out == nullptr ||
-      a.dtype != KernelDtype::kFloat32) {
+      a.dtype != KernelDtype::kFloat32 || !NarrowConvUpsamplingValid(a)) {
     return cudaErrorInvalidValue;
   }
   const TilePlan plan = PlanTiles(a);

@@ -209,6 +209,35 @@ TEST(CudaGraphDecode, DependentLaunchGivesTheSameBytes) {
 #endif
 }
 
+// VideoModel::Options::decode_fold_upsampling reads the thin decoder's upsampling through
+// in the narrow kernels instead of copying it: the same bytes, eager and through graphs, for
+// one clip and a batch, with the full decoder (no narrow layer after an upsampling) unchanged.
+TEST(CudaGraphDecode, FoldedUpsamplingGivesTheSameBytes) {
+  if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
+  for (int graphs : {0, 4}) {
+    std::vector<std::vector<std::vector<uint8_t>>> results;
+    for (bool fold : {false, true}) {
+      VideoModel::Options options = TestOptions("cuda", graphs);
+      options.decode_fold_upsampling = fold;
+      auto model = VideoModel::Create(options);
+      ASSERT_TRUE(model.ok()) << model.status();
+      EXPECT_EQ((*model)->info().decode_fold_upsampling, fold);
+      const int64_t c = (*model)->info().config.vae.latent_channels;
+      std::vector<std::vector<uint8_t>> bytes;
+      for (DecoderKind decoder : {DecoderKind::kThin, DecoderKind::kFull}) {
+        for (const Request& request :
+             {Request{decoder, {MakeLatent(c, 3, 4, 6, 3)}},
+              Request{decoder, {MakeLatent(c, 2, 2, 4, 4), MakeLatent(c, 2, 2, 4, 5)}}}) {
+          for (auto& clip : DecodeBytes(**model, request)) bytes.push_back(std::move(clip));
+        }
+      }
+      results.push_back(std::move(bytes));
+    }
+    ASSERT_EQ(results[0].size(), 6u);
+    EXPECT_EQ(results[1], results[0]) << (graphs > 0 ? "graphs" : "eager");
+  }
+}
+
 TEST(CudaDecodeVariants, OffOnCpu) {
   VideoModel::Options options = TestOptions("cpu", 8);
   options.decode_precision = DecodePrecision::kFloat16;

@@ -129,6 +129,23 @@ TEST(DecoderOutputBytesCuda, ReadsPatchesAsTheirDepthToSpaceExactly) {
 #endif
 }
 
+#ifdef VIDSERVE_HAVE_CUDA
+// A small decoder on the GPU with output patch `patch` (seeded by it), and latents for it:
+// 4 latent frames of 3 x 4, two clips.
+VaeDecoder SmallDecoderOnCuda(int64_t patch, torch::Dtype dtype) {
+  torch::manual_seed(static_cast<int>(patch));
+  VaeDecoder decoder(
+      VaeDecoderOptions().latent_channels(8).channels({16, 32, 64}).output_patch(patch));
+  decoder->to(torch::kCUDA, dtype);
+  return decoder;
+}
+
+torch::Tensor LatentsOnCuda(torch::Dtype dtype) {
+  return (torch::randn({2, 8, 4, 3, 4}, torch::TensorOptions().device(torch::kCUDA)) * 2)
+      .to(dtype);
+}
+#endif
+
 TEST(DecoderOutputBytesCuda, DecodeToBytesEqualsTheRoundedChunkedDecode) {
   SKIP_WITHOUT_CUDA();
 #ifdef VIDSERVE_HAVE_CUDA
@@ -136,12 +153,8 @@ TEST(DecoderOutputBytesCuda, DecodeToBytesEqualsTheRoundedChunkedDecode) {
   // Patches 2 and 4 take the kernel's in-place depth-to-space.
   for (int64_t patch : {1, 2, 4}) {
     for (auto dtype : {torch::kFloat, torch::kHalf}) {
-      torch::manual_seed(static_cast<int>(patch));
-      VaeDecoder decoder(
-          VaeDecoderOptions().latent_channels(8).channels({16, 32, 64}).output_patch(patch));
-      decoder->to(torch::kCUDA, dtype);
-      auto z = (torch::randn({2, 8, 4, 3, 4}, torch::TensorOptions().device(torch::kCUDA)) * 2)
-                   .to(dtype);
+      VaeDecoder decoder = SmallDecoderOnCuda(patch, dtype);
+      const auto z = LatentsOnCuda(dtype);
       for (int64_t chunk : {0, 1, 3}) {
         const auto bytes = decoder->DecodeToBytes(z, chunk);
         ASSERT_EQ(bytes.sizes(), (std::vector<int64_t>{2, 13, 24, 32, 3}));
@@ -162,18 +175,14 @@ TEST(DecoderOutputBytesCuda, DecodeToBytesTakesAStridedConvolutionOutput) {
   torch::NoGradGuard no_grad;
   for (int64_t patch : {1, 2, 4}) {
     for (auto lowering : {Conv3dLowering::kLibTorchOnly, Conv3dLowering::kConv2dOverFrames}) {
-      torch::manual_seed(static_cast<int>(patch));
-      VaeDecoder decoder(
-          VaeDecoderOptions().latent_channels(8).channels({16, 32, 64}).output_patch(patch));
-      decoder->to(torch::kCUDA, torch::kHalf);
+      VaeDecoder decoder = SmallDecoderOnCuda(patch, torch::kHalf);
       for (torch::Tensor& p : decoder->parameters()) {
         if (p.dim() == 5) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast3d));
       }
       for (const auto& module : decoder->modules(/*include_self=*/false)) {
         if (auto* conv = module->as<CausalConv3dImpl>()) conv->lowering = lowering;
       }
-      auto z = (torch::randn({2, 8, 4, 3, 4}, torch::TensorOptions().device(torch::kCUDA)) * 2)
-                   .to(torch::kHalf);
+      const auto z = LatentsOnCuda(torch::kHalf);
       for (int64_t chunk : {0, 1, 3}) {
         EXPECT_TRUE(torch::equal(decoder->DecodeToBytes(z, chunk),
                                  PixelsToBytes(decoder->DecodeInChunks(z, chunk))))

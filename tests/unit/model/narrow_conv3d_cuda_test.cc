@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/causal_conv3d.h"
+#include "model/vae.h"
 #include "tests/unit/cuda_test_skip.h"
 #ifdef VIDSERVE_HAVE_CUDA
 #include "model/cuda/narrow_conv3d.h"
@@ -281,6 +282,66 @@ TEST(NarrowConv3dCuda, CausalConv3dOneShotAndChunkedMatchTheWholeClip) {
     EXPECT_FALSE(conv->UsesDirectKernel(x, nullptr));
     EXPECT_LE(RelativeError(conv->forward(x), expected), 5e-3) << "cout " << cout;
   }
+#endif
+}
+
+// The kernels can read their input through the decoder's 2x nearest-neighbour upsampling
+// (causal in time, and/or in space) instead of a copy of it. They read the same values in
+// the same order, so the result must equal, bit for bit, the kernel on the upsampled copy:
+// each path (tensor cores for 16 outputs, CUDA cores for 8 and 3, half precision), each
+// upsampling, deep inputs (split over blocks) and shallow ones, frames that need the
+// causal padding. CausalConv3d's folding entry point gives the same, and refuses a past.
+TEST(NarrowConv3dCuda, FoldedUpsamplingEqualsConvolvingTheUpsampledCopy) {
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
+  torch::NoGradGuard no_grad;
+  struct Case {
+    int64_t cin, cout;
+    torch::Dtype dtype;
+  };
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  for (const Case& c : {Case{16, 16, torch::kFloat}, Case{128, 16, torch::kFloat},
+                        Case{16, 8, torch::kFloat}, Case{8, 3, torch::kFloat},
+                        Case{16, 8, torch::kHalf}}) {
+    torch::manual_seed(static_cast<int>(c.cin * 31 + c.cout));
+    const auto x = torch::randn({2, c.cin, 3, 6, 12}, cuda.dtype(c.dtype));
+    const auto weight = (torch::randn({c.cout, c.cin, 3, 3, 3}, cuda) * 0.2).to(c.dtype);
+    const auto bias = torch::randn({c.cout}, cuda).to(c.dtype);
+    for (const NarrowConvUpsampling up : {NarrowConvUpsampling{true, false},
+                                          NarrowConvUpsampling{false, true},
+                                          NarrowConvUpsampling{true, true}}) {
+      auto copy = x;
+      if (up.time) copy = CausalTemporalUpsample(copy);
+      if (up.space) {
+        copy = copy.repeat_interleave(2, 3).repeat_interleave(2, 4);
+      }
+      copy = copy.contiguous();
+      const std::string what = "cin " + std::to_string(c.cin) + " cout " +
+                               std::to_string(c.cout) + (c.dtype == torch::kHalf ? " half" : "") +
+                               " time " + std::to_string(up.time) + " space " +
+                               std::to_string(up.space);
+      ASSERT_TRUE(NarrowCausalConv3dSupported(copy, torch::Tensor(), weight)) << what;
+      ASSERT_TRUE(NarrowCausalConv3dSupported(x, torch::Tensor(), weight, up)) << what;
+      const auto expected = NarrowCausalConv3dCuda(copy, torch::Tensor(), weight, bias);
+      const auto folded = NarrowCausalConv3dCuda(x, torch::Tensor(), weight, bias, up);
+      ASSERT_EQ(folded.sizes(), expected.sizes()) << what;
+      EXPECT_TRUE(torch::equal(folded, expected)) << what;
+      // A past cannot be read through an upsampling: refused.
+      const auto past = torch::zeros({2, c.cin, 2, 6, 12}, cuda.dtype(c.dtype));
+      EXPECT_FALSE(NarrowCausalConv3dSupported(x, past, weight, up)) << what;
+    }
+  }
+  // Through CausalConv3d: the layer's own forward on the upsampled copy.
+  CausalConv3d conv(CausalConv3dOptions(8, 8));
+  conv->to(torch::kCUDA);
+  const auto x = torch::randn({1, 8, 5, 8, 12}, cuda);
+  ASSERT_TRUE(conv->FoldsUpsampling(x, true, true));
+  const auto copy = CausalTemporalUpsample(x).repeat_interleave(2, 3).repeat_interleave(2, 4);
+  EXPECT_TRUE(torch::equal(conv->ForwardFoldingUpsampling(x, true, true), conv->forward(copy)));
+  EXPECT_FALSE(conv->FoldsUpsampling(x, false, false));  // nothing to fold
+  EXPECT_FALSE(conv->FoldsUpsampling(x.transpose(3, 4), true, true));  // strided
+  conv->lowering = Conv3dLowering::kLibTorchOnly;
+  EXPECT_FALSE(conv->FoldsUpsampling(x, true, true));
 #endif
 }
 
