@@ -23,27 +23,21 @@ void CausalConv3dImpl::reset() {
                       .padding({0, ks / 2, ks / 2})));
 }
 
+const torch::Tensor* CausalConv3dImpl::PastFrames(CausalConvCache* cache) const {
+  if (options.temporal_kernel() <= 1 || cache == nullptr) return nullptr;
+  auto it = cache->past_frames.find(this);
+  return it != cache->past_frames.end() ? &it->second : nullptr;
+}
+
 torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
   const int64_t front = options.temporal_kernel() - 1;
-  const torch::Tensor* past = nullptr;
-  if (front > 0 && cache != nullptr) {
-    auto it = cache->past_frames.find(this);
-    if (it != cache->past_frames.end()) past = &it->second;
-  }
+  const torch::Tensor* past = PastFrames(cache);
 #ifdef VIDSERVE_HAVE_CUDA
   // The kernel reads NCDHW. A strided input (the first chunk's time-upsampled view) would
   // reach cuDNN through the padded copy below anyway: one contiguous copy lets the kernel
   // take it instead.
   const torch::Tensor xd = !x.is_contiguous() && LayerFitsDirectKernel(x) ? x.contiguous() : x;
-  if (UsesDirectKernel(xd, past)) {
-    auto y = NarrowCausalConv3dCuda(xd, past != nullptr ? *past : torch::Tensor(), conv->weight,
-                                    conv->bias);
-    // At stride 1 the frames to keep are the input's last `front`, x's own when it has them.
-    if (cache != nullptr) {
-      KeepPastFrames(xd.size(2) >= front ? xd : CausallyPadded(xd, past), cache);
-    }
-    return y;
-  }
+  if (UsesDirectKernel(xd, past)) return ForwardDirect(xd, past, cache, nullptr);
 #endif
   auto padded = x;
   if (front > 0) {
@@ -119,30 +113,84 @@ bool CausalConv3dImpl::UsesDirectKernel(const torch::Tensor& x, const torch::Ten
 #endif
 }
 
-bool CausalConv3dImpl::FoldsUpsampling(const torch::Tensor& x, bool time, bool space) const {
+#ifdef VIDSERVE_HAVE_CUDA
+namespace {
+NarrowConvNormSilu KernelNorm(const OutputNormSilu& norm) {
+  return NarrowConvNormSilu{norm.weight, norm.bias, norm.eps};
+}
+}  // namespace
+
+torch::Tensor CausalConv3dImpl::ForwardDirect(const torch::Tensor& x, const torch::Tensor* past,
+                                              CausalConvCache* cache,
+                                              const OutputNormSilu* norm) {
+  const NarrowConvNormSilu kernel_norm = norm != nullptr ? KernelNorm(*norm) : NarrowConvNormSilu{};
+  auto y = NarrowCausalConv3dCuda(x, past != nullptr ? *past : torch::Tensor(), conv->weight,
+                                  conv->bias, {}, norm != nullptr ? &kernel_norm : nullptr);
+  // At stride 1 the frames to keep are the input's last `front`, x's own when it has them.
+  if (cache != nullptr) {
+    const int64_t front = options.temporal_kernel() - 1;
+    KeepPastFrames(x.size(2) >= front ? x : CausallyPadded(x, past), cache);
+  }
+  return y;
+}
+#else
+torch::Tensor CausalConv3dImpl::ForwardDirect(const torch::Tensor& x, const torch::Tensor*,
+                                              CausalConvCache*, const OutputNormSilu*) {
+  return x;  // unreachable: UsesDirectKernel is false without CUDA
+}
+#endif
+
+bool CausalConv3dImpl::FoldsUpsampling(const torch::Tensor& x, bool time, bool space,
+                                       const OutputNormSilu* norm) const {
 #ifdef VIDSERVE_HAVE_CUDA
   return (time || space) && x.is_contiguous() && LayerFitsDirectKernel(x) &&
          NarrowCausalConv3dSupported(x, torch::Tensor(), conv->weight,
-                                     NarrowConvUpsampling{time, space});
+                                     NarrowConvUpsampling{time, space}) &&
+         (norm == nullptr || NarrowCausalConv3dFoldsNorm(x, conv->weight, KernelNorm(*norm)));
 #else
   (void)x;
   (void)time;
   (void)space;
+  (void)norm;
   return false;
 #endif
 }
 
 torch::Tensor CausalConv3dImpl::ForwardFoldingUpsampling(const torch::Tensor& x, bool time,
-                                                         bool space) {
-  TORCH_CHECK(FoldsUpsampling(x, time, space),
+                                                         bool space, const OutputNormSilu* norm) {
+  TORCH_CHECK(FoldsUpsampling(x, time, space, norm),
               "CausalConv3d: cannot fold the upsampling into this layer's kernel for x ",
               x.sizes());
 #ifdef VIDSERVE_HAVE_CUDA
+  const NarrowConvNormSilu kernel_norm = norm != nullptr ? KernelNorm(*norm) : NarrowConvNormSilu{};
   return NarrowCausalConv3dCuda(x, torch::Tensor(), conv->weight, conv->bias,
-                                NarrowConvUpsampling{time, space});
+                                NarrowConvUpsampling{time, space},
+                                norm != nullptr ? &kernel_norm : nullptr);
 #else
   return x;  // unreachable: FoldsUpsampling is false without CUDA
 #endif
+}
+
+bool CausalConv3dImpl::FoldsOutputNorm(const torch::Tensor& x, const OutputNormSilu& norm,
+                                       CausalConvCache* cache) const {
+#ifdef VIDSERVE_HAVE_CUDA
+  return x.is_contiguous() && UsesDirectKernel(x, PastFrames(cache)) &&
+         NarrowCausalConv3dFoldsNorm(x, conv->weight, KernelNorm(norm));
+#else
+  (void)x;
+  (void)norm;
+  (void)cache;
+  return false;
+#endif
+}
+
+torch::Tensor CausalConv3dImpl::ForwardWithOutputNorm(const torch::Tensor& x,
+                                                      const OutputNormSilu& norm,
+                                                      CausalConvCache* cache) {
+  TORCH_CHECK(FoldsOutputNorm(x, norm, cache),
+              "CausalConv3d: cannot apply the output norm in this layer's kernel for x ",
+              x.sizes());
+  return ForwardDirect(x, PastFrames(cache), cache, &norm);
 }
 
 torch::Tensor CausalConv3dImpl::ForwardAsConv2d(const torch::Tensor& padded) {

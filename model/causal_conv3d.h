@@ -40,6 +40,15 @@ enum class Conv3dLowering {
   kConv2dOverFrames,
 };
 
+// A ChannelRmsNorm and the SiLU after it over a convolution's output channels: the norm's
+// weight and bias [C_out] and eps (model/causal_res_block.h), for the layers that can apply
+// it to their output themselves (CausalConv3d::ForwardWithOutputNorm).
+struct OutputNormSilu {
+  torch::Tensor weight;
+  torch::Tensor bias;
+  double eps = 1e-6;
+};
+
 struct CausalConv3dOptions {
   CausalConv3dOptions(int64_t in_channels, int64_t out_channels)
       : in_channels_(in_channels), out_channels_(out_channels) {}
@@ -78,9 +87,24 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // chunk: vae.h CausalTemporalUpsample) and/or in space, with the upsampling folded into
   // the direct CUDA kernel's reads, so the upsampled input is never written: one kernel
   // where there were two copies and the convolution. A whole clip only (no cache). Whether
-  // it can: FoldsUpsampling(x, ...) (a CUDA build, the direct kernel, a contiguous x).
-  bool FoldsUpsampling(const torch::Tensor& x, bool time, bool space) const;
-  torch::Tensor ForwardFoldingUpsampling(const torch::Tensor& x, bool time, bool space);
+  // it can: FoldsUpsampling(x, ...) (a CUDA build, the direct kernel, a contiguous x; with
+  // `norm`, also what FoldsOutputNorm needs), and then with `norm` its output goes through
+  // it as in ForwardWithOutputNorm.
+  bool FoldsUpsampling(const torch::Tensor& x, bool time, bool space,
+                       const OutputNormSilu* norm = nullptr) const;
+  torch::Tensor ForwardFoldingUpsampling(const torch::Tensor& x, bool time, bool space,
+                                         const OutputNormSilu* norm = nullptr);
+
+  // silu(norm(forward(x, cache))), the norm applied by the direct CUDA kernel to its output
+  // before writing it: one kernel where there were two, for a layer whose output only that
+  // norm reads (a res block's first convolution; the decoder's last upsampling one). Whether
+  // it can: FoldsOutputNorm (the direct kernel's CUDA-core path, a contiguous x; see
+  // model/cuda/narrow_conv3d.h); the result matches the norm's own kernel up to float
+  // rounding.
+  bool FoldsOutputNorm(const torch::Tensor& x, const OutputNormSilu& norm,
+                       CausalConvCache* cache) const;
+  torch::Tensor ForwardWithOutputNorm(const torch::Tensor& x, const OutputNormSilu& norm,
+                                      CausalConvCache* cache);
 
  private:
   // The same convolution as conv2d over frames folded into the batch, temporal taps
@@ -88,6 +112,12 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // a slow unblocked 3D kernel (the 2D form reaches oneDNN), and everywhere under
   // Conv3dLowering::kConv2dOverFrames.
   torch::Tensor ForwardAsConv2d(const torch::Tensor& padded);
+  // The frames `cache` holds for this layer, or null.
+  const torch::Tensor* PastFrames(CausalConvCache* cache) const;
+  // The direct kernel on a contiguous x (UsesDirectKernel), with an optional output norm;
+  // keeps the next chunk's past in `cache`.
+  torch::Tensor ForwardDirect(const torch::Tensor& x, const torch::Tensor* past,
+                              CausalConvCache* cache, const OutputNormSilu* norm);
   // x with its causal past in front: the cached frames, or copies of x's first frame.
   torch::Tensor CausallyPadded(const torch::Tensor& x, const torch::Tensor* past) const;
   // Stores in `cache` the frames of `padded` (or of any input ending with the same frames)

@@ -52,8 +52,15 @@ void CausalResBlockImpl::reset() {
 }
 
 torch::Tensor CausalResBlockImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
-  auto h = conv1->forward(norm1->ForwardSilu(x), cache);
-  h = conv2->forward(norm2->ForwardSilu(h), cache);
+  auto h = norm1->ForwardSilu(x);
+  const OutputNormSilu then_norm2{norm2->weight, norm2->bias, norm2->eps};
+  if (fold_norm && norm2->fused && !torch::GradMode::is_enabled() &&
+      conv1->FoldsOutputNorm(h, then_norm2, cache)) {
+    h = conv1->ForwardWithOutputNorm(h, then_norm2, cache);
+  } else {
+    h = norm2->ForwardSilu(conv1->forward(h, cache));
+  }
+  h = conv2->forward(h, cache);
   if (!skip) return x + h;
 #ifdef VIDSERVE_HAVE_CUDA
   // A projection into few channels (the thin decoder's) and both adds in one kernel: cuDNN

@@ -64,6 +64,10 @@ class CausalResBlockImpl : public torch::nn::Cloneable<CausalResBlockImpl> {
   // and the residual add run as one kernel (model/cuda/skip_projection_add.h).
   // VideoModel::Options::decode_direct_conv sets it on the decoders' blocks.
   bool fused_skip = true;
+  // Not a parameter: norm2 (with `fused` set) applied by conv1's direct CUDA kernel to its
+  // output, conv1's only reader (CausalConv3d::ForwardWithOutputNorm), where it can.
+  // VideoModel::Options::decode_fold_norms sets it on the decoders' blocks.
+  bool fold_norm = false;
 };
 TORCH_MODULE(CausalResBlock);
 

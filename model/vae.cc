@@ -276,24 +276,44 @@ torch::Tensor VaeDecoderImpl::DecodeChunkPatches(const torch::Tensor& latents,
   auto h = conv_in_->forward(latents, cache);
   if (HasMidBlock()) h = mid_->forward(h, cache);
   size_t block = 0;
+  // The last upsampling convolution's output is read by norm_out only: its kernel can
+  // apply the norm (fold_norms).
+  const OutputNormSilu then_norm_out{norm_out_->weight, norm_out_->bias, norm_out_->eps};
+  const bool may_fold_norm_out =
+      fold_norms && norm_out_->fused && !torch::GradMode::is_enabled();
+  bool normed = false;
   for (int64_t s = kNumStages - 1, i = 0; s >= 0; --s, ++i) {
     for (int64_t b = 0; b < BlocksInStage(s); ++b) {
       h = blocks_[block++]->forward(h, cache);
     }
+    const OutputNormSilu* norm = s == 0 && may_fold_norm_out ? &then_norm_out : nullptr;
     // A whole clip's upsampling (the first chunk's, causal in time) can be read through by
     // a narrow convolution's kernel: no copies.
     if (fold_upsampling && cache == nullptr &&
-        upsample_convs_[i]->FoldsUpsampling(h, HalvesTime(s), StageUpsamplesSpace(s))) {
-      h = upsample_convs_[i]->ForwardFoldingUpsampling(h, HalvesTime(s), StageUpsamplesSpace(s));
+        upsample_convs_[i]->FoldsUpsampling(h, HalvesTime(s), StageUpsamplesSpace(s), norm)) {
+      h = upsample_convs_[i]->ForwardFoldingUpsampling(h, HalvesTime(s), StageUpsamplesSpace(s),
+                                                       norm);
+      normed = norm != nullptr;
       continue;
     }
     // Time first: the spatial upsampling's copy then also makes the first chunk's
     // time-upsampled view (a narrow) contiguous, which the narrow-conv kernel needs.
     if (HalvesTime(s)) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);
     if (StageUpsamplesSpace(s)) h = SpatialUpsample2x(h);
+    if (norm != nullptr) {
+      // The kernel reads NCDHW (as forward() would copy a strided view for it).
+      if (!h.is_contiguous() && h.is_cuda() && upsample_convs_[i]->MayUseDirectKernel()) {
+        h = h.contiguous();
+      }
+      if (upsample_convs_[i]->FoldsOutputNorm(h, *norm, cache)) {
+        h = upsample_convs_[i]->ForwardWithOutputNorm(h, *norm, cache);
+        normed = true;
+        continue;
+      }
+    }
     h = upsample_convs_[i]->forward(h, cache);
   }
-  return conv_out_->forward(norm_out_->ForwardSilu(h), cache);
+  return conv_out_->forward(normed ? h : norm_out_->ForwardSilu(h), cache);
 }
 
 torch::Tensor VaeDecoderImpl::Thumbnail(const torch::Tensor& latents) const {

@@ -120,6 +120,10 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   // whole. VideoModel::Options::decode_fold_upsampling sets it; set it before use, not while
   // another thread decodes. No effect on CPU.
   bool fold_upsampling = false;
+  // Whether norm_out is applied by the last upsampling convolution's direct CUDA kernel to
+  // its output, that layer's only reader (CausalConv3d::ForwardWithOutputNorm), where it can.
+  // VideoModel::Options::decode_fold_norms sets it (and CausalResBlock::fold_norm).
+  bool fold_norms = false;
   // Sets the output convolution from `source`'s, whose output patch p0 divides this one's
   // p, so that every pixel of a p x p block starts as the value `source`'s output channel
   // for that pixel's place in its p0 x p0 block gives at the block's position: a decoder

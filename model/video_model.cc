@@ -153,9 +153,13 @@ void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& optio
     const bool vidserve_convs = lowering == Conv3dLowering::kAuto && !options.decode_channels_last;
     for (const auto& module : decoder->modules(/*include_self=*/false)) {
       if (auto* conv = module->as<CausalConv3dImpl>()) conv->lowering = lowering;
-      if (auto* block = module->as<CausalResBlockImpl>()) block->fused_skip = vidserve_convs;
+      if (auto* block = module->as<CausalResBlockImpl>()) {
+        block->fused_skip = vidserve_convs;
+        block->fold_norm = vidserve_convs && options.decode_fold_norms;
+      }
     }
     decoder->fold_upsampling = vidserve_convs && options.decode_fold_upsampling;
+    decoder->fold_norms = vidserve_convs && options.decode_fold_norms;
     if (vidserve_convs) {
       // The latent-level layers are wide (cuDNN's): their weights channels-last make cuDNN
       // write channels-last activations, which the norms, the residual adds and the next
@@ -176,6 +180,9 @@ void VideoModel::Impl::ConfigureDecodersForCuda(const VideoModel::Options& optio
   info.decode_direct_conv =
       options.decode_direct_conv && !options.decode_conv2d && !options.decode_channels_last;
   info.decode_fold_upsampling = info.decode_direct_conv && options.decode_fold_upsampling;
+  // The norms it folds are the fused ones (ChannelRmsNorm::fused, from options.fused_norm).
+  info.decode_fold_norms =
+      info.decode_direct_conv && options.decode_fold_norms && options.fused_norm;
 #endif
 }
 

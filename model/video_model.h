@@ -36,6 +36,7 @@ struct ModelInfo {
   bool decode_conv2d = false;         // decoder convolutions as conv2d over frames
   bool decode_direct_conv = false;    // narrow decoder convolutions in vidserve's CUDA kernel
   bool decode_fold_upsampling = false;  // upsampling read through by the direct kernel
+  bool decode_fold_norms = false;       // norms applied by the convolution before them
   bool fused_norm = false;            // VAE norms + SiLU in one pass (Encode and Decode)
   int64_t chunk_latent_voxels = 0;    // Encode/Decode time-chunk budget in effect (see Options)
 };
@@ -130,6 +131,12 @@ class VideoModel {
     // ForwardFoldingUpsampling). Off until measured on a GPU (BENCHMARKS.md §3, the last
     // subsection says what is known); vidserve-bench vae --fold-upsampling 0,1 measures it.
     bool decode_fold_upsampling = false;
+    // With decode_direct_conv and fused_norm: a norm whose input only a narrow convolution
+    // writes (a decoder res block's second norm; the decoder's output norm) is applied by
+    // that convolution's direct kernel as it writes its output (CausalConv3d::
+    // ForwardWithOutputNorm; the CUDA-core path, the thin decoder's 8-wide layers). Off until
+    // measured on a GPU, like decode_fold_upsampling; vidserve-bench vae --fold-norms 0,1.
+    bool decode_fold_norms = false;
     // Each VAE norm and the SiLU after it in one pass over the activation
     // (model/channel_rms_norm_silu.h; CPU float32 and CUDA) instead of LibTorch's eight
     // ops, in Encode and in both decoders. vidserve-bench vae --fused-norm 0,1 measures it.

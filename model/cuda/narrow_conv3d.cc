@@ -66,9 +66,26 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
   return true;
 }
 
+bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& weight,
+                                 const NarrowConvNormSilu& norm) {
+  if (!x.defined() || !weight.defined() || weight.dim() != 5 || !norm.weight.defined() ||
+      !norm.bias.defined()) {
+    return false;
+  }
+  const int64_t cout = weight.size(0);
+  return !NarrowCausalConv3dUsesTensorCores(x, weight) && norm.weight.numel() == cout &&
+         norm.bias.numel() == cout && norm.weight.device() == x.device() &&
+         norm.bias.device() == x.device() && torch::isFloatingType(norm.weight.scalar_type()) &&
+         torch::isFloatingType(norm.bias.scalar_type());
+}
+
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
-                                     NarrowConvUpsampling upsampling) {
+                                     NarrowConvUpsampling upsampling,
+                                     const NarrowConvNormSilu* norm) {
+  TORCH_CHECK(norm == nullptr || NarrowCausalConv3dFoldsNorm(x, weight, *norm),
+              "narrow conv3d: the output norm needs the CUDA-core path and [Cout] norm "
+              "weights on x's device; got weight ", weight.sizes());
   TORCH_CHECK(NarrowCausalConv3dSupported(x, past, weight, upsampling),
               "narrow conv3d: unsupported inputs (need contiguous CUDA x [B, Cin, T, H, W], "
               "weight [Cout <= 16, Cin, 3, 3, 3] of x's dtype, past [B, Cin, 2, H, W] or none; "
@@ -113,6 +130,14 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   args.width = static_cast<int>(out.size(4));
   args.upsample_time = upsampling.time;
   args.upsample_space = upsampling.space;
+  torch::Tensor norm_weight, norm_bias;  // float32 copies (no-ops for a float32 decoder)
+  if (norm != nullptr) {
+    norm_weight = norm->weight.to(torch::kFloat).contiguous();
+    norm_bias = norm->bias.to(torch::kFloat).contiguous();
+    args.norm_weight = norm_weight.data_ptr<float>();
+    args.norm_bias = norm_bias.data_ptr<float>();
+    args.norm_eps = static_cast<float>(norm->eps);
+  }
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
   torch::Tensor workspace;  // from LibTorch's caching allocator (graph-capturable)
   if (tensor_cores) {

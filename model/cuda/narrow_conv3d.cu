@@ -97,7 +97,10 @@ __global__ void __launch_bounds__(kThreads)
     NarrowCausalConv3dKernel(const T* __restrict__ x, const T* __restrict__ past,
                              const T* __restrict__ weight, const T* __restrict__ bias,
                              T* __restrict__ out, int cin, int cout, int frames, int height,
-                             int width, int splits, bool upsample_time) {
+                             int width, int splits, bool upsample_time,
+                             const float* __restrict__ norm_weight,
+                             const float* __restrict__ norm_bias, float norm_inv_channels,
+                             float norm_eps) {
   constexpr int kQuads = COUT / 4;
   LetDependentKernelsStart();
   extern __shared__ float4 shared_weights4[];
@@ -239,14 +242,44 @@ __global__ void __launch_bounds__(kThreads)
   }
   if (!valid) return;
 
+  if (bias != nullptr) {
+#pragma unroll
+    for (int c = 0; c < COUT; ++c) {
+      if (c >= cout) break;
+      const float bias_value = ToFloat(bias[c]);
+#pragma unroll
+      for (int p = 0; p < P; ++p) acc[p][c] += bias_value;
+    }
+  }
+  if (norm_weight != nullptr) {
+    // The norm kernel's arithmetic on the values written otherwise: each rounded to T, the
+    // squares summed over the channels in order, then scale, shift and SiLU. This thread
+    // holds every channel of its voxels, so the norm needs no other thread.
+#pragma unroll
+    for (int p = 0; p < P; ++p) {
+      float sum_sq = 0.0f;
+#pragma unroll
+      for (int c = 0; c < COUT; ++c) {
+        if (c >= cout) break;
+        acc[p][c] = ToFloat<T>(FromFloat<T>(acc[p][c]));
+        sum_sq += acc[p][c] * acc[p][c];
+      }
+      const float scale = rsqrtf(sum_sq * norm_inv_channels + norm_eps);
+#pragma unroll
+      for (int c = 0; c < COUT; ++c) {
+        if (c >= cout) break;
+        const float y = acc[p][c] * scale * __ldg(norm_weight + c) + __ldg(norm_bias + c);
+        acc[p][c] = y / (1.0f + expf(-y));
+      }
+    }
+  }
   const int64_t offset = (static_cast<int64_t>(t) * height + h) * width + w0;
 #pragma unroll
   for (int c = 0; c < COUT; ++c) {
     if (c >= cout) break;
-    const float bias_value = bias == nullptr ? 0.0f : ToFloat(bias[c]);
     T* dst = out + (static_cast<int64_t>(b) * cout + c) * frames * plane + offset;
 #pragma unroll
-    for (int p = 0; p < P; ++p) dst[p] = FromFloat<T>(acc[p][c] + bias_value);
+    for (int p = 0; p < P; ++p) dst[p] = FromFloat<T>(acc[p][c]);
   }
 }
 
@@ -283,7 +316,8 @@ cudaError_t Launch(const NarrowConv3dArgs& a, cudaStream_t stream) {
       grid, dim3(kThreads), shared_bytes, stream, static_cast<const T*>(a.x),
       static_cast<const T*>(a.past), static_cast<const T*>(a.weight),
       static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.in_channels, a.out_channels,
-      a.frames, a.height, a.width, splits, a.upsample_time);
+      a.frames, a.height, a.width, splits, a.upsample_time, a.norm_weight, a.norm_bias,
+      1.0f / static_cast<float>(a.out_channels), a.norm_eps);
 }
 
 template <typename T>
@@ -308,6 +342,7 @@ cudaError_t LaunchNarrowCausalConv3d(const NarrowConv3dArgs& a, cudaStream_t str
   if (cout_padded == 0 || a.in_channels <= 0 || a.batch <= 0 || a.frames <= 0 || a.height <= 0 ||
       a.width <= 0 || a.width % P != 0 || a.frames > 65535 || a.batch > 65535 || a.x == nullptr ||
       a.weight == nullptr || a.out == nullptr || !NarrowConvUpsamplingValid(a) ||
+      (a.norm_weight == nullptr) != (a.norm_bias == nullptr) ||
       static_cast<int64_t>(a.in_channels) * kTaps * cout_padded * 4 > kNarrowConvMaxSharedBytes) {
     return cudaErrorInvalidValue;
   }

@@ -21,6 +21,16 @@ struct NarrowConvUpsampling {
   bool any() const { return time || space; }
 };
 
+// An RMS norm over the convolution's output channels and the SiLU after it
+// (ChannelRmsNorm::ForwardSilu), applied by the kernel before it writes the output: one
+// kernel where there were two, for a convolution whose only reader is that norm. Only where
+// NarrowCausalConv3dFoldsNorm says so.
+struct NarrowConvNormSilu {
+  torch::Tensor weight;  // [Cout], any floating dtype
+  torch::Tensor bias;    // [Cout]
+  double eps = 1e-6;
+};
+
 // Whether x's convolution with `weight` runs on tensor cores (narrow_conv3d_tf32.cu):
 // float32 on sm_80 or newer when LibTorch allows cuDNN TF32 convolutions
 // (at::globalContext().allowTF32CuDNN(), on by default, so the kernel rounds no more than
@@ -38,15 +48,23 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
                                  const torch::Tensor& weight,
                                  NarrowConvUpsampling upsampling = {});
 
+// Whether the kernel can also apply an output norm (NarrowConvNormSilu) for these inputs:
+// the CUDA-core path (each thread holds every output channel of its voxels; the tensor-core
+// one spreads them over lanes), and a norm of Cout channels on x's device.
+bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& weight,
+                                 const NarrowConvNormSilu& norm);
+
 // conv3d(cat(past, x) over time, weight, bias), zero-padded by 1 in H and W, "same" size:
 // [B, Cout, T, H, W] in x's dtype. Without `past`, x's first frame stands in for the two
 // frames before it (CausalConv3d's padding). `bias` may be undefined. One kernel launch on
 // the current stream (CUDA-graph capturable); float32 accumulation, TF32 products where
 // NarrowCausalConv3dUsesTensorCores says so. With `upsampling`, the convolution of the
 // upsampled x (its frames, height and width), the same values as upsampling first.
+// With `norm` (REQUIRES NarrowCausalConv3dFoldsNorm), silu(norm(that convolution)).
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
-                                     NarrowConvUpsampling upsampling = {});
+                                     NarrowConvUpsampling upsampling = {},
+                                     const NarrowConvNormSilu* norm = nullptr);
 
 }  // namespace vidserve
 

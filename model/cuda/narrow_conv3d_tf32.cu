@@ -414,7 +414,8 @@ cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t
   if (a.out_channels <= 0 || a.out_channels > kNarrowConvMaxOutChannels || a.in_channels <= 0 ||
       a.batch <= 0 || a.frames <= 0 || a.height <= 0 || a.width <= 0 || a.frames > 65535 ||
       a.batch > 65535 || a.x == nullptr || a.weight == nullptr || a.out == nullptr ||
-      a.dtype != KernelDtype::kFloat32 || !NarrowConvUpsamplingValid(a)) {
+      a.dtype != KernelDtype::kFloat32 || !NarrowConvUpsamplingValid(a) ||
+      a.norm_weight != nullptr) {  // the output's channels are spread over lanes
     return cudaErrorInvalidValue;
   }
   const TilePlan plan = PlanTiles(a);

@@ -4,10 +4,11 @@
 // process's peak RSS on CPU (both include the weights and the input latent). On CUDA every
 // size is measured eager (float32) and through CUDA graphs (the server's default,
 // model.cuda_graph_cache_size) in every combination of --precisions, --channels-last,
-// --conv2d, --direct-conv, --fused-norm and --fold-upsampling, one VideoModel instance per
-// variant on the same GPU; on the CPU eager with and without the fused norm. Each variant's
-// bytes are compared with the baseline's (PSNR, largest byte difference): eager float32 with LibTorch's
-// convolutions and norms only (no direct kernel, no fused norm).
+// --conv2d, --direct-conv, --fused-norm, --fold-upsampling and --fold-norms, one VideoModel
+// instance per variant on the same GPU; on the CPU eager with and without the fused norm.
+// Each variant's bytes are compared with the baseline's (PSNR, largest byte difference):
+// eager float32 with LibTorch's convolutions and norms only (no direct kernel, no fused
+// norm).
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -104,6 +105,7 @@ std::string VariantLabel(const ModelInfo& info) {
     absl::StrAppend(&label, "+libtorch_conv");
   }
   if (info.decode_fold_upsampling) absl::StrAppend(&label, "+fold_upsampling");
+  if (info.decode_fold_norms) absl::StrAppend(&label, "+fold_norms");
   if (!info.fused_norm) absl::StrAppend(&label, "+libtorch_norm");
   if (info.chunk_latent_voxels != kDefaultChunkLatentVoxels) {
     absl::StrAppend(&label, "+chunk", info.chunk_latent_voxels);
@@ -189,6 +191,7 @@ bool MeasureDecode(VideoModel& model, const std::vector<Latent>& latents, int64_
        {"decode_conv2d", model.info().decode_conv2d},
        {"decode_direct_conv", model.info().decode_direct_conv},
        {"decode_fold_upsampling", model.info().decode_fold_upsampling},
+       {"decode_fold_norms", model.info().decode_fold_norms},
        {"fused_norm", model.info().fused_norm},
        {"chunk_latent_voxels", model.info().chunk_latent_voxels},
        {"cuda_graph_decode", model.info().cuda_graph_decode},
@@ -257,6 +260,7 @@ int RunVaeBench(int argc, char** argv) {
   const std::string conv2d_text = flags.String("conv2d", "0");
   const std::string direct_conv_text = flags.String("direct-conv", "1");
   const std::string fold_upsampling_text = flags.String("fold-upsampling", "0");
+  const std::string fold_norms_text = flags.String("fold-norms", "0");
   // The VAE norms with their SiLU in one pass (1) or as LibTorch's ops (0); every device.
   const std::string fused_norm_text = flags.String("fused-norm", "1");
   // Time-chunk budgets of Encode/Decode in latent voxels (0 = the model's default); on CPU
@@ -299,6 +303,7 @@ int RunVaeBench(int argc, char** argv) {
   const std::vector<int64_t> conv2d = ParseIntList(conv2d_text);
   const std::vector<int64_t> direct_conv = ParseIntList(direct_conv_text);
   const std::vector<int64_t> fold_upsampling = ParseIntList(fold_upsampling_text);
+  const std::vector<int64_t> fold_norms = ParseIntList(fold_norms_text);
   const std::vector<int64_t> fused_norm = ParseIntList(fused_norm_text);
   const std::vector<int64_t> chunk_voxels = ParseIntList(chunk_voxels_text);
   if (chunk_voxels.empty() || *std::min_element(chunk_voxels.begin(), chunk_voxels.end()) < 0) {
@@ -309,7 +314,7 @@ int RunVaeBench(int argc, char** argv) {
   for (const auto& [flag, values] :
        {std::pair{"channels-last", channels_last}, std::pair{"conv2d", conv2d},
         std::pair{"direct-conv", direct_conv}, std::pair{"fused-norm", fused_norm},
-        std::pair{"fold-upsampling", fold_upsampling}}) {
+        std::pair{"fold-upsampling", fold_upsampling}, std::pair{"fold-norms", fold_norms}}) {
     if (values.empty() || *std::min_element(values.begin(), values.end()) < 0 ||
         *std::max_element(values.begin(), values.end()) > 1) {
       std::fprintf(stderr, "vidserve-bench vae: --%s expects 0 and/or 1 (e.g. 0,1)\n", flag);
@@ -382,7 +387,15 @@ int RunVaeBench(int argc, char** argv) {
                     continue;
                   }
                   v.decode_fold_upsampling = fold == 1;
-                  variants.push_back(v);
+                  for (int64_t fold_norm : fold_norms) {
+                    // Folding norms needs the direct kernel and the fused norm.
+                    if (fold_norm == 1 && (direct == 0 || c2d == 1 || cl == 1 || fused == 0) &&
+                        fold_norms.size() > 1) {
+                      continue;
+                    }
+                    v.decode_fold_norms = fold_norm == 1;
+                    variants.push_back(v);
+                  }
                 }
               }
             }
@@ -398,10 +411,10 @@ int RunVaeBench(int argc, char** argv) {
       variants.push_back(v);
     }
     if (precisions_text != "float32" || channels_last_text != "0" || conv2d_text != "0" ||
-        direct_conv_text != "1" || fold_upsampling_text != "0") {
+        direct_conv_text != "1" || fold_upsampling_text != "0" || fold_norms_text != "0") {
       std::fprintf(stderr, "vidserve-bench vae: --precisions, --channels-last, --conv2d, "
-                           "--direct-conv and --fold-upsampling apply on CUDA only; measuring "
-                           "float32 eager\n");
+                           "--direct-conv, --fold-upsampling and --fold-norms apply on CUDA "
+                           "only; measuring float32 eager\n");
     }
   }
   const std::string model_label = checkpoint.empty() ? preset : checkpoint;

@@ -199,7 +199,7 @@ decode)
     cat "$RUNS"/decode-tests/*.log > "$OUT/model-tests-cuda.log"
   fi
   # DECODE_FLAGS e.g. "--precisions float32,float16 --channels-last 0,1 --conv2d 0,1
-  # --direct-conv 0,1".
+  # --direct-conv 0,1 --fold-upsampling 0,1 --fold-norms 0,1".
   $BENCH vae --device $DEVICE --checkpoint "${DECODE_CKPT:-models/vidserve-tiny}" \
     --sizes 17x64x64,65x256x256 --batches 1,8 --repeats 20 ${DECODE_FLAGS:-} \
     --json "$OUT/vae-decode.json" 2>&1 \

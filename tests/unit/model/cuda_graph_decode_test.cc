@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/video_model.h"
@@ -211,17 +212,23 @@ TEST(CudaGraphDecode, DependentLaunchGivesTheSameBytes) {
 
 // VideoModel::Options::decode_fold_upsampling reads the thin decoder's upsampling through
 // in the narrow kernels instead of copying it: the same bytes, eager and through graphs, for
-// one clip and a batch, with the full decoder (no narrow layer after an upsampling) unchanged.
-TEST(CudaGraphDecode, FoldedUpsamplingGivesTheSameBytes) {
+// one clip and a batch, with the full decoder (no narrow layer after an upsampling)
+// unchanged. decode_fold_norms applies norms in the convolution before them: the same
+// arithmetic up to float rounding, so bytes within one level.
+TEST(CudaGraphDecode, FoldedUpsamplingAndNormsKeepTheBytes) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
   for (int graphs : {0, 4}) {
     std::vector<std::vector<std::vector<uint8_t>>> results;
-    for (bool fold : {false, true}) {
+    const std::vector<std::pair<bool, bool>> folds = {
+        {false, false}, {true, false}, {false, true}, {true, true}};
+    for (const auto& [fold_upsampling, fold_norms] : folds) {
       VideoModel::Options options = TestOptions("cuda", graphs);
-      options.decode_fold_upsampling = fold;
+      options.decode_fold_upsampling = fold_upsampling;
+      options.decode_fold_norms = fold_norms;
       auto model = VideoModel::Create(options);
       ASSERT_TRUE(model.ok()) << model.status();
-      EXPECT_EQ((*model)->info().decode_fold_upsampling, fold);
+      EXPECT_EQ((*model)->info().decode_fold_upsampling, fold_upsampling);
+      EXPECT_EQ((*model)->info().decode_fold_norms, fold_norms);
       const int64_t c = (*model)->info().config.vae.latent_channels;
       std::vector<std::vector<uint8_t>> bytes;
       for (DecoderKind decoder : {DecoderKind::kThin, DecoderKind::kFull}) {
@@ -233,8 +240,21 @@ TEST(CudaGraphDecode, FoldedUpsamplingGivesTheSameBytes) {
       }
       results.push_back(std::move(bytes));
     }
+    const std::string mode = graphs > 0 ? "graphs" : "eager";
     ASSERT_EQ(results[0].size(), 6u);
-    EXPECT_EQ(results[1], results[0]) << (graphs > 0 ? "graphs" : "eager");
+    EXPECT_EQ(results[1], results[0]) << mode << ", upsampling folded";
+    for (size_t r : {size_t{2}, size_t{3}}) {
+      ASSERT_EQ(results[r].size(), results[0].size());
+      for (size_t j = 0; j < results[0].size(); ++j) {
+        ASSERT_EQ(results[r][j].size(), results[0][j].size());
+        int64_t off_by_more_than_one = 0;
+        for (size_t k = 0; k < results[0][j].size(); ++k) {
+          off_by_more_than_one += std::abs(int(results[r][j][k]) - int(results[0][j][k])) > 1;
+        }
+        EXPECT_EQ(off_by_more_than_one, 0) << mode << ", norms folded, variant " << r
+                                            << " clip " << j;
+      }
+    }
   }
 }
 

@@ -25,6 +25,32 @@ torch::Tensor RepeatedThumbnail(const torch::Tensor& thumbnail, bool first_chunk
   return first_chunk ? repeated.narrow(2, 3, repeated.size(2) - 3) : repeated;
 }
 
+#ifdef VIDSERVE_HAVE_CUDA
+// Runs the kernel on `input` (the decoder's output; patches of `patch` x `patch` pixels)
+// into frames 2.. of a clip of bytes filled with 7s, and expects there the bytes LibTorch's
+// ops give for `pixels` (the same output, depth-to-space done) plus the thumbnail, and 7s
+// in the frames around. Returns the clip of bytes.
+torch::Tensor ExpectKernelBytes(const torch::Tensor& input, const torch::Tensor& pixels,
+                                const torch::Tensor& thumbnail, bool first_chunk, int64_t patch,
+                                const ::testing::Message& what) {
+  const int64_t frames = pixels.size(2);
+  auto sum = pixels.clone();
+  if (thumbnail.defined()) {
+    sum.narrow(1, 0, thumbnail.size(1)).add_(RepeatedThumbnail(thumbnail, first_chunk));
+  }
+  const auto expected = PixelsToBytes(sum);
+  auto bytes = torch::full({pixels.size(0), frames + 3, pixels.size(3), pixels.size(4), 3}, 7,
+                           pixels.options().dtype(torch::kUInt8));
+  EXPECT_TRUE(DecoderOutputBytesCudaSupported(input, thumbnail, first_chunk, bytes, 2, patch))
+      << what;
+  DecoderOutputBytesCuda(input, thumbnail, first_chunk, bytes, 2, patch);
+  EXPECT_TRUE(torch::equal(bytes.narrow(1, 2, frames), expected)) << what;
+  EXPECT_TRUE(bytes.narrow(1, 0, 2).eq(7).all().item<bool>()) << what;
+  EXPECT_TRUE(bytes.narrow(1, 2 + frames, 1).eq(7).all().item<bool>()) << what;
+  return bytes;
+}
+#endif
+
 TEST(DecoderOutputBytesCuda, MatchesLibTorchOpsExactly) {
   SKIP_WITHOUT_CUDA();
 #ifdef VIDSERVE_HAVE_CUDA
@@ -41,21 +67,11 @@ TEST(DecoderOutputBytesCuda, MatchesLibTorchOpsExactly) {
         // A narrowed view of the latents, as a chunk is: strided along time.
         auto latents = (torch::randn({2, 8, latent_frames + 2, h, w}, cuda) * 0.8).to(dtype);
         auto thumbnail = latents.narrow(2, 1, latent_frames).narrow(1, 0, shortcut);
-        auto sum = pixels.clone();
-        if (shortcut > 0) {
-          sum.narrow(1, 0, shortcut).add_(RepeatedThumbnail(thumbnail, first_chunk));
-        }
-        const auto expected = PixelsToBytes(sum);
-        // Frames 2.. of a longer clip; the others keep their 7s.
-        auto bytes = torch::full({2, frames + 3, 8 * h, 8 * w, 3}, 7,
-                                 cuda.dtype(torch::kUInt8));
         const torch::Tensor thumb = shortcut > 0 ? thumbnail : torch::Tensor();
-        ASSERT_TRUE(DecoderOutputBytesCudaSupported(pixels, thumb, first_chunk, bytes, 2));
-        DecoderOutputBytesCuda(pixels, thumb, first_chunk, bytes, 2);
-        EXPECT_TRUE(torch::equal(bytes.narrow(1, 2, frames), expected))
-            << dtype << " first chunk " << first_chunk << " shortcut " << shortcut;
-        EXPECT_TRUE(bytes.narrow(1, 0, 2).eq(7).all().item<bool>());
-        EXPECT_TRUE(bytes.narrow(1, 2 + frames, 1).eq(7).all().item<bool>());
+        const auto bytes = ExpectKernelBytes(pixels, pixels, thumb, first_chunk, 1,
+                                             ::testing::Message() << dtype << " first chunk "
+                                                                  << first_chunk << " shortcut "
+                                                                  << shortcut);
         // Mismatched shapes are refused, not run.
         EXPECT_FALSE(DecoderOutputBytesCudaSupported(pixels, thumb, first_chunk, bytes, 4));
         if (shortcut > 0) {
@@ -93,22 +109,11 @@ TEST(DecoderOutputBytesCuda, ReadsPatchesAsTheirDepthToSpaceExactly) {
           auto patches = (torch::randn(patches_shape, cuda) * 0.8).to(dtype);
           auto latents = (torch::randn({2, 8, latent_frames + 2, h, w}, cuda) * 0.8).to(dtype);
           auto thumbnail = latents.narrow(2, 1, latent_frames).narrow(1, 0, shortcut);
-          auto sum = PixelShuffled(patches, patch).clone();
-          if (shortcut > 0) {
-            sum.narrow(1, 0, shortcut).add_(RepeatedThumbnail(thumbnail, first_chunk));
-          }
-          const auto expected = PixelsToBytes(sum);
-          auto bytes = torch::full({2, frames + 3, 8 * h, 8 * w, 3}, 7,
-                                   cuda.dtype(torch::kUInt8));
           const torch::Tensor thumb = shortcut > 0 ? thumbnail : torch::Tensor();
-          ASSERT_TRUE(
-              DecoderOutputBytesCudaSupported(patches, thumb, first_chunk, bytes, 2, patch));
-          DecoderOutputBytesCuda(patches, thumb, first_chunk, bytes, 2, patch);
-          EXPECT_TRUE(torch::equal(bytes.narrow(1, 2, frames), expected))
-              << "patch " << patch << " " << dtype << " first chunk " << first_chunk
-              << " shortcut " << shortcut;
-          EXPECT_TRUE(bytes.narrow(1, 0, 2).eq(7).all().item<bool>());
-          EXPECT_TRUE(bytes.narrow(1, 2 + frames, 1).eq(7).all().item<bool>());
+          const auto bytes = ExpectKernelBytes(
+              patches, PixelShuffled(patches, patch), thumb, first_chunk, patch,
+              ::testing::Message() << "patch " << patch << " " << dtype << " first chunk "
+                                   << first_chunk << " shortcut " << shortcut);
           // A patch that does not fit the channels (3 p^2) or the bytes (p times the
           // patches' H and W) is refused, not run.
           for (int64_t wrong_patch : {int64_t{1}, patch == 2 ? int64_t{4} : int64_t{2},

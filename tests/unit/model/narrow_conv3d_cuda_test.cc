@@ -13,6 +13,8 @@
 #include "model/vae.h"
 #include "tests/unit/cuda_test_skip.h"
 #ifdef VIDSERVE_HAVE_CUDA
+#include "model/causal_res_block.h"
+#include "model/cuda/channel_rms_norm_silu.h"
 #include "model/cuda/narrow_conv3d.h"
 #include "model/cuda/narrow_conv3d_kernels.h"
 #endif
@@ -342,6 +344,76 @@ TEST(NarrowConv3dCuda, FoldedUpsamplingEqualsConvolvingTheUpsampledCopy) {
   EXPECT_FALSE(conv->FoldsUpsampling(x.transpose(3, 4), true, true));  // strided
   conv->lowering = Conv3dLowering::kLibTorchOnly;
   EXPECT_FALSE(conv->FoldsUpsampling(x, true, true));
+#endif
+}
+
+// The CUDA-core kernel can pass its output through the RMS norm + SiLU that reads it
+// (NarrowConvNormSilu): the same values as the norm kernel on the written output, up to
+// float rounding, for every padded width, with a past, through an upsampling, in half
+// precision; the tensor-core path refuses it. In a res block (conv1, then norm2) and
+// chunk by chunk through the cache, the block's output is unchanged.
+TEST(NarrowConv3dCuda, OutputNormMatchesTheNormKernelOnTheWrittenOutput) {
+  SKIP_WITHOUT_CUDA();
+#ifdef VIDSERVE_HAVE_CUDA
+  torch::NoGradGuard no_grad;
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  struct Case {
+    int64_t cin, cout;
+    torch::Dtype dtype;
+    bool with_past;
+    NarrowConvUpsampling up;
+  };
+  ScopedAllowTf32 cuda_cores(false);  // 16 outputs take the CUDA-core path too
+  for (const Case& c : {Case{16, 8, torch::kFloat, false, {}}, Case{16, 8, torch::kFloat, true, {}},
+                        Case{8, 3, torch::kFloat, false, {}}, Case{8, 16, torch::kFloat, false, {}},
+                        Case{8, 8, torch::kFloat, false, {true, true}},
+                        Case{16, 8, torch::kHalf, true, {}}}) {
+    torch::manual_seed(static_cast<int>(c.cin * 7 + c.cout));
+    const auto x = torch::randn({2, c.cin, 5, 8, 12}, cuda.dtype(c.dtype));
+    const auto past = c.with_past ? torch::randn({2, c.cin, 2, 8, 12}, cuda.dtype(c.dtype))
+                                  : torch::Tensor();
+    const auto weight = (torch::randn({c.cout, c.cin, 3, 3, 3}, cuda) * 0.2).to(c.dtype);
+    const auto bias = torch::randn({c.cout}, cuda).to(c.dtype);
+    const NarrowConvNormSilu norm{torch::rand({c.cout}, cuda) + 0.5, torch::randn({c.cout}, cuda),
+                                  1e-6};
+    ASSERT_TRUE(NarrowCausalConv3dFoldsNorm(x, weight, norm));
+    const auto conv = NarrowCausalConv3dCuda(x, past, weight, bias, c.up);
+    const auto expected = ChannelRmsNormSiluCuda(conv, norm.weight, norm.bias, norm.eps);
+    const auto folded = NarrowCausalConv3dCuda(x, past, weight, bias, c.up, &norm);
+    ASSERT_EQ(folded.sizes(), expected.sizes());
+    const double atol = c.dtype == torch::kHalf ? 2e-3 : 2e-6;
+    EXPECT_TRUE(torch::allclose(folded.to(torch::kFloat), expected.to(torch::kFloat), 1e-5, atol))
+        << "cin " << c.cin << " cout " << c.cout << " half " << (c.dtype == torch::kHalf)
+        << " past " << c.with_past << " upsampled " << c.up.any() << ": largest difference "
+        << (folded.to(torch::kFloat) - expected.to(torch::kFloat)).abs().max().item<float>();
+  }
+  {
+    ScopedAllowTf32 tensor_cores(true);
+    const auto x = torch::randn({1, 16, 3, 8, 8}, cuda);
+    const auto w16 = torch::randn({16, 16, 3, 3, 3}, cuda);
+    const NarrowConvNormSilu norm{torch::ones({16}, cuda), torch::zeros({16}, cuda), 1e-6};
+    EXPECT_EQ(NarrowCausalConv3dFoldsNorm(x, w16, norm), !NarrowCausalConv3dUsesTensorCores(x, w16));
+    const NarrowConvNormSilu wrong{torch::ones({8}, cuda), torch::zeros({8}, cuda), 1e-6};
+    EXPECT_FALSE(NarrowCausalConv3dFoldsNorm(x, torch::randn({8, 16, 3, 3, 3}, cuda), norm));
+    EXPECT_FALSE(NarrowCausalConv3dFoldsNorm(x, w16, wrong));
+  }
+  // A res block (16 -> 8: conv1 8 wide) with and without the fold, whole and in chunks.
+  torch::manual_seed(9);
+  CausalResBlock block(CausalResBlockOptions(16, 8));
+  block->to(torch::kCUDA);
+  const auto x = torch::randn({2, 16, 7, 8, 12}, cuda);
+  const auto plain = block->forward(x);
+  block->fold_norm = true;
+  const OutputNormSilu then_norm2{block->norm2->weight, block->norm2->bias, block->norm2->eps};
+  ASSERT_TRUE(block->conv1->FoldsOutputNorm(block->norm1->ForwardSilu(x), then_norm2, nullptr));
+  EXPECT_TRUE(torch::allclose(block->forward(x), plain, 1e-5, 1e-5));
+  CausalConvCache cache;
+  std::vector<torch::Tensor> chunks;
+  for (int64_t start = 0; start < 7; start += 3) {
+    chunks.push_back(block->forward(x.narrow(2, start, std::min<int64_t>(3, 7 - start)).contiguous(),
+                                    &cache));
+  }
+  EXPECT_TRUE(torch::allclose(torch::cat(chunks, 2), plain, 1e-4, 1e-5));
 #endif
 }
 
