@@ -146,7 +146,8 @@ bool CausalConv3dImpl::FoldsUpsampling(const torch::Tensor& x, bool time, bool s
   return (time || space) && x.is_contiguous() && LayerFitsDirectKernel(x) &&
          NarrowCausalConv3dSupported(x, torch::Tensor(), conv->weight,
                                      NarrowConvUpsampling{time, space}) &&
-         (norm == nullptr || NarrowCausalConv3dFoldsNorm(x, conv->weight, KernelNorm(*norm)));
+         (norm == nullptr || NarrowCausalConv3dFoldsNorm(x, conv->weight, KernelNorm(*norm),
+                                                         NarrowConvUpsampling{time, space}));
 #else
   (void)x;
   (void)time;

@@ -134,8 +134,9 @@ class VideoModel {
     // With decode_direct_conv and fused_norm: a norm whose input only a narrow convolution
     // writes (a decoder res block's second norm; the decoder's output norm) is applied by
     // that convolution's direct kernel as it writes its output (CausalConv3d::
-    // ForwardWithOutputNorm; the CUDA-core path, the thin decoder's 8-wide layers). Off until
-    // measured on a GPU, like decode_fold_upsampling; vidserve-bench vae --fold-norms 0,1.
+    // ForwardWithOutputNorm: the CUDA-core path, or the tensor-core one with split input
+    // channels; in the thin decoder, three norms). Off until measured on a GPU, like
+    // decode_fold_upsampling; vidserve-bench vae --fold-norms 0,1 measures it.
     bool decode_fold_norms = false;
     // Each VAE norm and the SiLU after it in one pass over the activation
     // (model/channel_rms_norm_silu.h; CPU float32 and CUDA) instead of LibTorch's eight

@@ -67,25 +67,37 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
 }
 
 bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& weight,
-                                 const NarrowConvNormSilu& norm) {
-  if (!x.defined() || !weight.defined() || weight.dim() != 5 || !norm.weight.defined() ||
-      !norm.bias.defined()) {
+                                 const NarrowConvNormSilu& norm, NarrowConvUpsampling upsampling) {
+  if (!x.defined() || !weight.defined() || x.dim() != 5 || weight.dim() != 5 ||
+      !norm.weight.defined() || !norm.bias.defined()) {
     return false;
   }
   const int64_t cout = weight.size(0);
-  return !NarrowCausalConv3dUsesTensorCores(x, weight) && norm.weight.numel() == cout &&
-         norm.bias.numel() == cout && norm.weight.device() == x.device() &&
-         norm.bias.device() == x.device() && torch::isFloatingType(norm.weight.scalar_type()) &&
-         torch::isFloatingType(norm.bias.scalar_type());
+  if (norm.weight.numel() != cout || norm.bias.numel() != cout ||
+      norm.weight.device() != x.device() || norm.bias.device() != x.device() ||
+      !torch::isFloatingType(norm.weight.scalar_type()) ||
+      !torch::isFloatingType(norm.bias.scalar_type())) {
+    return false;
+  }
+  if (!NarrowCausalConv3dUsesTensorCores(x, weight)) return true;
+  cuda_kernels::NarrowConv3dArgs shape;
+  shape.batch = static_cast<int>(x.size(0));
+  shape.in_channels = static_cast<int>(x.size(1));
+  shape.out_channels = static_cast<int>(cout);
+  shape.frames = static_cast<int>(upsampling.time ? 2 * x.size(2) - 1 : x.size(2));
+  shape.height = static_cast<int>((upsampling.space ? 2 : 1) * x.size(3));
+  shape.width = static_cast<int>((upsampling.space ? 2 : 1) * x.size(4));
+  return cuda_kernels::NarrowConvTf32Splits(shape) > 1;
 }
 
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
                                      NarrowConvUpsampling upsampling,
                                      const NarrowConvNormSilu* norm) {
-  TORCH_CHECK(norm == nullptr || NarrowCausalConv3dFoldsNorm(x, weight, *norm),
-              "narrow conv3d: the output norm needs the CUDA-core path and [Cout] norm "
-              "weights on x's device; got weight ", weight.sizes());
+  TORCH_CHECK(norm == nullptr || NarrowCausalConv3dFoldsNorm(x, weight, *norm, upsampling),
+              "narrow conv3d: the output norm needs the CUDA-core path or split tensor-core "
+              "input channels, and [Cout] norm weights on x's device; got x ", x.sizes(),
+              ", weight ", weight.sizes());
   TORCH_CHECK(NarrowCausalConv3dSupported(x, past, weight, upsampling),
               "narrow conv3d: unsupported inputs (need contiguous CUDA x [B, Cin, T, H, W], "
               "weight [Cout <= 16, Cin, 3, 3, 3] of x's dtype, past [B, Cin, 2, H, W] or none; "

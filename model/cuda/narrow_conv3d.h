@@ -48,11 +48,14 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
                                  const torch::Tensor& weight,
                                  NarrowConvUpsampling upsampling = {});
 
-// Whether the kernel can also apply an output norm (NarrowConvNormSilu) for these inputs:
-// the CUDA-core path (each thread holds every output channel of its voxels; the tensor-core
-// one spreads them over lanes), and a norm of Cout channels on x's device.
+// Whether the kernel can also apply an output norm (NarrowConvNormSilu) for these inputs
+// (with `upsampling`, the convolution of the upsampled x): the CUDA-core path (each thread
+// holds every output channel of its voxels), or the tensor-core path when it splits the
+// input channels (a deep input on few tiles: the sum of the splits holds them; unsplit, its
+// lanes each hold a few), and a norm of Cout channels on x's device.
 bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& weight,
-                                 const NarrowConvNormSilu& norm);
+                                 const NarrowConvNormSilu& norm,
+                                 NarrowConvUpsampling upsampling = {});
 
 // conv3d(cat(past, x) over time, weight, bias), zero-padded by 1 in H and W, "same" size:
 // [B, Cout, T, H, W] in x's dtype. Without `past`, x's first frame stands in for the two

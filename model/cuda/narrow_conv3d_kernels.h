@@ -42,8 +42,10 @@ struct NarrowConv3dArgs {
   // (h / 2, w / 2); height and width are even. Either needs past == nullptr.
   bool upsample_time = false;
   bool upsample_space = false;
-  // Optional, CUDA-core kernel only: the output passed through an RMS norm over its
-  // channels and SiLU before it is written, with the arithmetic of the norm kernel
+  // Optional (the CUDA-core kernel, or the tensor-core one when it splits its input channels,
+  // NarrowConvTf32Splits > 1: its split-sum kernel applies it): the output passed through an
+  // RMS norm over its channels and SiLU before it is written, with the arithmetic of the norm
+  // kernel
   // (channel_rms_norm_silu.cu) on the values this kernel would otherwise write:
   // out = silu(v rsqrt(mean_c v^2 + eps) weight + bias), v = conv + bias rounded to the
   // dtype. norm_weight and norm_bias are float32 [Cout].

@@ -330,6 +330,43 @@ __global__ void SumSplitsKernel(const float* __restrict__ partial, const float* 
   }
 }
 
+// SumSplitsKernel, then the output norm (NarrowConv3dArgs::norm_weight) of each voxel: one
+// thread per voxel adds up its channels' partial sums and biases in SumSplitsKernel's order,
+// then scales, shifts and passes them through SiLU as the norm kernel
+// (channel_rms_norm_silu.cu) does on the values SumSplitsKernel would have written.
+__global__ void SumSplitsNormKernel(const float* __restrict__ partial,
+                                    const float* __restrict__ bias,
+                                    const float* __restrict__ norm_weight,
+                                    const float* __restrict__ norm_bias, float* __restrict__ out,
+                                    int64_t voxels, int splits, int cout, int64_t channel_stride,
+                                    float inv_channels, float eps) {
+  LetDependentKernelsStart();
+  WaitForPrecedingKernels();
+  const int64_t numel = voxels * cout;
+  for (int64_t v = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; v < voxels;
+       v += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t item = v / channel_stride;
+    const int64_t base = item * cout * channel_stride + (v - item * channel_stride);
+    float values[kNarrowConvMaxOutChannels];
+    float sum_sq = 0.0f;
+#pragma unroll
+    for (int c = 0; c < kNarrowConvMaxOutChannels; ++c) {
+      if (c >= cout) break;
+      float sum = bias == nullptr ? 0.0f : bias[c];
+      for (int s = 0; s < splits; ++s) sum += partial[s * numel + base + c * channel_stride];
+      values[c] = sum;
+      sum_sq += sum * sum;
+    }
+    const float scale = rsqrtf(sum_sq * inv_channels + eps);
+#pragma unroll
+    for (int c = 0; c < kNarrowConvMaxOutChannels; ++c) {
+      if (c >= cout) break;
+      const float y = values[c] * scale * __ldg(norm_weight + c) + __ldg(norm_bias + c);
+      out[base + c * channel_stride] = y / (1.0f + expf(-y));
+    }
+  }
+}
+
 template <int R>
 cudaError_t Launch(const NarrowConv3dArgs& a, int splits, cudaStream_t stream) {
   using Tile = TileShape<R>;
@@ -353,6 +390,16 @@ cudaError_t Launch(const NarrowConv3dArgs& a, int splits, cudaStream_t stream) {
   const int64_t channel_stride = static_cast<int64_t>(a.frames) * a.height * a.width;
   const int64_t numel = channel_stride * a.out_channels * a.batch;
   constexpr int kSumThreads = 256;
+  if (a.norm_weight != nullptr) {
+    const int64_t voxels = numel / a.out_channels;
+    const int64_t blocks = std::min<int64_t>((voxels + kSumThreads - 1) / kSumThreads, 65535);
+    return LaunchDependent(SumSplitsNormKernel, dim3(static_cast<unsigned>(blocks)),
+                           dim3(kSumThreads), 0, stream, static_cast<const float*>(a.workspace),
+                           static_cast<const float*>(a.bias), a.norm_weight, a.norm_bias,
+                           static_cast<float*>(a.out), voxels, splits, a.out_channels,
+                           channel_stride, 1.0f / static_cast<float>(a.out_channels),
+                           a.norm_eps);
+  }
   const int64_t sum_blocks = std::min<int64_t>((numel + kSumThreads - 1) / kSumThreads, 65535);
   return LaunchDependent(SumSplitsKernel, dim3(static_cast<unsigned>(sum_blocks)),
                          dim3(kSumThreads), 0, stream, static_cast<const float*>(a.workspace),
@@ -415,10 +462,13 @@ cudaError_t LaunchNarrowCausalConv3dTf32(const NarrowConv3dArgs& a, cudaStream_t
       a.batch <= 0 || a.frames <= 0 || a.height <= 0 || a.width <= 0 || a.frames > 65535 ||
       a.batch > 65535 || a.x == nullptr || a.weight == nullptr || a.out == nullptr ||
       a.dtype != KernelDtype::kFloat32 || !NarrowConvUpsamplingValid(a) ||
-      a.norm_weight != nullptr) {  // the output's channels are spread over lanes
+      (a.norm_weight == nullptr) != (a.norm_bias == nullptr)) {
     return cudaErrorInvalidValue;
   }
   const TilePlan plan = PlanTiles(a);
+  // The output norm runs in the split-sum kernel: unsplit, the output's channels are spread
+  // over the mma fragments of several lanes.
+  if (a.norm_weight != nullptr && plan.splits == 1) return cudaErrorInvalidValue;
   if (plan.splits > 1 && a.workspace == nullptr) return cudaErrorInvalidValue;
   switch (plan.rows_per_warp) {
     case 4: return Launch<4>(a, plan.splits, stream);

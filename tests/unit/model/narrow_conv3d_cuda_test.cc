@@ -350,7 +350,7 @@ TEST(NarrowConv3dCuda, FoldedUpsamplingEqualsConvolvingTheUpsampledCopy) {
 // The CUDA-core kernel can pass its output through the RMS norm + SiLU that reads it
 // (NarrowConvNormSilu): the same values as the norm kernel on the written output, up to
 // float rounding, for every padded width, with a past, through an upsampling, in half
-// precision; the tensor-core path refuses it. In a res block (conv1, then norm2) and
+// precision; the tensor-core path does it in its split-sum kernel and refuses it unsplit. In a res block (conv1, then norm2) and
 // chunk by chunk through the cache, the block's output is unchanged.
 TEST(NarrowConv3dCuda, OutputNormMatchesTheNormKernelOnTheWrittenOutput) {
   SKIP_WITHOUT_CUDA();
@@ -388,7 +388,29 @@ TEST(NarrowConv3dCuda, OutputNormMatchesTheNormKernelOnTheWrittenOutput) {
         << (folded.to(torch::kFloat) - expected.to(torch::kFloat)).abs().max().item<float>();
   }
   {
+    // Tensor cores: the split-sum kernel of a deep input on few tiles applies the norm (the
+    // thin decoder's 128 -> 16 at 16 x 16); unsplit, the norm is refused.
     ScopedAllowTf32 tensor_cores(true);
+    const auto deep = torch::randn({1, 128, 5, 16, 16}, cuda);
+    const auto w_deep = torch::randn({16, 128, 3, 3, 3}, cuda) * 0.05;
+    const auto b_deep = torch::randn({16}, cuda);
+    const NarrowConvNormSilu deep_norm{torch::rand({16}, cuda) + 0.5, torch::randn({16}, cuda),
+                                       1e-6};
+    if (NarrowCausalConv3dUsesTensorCores(deep, w_deep)) {
+      cuda_kernels::NarrowConv3dArgs shape;
+      shape.batch = 1, shape.in_channels = 128, shape.out_channels = 16;
+      shape.frames = 5, shape.height = 16, shape.width = 16;
+      ASSERT_GT(cuda_kernels::NarrowConvTf32Splits(shape), 1);
+      ASSERT_TRUE(NarrowCausalConv3dFoldsNorm(deep, w_deep, deep_norm));
+      const auto expected = ChannelRmsNormSiluCuda(
+          NarrowCausalConv3dCuda(deep, torch::Tensor(), w_deep, b_deep), deep_norm.weight,
+          deep_norm.bias, deep_norm.eps);
+      const auto folded = NarrowCausalConv3dCuda(deep, torch::Tensor(), w_deep, b_deep, {},
+                                                 &deep_norm);
+      EXPECT_TRUE(torch::allclose(folded, expected, 1e-5, 2e-6))
+          << "split tensor cores: largest difference "
+          << (folded - expected).abs().max().item<float>();
+    }
     const auto x = torch::randn({1, 16, 3, 8, 8}, cuda);
     const auto w16 = torch::randn({16, 16, 3, 3, 3}, cuda);
     const NarrowConvNormSilu norm{torch::ones({16}, cuda), torch::zeros({16}, cuda), 1e-6};
