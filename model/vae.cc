@@ -287,33 +287,37 @@ torch::Tensor VaeDecoderImpl::DecodeChunkPatches(const torch::Tensor& latents,
       h = blocks_[block++]->forward(h, cache);
     }
     const OutputNormSilu* norm = s == 0 && may_fold_norm_out ? &then_norm_out : nullptr;
-    // A whole clip's upsampling (the first chunk's, causal in time) can be read through by
-    // a narrow convolution's kernel: no copies.
-    if (fold_upsampling && cache == nullptr &&
-        upsample_convs_[i]->FoldsUpsampling(h, HalvesTime(s), StageUpsamplesSpace(s), norm)) {
-      h = upsample_convs_[i]->ForwardFoldingUpsampling(h, HalvesTime(s), StageUpsamplesSpace(s),
-                                                       norm);
-      normed = norm != nullptr;
-      continue;
-    }
-    // Time first: the spatial upsampling's copy then also makes the first chunk's
-    // time-upsampled view (a narrow) contiguous, which the narrow-conv kernel needs.
-    if (HalvesTime(s)) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);
-    if (StageUpsamplesSpace(s)) h = SpatialUpsample2x(h);
-    if (norm != nullptr) {
-      // The kernel reads NCDHW (as forward() would copy a strided view for it).
-      if (!h.is_contiguous() && h.is_cuda() && upsample_convs_[i]->MayUseDirectKernel()) {
-        h = h.contiguous();
-      }
-      if (upsample_convs_[i]->FoldsOutputNorm(h, *norm, cache)) {
-        h = upsample_convs_[i]->ForwardWithOutputNorm(h, *norm, cache);
-        normed = true;
-        continue;
-      }
-    }
-    h = upsample_convs_[i]->forward(h, cache);
+    h = UpsampleAndConvolve(s, static_cast<size_t>(i), h, cache, first_chunk, norm, &normed);
   }
   return conv_out_->forward(normed ? h : norm_out_->ForwardSilu(h), cache);
+}
+
+torch::Tensor VaeDecoderImpl::UpsampleAndConvolve(int64_t stage, size_t conv_index,
+                                                  torch::Tensor h, CausalConvCache* cache,
+                                                  bool first_chunk, const OutputNormSilu* norm,
+                                                  bool* normed) {
+  CausalConv3d& conv = upsample_convs_[conv_index];
+  const bool time = HalvesTime(stage), space = StageUpsamplesSpace(stage);
+  *normed = false;
+  // A whole clip's upsampling (the first chunk's, causal in time) can be read through by a
+  // narrow convolution's kernel: no copies.
+  if (fold_upsampling && cache == nullptr && conv->FoldsUpsampling(h, time, space, norm)) {
+    *normed = norm != nullptr;
+    return conv->ForwardFoldingUpsampling(h, time, space, norm);
+  }
+  // Time first: the spatial upsampling's copy then also makes the first chunk's
+  // time-upsampled view (a narrow) contiguous, which the narrow-conv kernel needs.
+  if (time) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);
+  if (space) h = SpatialUpsample2x(h);
+  if (norm != nullptr) {
+    // The kernel reads NCDHW (forward() would copy a strided view for it too).
+    if (!h.is_contiguous() && h.is_cuda() && conv->MayUseDirectKernel()) h = h.contiguous();
+    if (conv->FoldsOutputNorm(h, *norm, cache)) {
+      *normed = true;
+      return conv->ForwardWithOutputNorm(h, *norm, cache);
+    }
+  }
+  return conv->forward(h, cache);
 }
 
 torch::Tensor VaeDecoderImpl::Thumbnail(const torch::Tensor& latents) const {

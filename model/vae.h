@@ -138,6 +138,12 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   torch::Tensor DecodeChunk(const torch::Tensor& latents, CausalConvCache* cache);
   // DecodeChunk before the shortcut: the output convolution's pixels, [B, out_channels, T, H, W].
   torch::Tensor DecodeChunkWithoutShortcut(const torch::Tensor& latents, CausalConvCache* cache);
+  // Stage `stage`'s upsampling and its convolution, upsample_convs_[conv_index], on the
+  // stage's output h. With `norm` (norm_out, after the last stage), the output also goes
+  // through it when the convolution's kernel can apply it (then *normed is set).
+  torch::Tensor UpsampleAndConvolve(int64_t stage, size_t conv_index, torch::Tensor h,
+                                    CausalConvCache* cache, bool first_chunk,
+                                    const OutputNormSilu* norm, bool* normed);
   // DecodeChunkWithoutShortcut before the depth-to-space: the output convolution's output,
   // [B, out_channels p^2, T, H / p, W / p] with p = output_patch, which DecodeToBytes's CUDA
   // kernel reads in place.

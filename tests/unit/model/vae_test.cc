@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "model/causal_conv3d.h"
+#include "model/causal_res_block.h"
 #include "model/video_network.h"
 
 namespace vidserve {
@@ -306,6 +307,30 @@ TEST(Vae, InitOutputPatchFromStartsALargerPatchAsTheSmallerOnesOutputUpsampled) 
   EXPECT_FALSE(two->InitOutputPatchFrom(*four));
   VaeDecoder narrow(VaeDecoderOptions(options).output_patch(4).width_multiplier(0.5).narrowed_stages(1));
   EXPECT_FALSE(narrow->InitOutputPatchFrom(*source));
+}
+
+// The folds (VaeDecoder::fold_upsampling, fold_norms; CausalResBlock::fold_norm) are
+// CUDA kernel paths: where no kernel takes them (the CPU), the decoder must run exactly as
+// without them, whole and in chunks, the output norm applied once.
+TEST(Vae, FoldFlagsLeaveADecodeWithoutTheKernelsAlone) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(8);
+  VaeDecoder plain(VaeDecoderOptions()
+                       .latent_channels(8)
+                       .channels({32, 64, 128})
+                       .width_multiplier(0.25)
+                       .narrowed_stages(2));
+  auto folded = std::dynamic_pointer_cast<VaeDecoderImpl>(plain->clone());
+  ASSERT_NE(folded, nullptr);
+  folded->fold_upsampling = true;
+  folded->fold_norms = true;
+  for (const auto& module : folded->modules(/*include_self=*/false)) {
+    if (auto* block = module->as<CausalResBlockImpl>()) block->fold_norm = true;
+  }
+  const auto z = torch::randn({1, 8, 3, 2, 2});
+  EXPECT_TRUE(torch::equal(folded->forward(z), plain->forward(z)));
+  EXPECT_TRUE(torch::equal(folded->DecodeInChunks(z, 1), plain->DecodeInChunks(z, 1)));
+  EXPECT_TRUE(torch::equal(folded->DecodeToBytes(z, 0), plain->DecodeToBytes(z, 0)));
 }
 
 TEST(Vae, LatentResBlocksDropTheDeepestStageBlocksThenTheMidBlock) {
