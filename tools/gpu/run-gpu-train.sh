@@ -12,6 +12,8 @@
 #   bash tools/gpu/run-gpu-train.sh build serve    # gRPC serving bench, shipped model
 #   BUILD_TESTS=all bash tools/gpu/run-gpu-train.sh build cudatests cudaintegration
 #                                                  # CUDA tests; the server's tests on the GPU
+#   BUILD_TESTS=1 bash tools/gpu/run-gpu-train.sh build folds  # the default-off decode folds:
+#                                                  # their CUDA tests, then their speed
 #   bash tools/gpu/run-gpu-train.sh build thinshapes continue  # untrained thin shapes' speed,
 #                                                  # then train the one picked (THIN_FLAGS=pick)
 # Runs live in runs-gpu/ (git-ignored, so they survive between calls while the machine
@@ -204,6 +206,19 @@ decode)
     --sizes 17x64x64,65x256x256 --batches 1,8 --repeats 20 ${DECODE_FLAGS:-} \
     --json "$OUT/vae-decode.json" 2>&1 \
     | tee "$OUT/vae-decode.txt"
+  ;;
+folds)
+  # The decode folds that are off by default until measured on a GPU
+  # (VideoModel::Options::decode_fold_upsampling and decode_fold_norms): their CUDA tests
+  # (after 'build' with BUILD_TESTS=1), then every combination against the defaults in one
+  # bench run, for the sizes where launches dominate (FOLDS_SIZES, FOLDS_BATCHES).
+  run_cuda_tests folds kernels 150 vidserve_model_tests \
+    'NarrowConv3dCuda.*:CudaGraphDecode.*:DecoderOutputBytesCuda.*:SkipProjectionAddCuda.*'
+  cp "$RUNS/folds/kernels.log" "$OUT/folds-tests.log"
+  $BENCH vae --device $DEVICE --checkpoint "${DECODE_CKPT:-models/vidserve-tiny}" \
+    --sizes "${FOLDS_SIZES:-17x64x64}" --batches "${FOLDS_BATCHES:-1,8}" --repeats 30 \
+    --fold-upsampling 0,1 --fold-norms 0,1 --json "$OUT/vae-folds.json" > "$OUT/vae-folds.txt" 2>&1
+  grep -E "^(17|65)x" "$OUT/vae-folds.txt" | grep cuda_graph
   ;;
 cudatests|cudaintegration)
   # After 'build' with BUILD_TESTS=all. cudatests: the CUDA kernels' tests and the model
