@@ -17,6 +17,7 @@
 #include "model/cuda/channel_rms_norm_silu_kernels.h"
 #include "model/cuda/dependent_launch.cuh"
 #include "model/cuda/float_conversions.cuh"
+#include "model/cuda/rms_norm_silu.cuh"
 
 namespace vidserve {
 namespace cuda_kernels {
@@ -57,11 +58,11 @@ __global__ void __launch_bounds__(kThreads)
       for (int g = 0; g < groups; ++g) total += partial[g * (voxels_per_block + 1) + lane];
     }
     if (active) {
-      const float scale = rsqrtf(total * inv_channels + eps);
+      const float scale = RmsNormScale(total, inv_channels, eps);
       for (int c = group; c < channels; c += groups) {
         const int64_t offset = base + static_cast<int64_t>(c) * spatial;
-        const float y = ToFloat<T>(x[offset]) * scale * __ldg(weight + c) + __ldg(bias + c);
-        out[offset] = FromFloat<T>(y / (1.0f + expf(-y)));
+        out[offset] = FromFloat<T>(
+            ScaleShiftSilu(ToFloat<T>(x[offset]), scale, __ldg(weight + c), __ldg(bias + c)));
       }
     }
     if (groups > 1) __syncthreads();  // `partial` is rewritten by the next tile
@@ -91,10 +92,10 @@ __global__ void __launch_bounds__(kThreads)
     for (int offset = 16; offset > 0; offset /= 2) {
       sum_sq += __shfl_xor_sync(0xffffffffu, sum_sq, offset);
     }
-    const float scale = rsqrtf(sum_sq * inv_channels + eps);
+    const float scale = RmsNormScale(sum_sq, inv_channels, eps);
     for (int c = lane; c < channels; c += 32) {
-      const float y = ToFloat<T>(in[c]) * scale * __ldg(weight + c) + __ldg(bias + c);
-      y_row[c] = FromFloat<T>(y / (1.0f + expf(-y)));
+      y_row[c] = FromFloat<T>(
+          ScaleShiftSilu(ToFloat<T>(in[c]), scale, __ldg(weight + c), __ldg(bias + c)));
     }
   }
 }

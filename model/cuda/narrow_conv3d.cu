@@ -20,6 +20,7 @@
 #include "model/cuda/dependent_launch.cuh"
 #include "model/cuda/float_conversions.cuh"
 #include "model/cuda/narrow_conv3d_kernels.h"
+#include "model/cuda/rms_norm_silu.cuh"
 
 namespace vidserve {
 namespace cuda_kernels {
@@ -264,12 +265,11 @@ __global__ void __launch_bounds__(kThreads)
         acc[p][c] = ToFloat<T>(FromFloat<T>(acc[p][c]));
         sum_sq += acc[p][c] * acc[p][c];
       }
-      const float scale = rsqrtf(sum_sq * norm_inv_channels + norm_eps);
+      const float scale = RmsNormScale(sum_sq, norm_inv_channels, norm_eps);
 #pragma unroll
       for (int c = 0; c < COUT; ++c) {
         if (c >= cout) break;
-        const float y = acc[p][c] * scale * __ldg(norm_weight + c) + __ldg(norm_bias + c);
-        acc[p][c] = y / (1.0f + expf(-y));
+        acc[p][c] = ScaleShiftSilu(acc[p][c], scale, __ldg(norm_weight + c), __ldg(norm_bias + c));
       }
     }
   }

@@ -45,6 +45,7 @@
 #include "model/cuda/dependent_launch.cuh"
 #include "model/cuda/launch_heuristics.h"
 #include "model/cuda/narrow_conv3d_kernels.h"
+#include "model/cuda/rms_norm_silu.cuh"
 
 namespace vidserve {
 namespace cuda_kernels {
@@ -357,12 +358,12 @@ __global__ void SumSplitsNormKernel(const float* __restrict__ partial,
       values[c] = sum;
       sum_sq += sum * sum;
     }
-    const float scale = rsqrtf(sum_sq * inv_channels + eps);
+    const float scale = RmsNormScale(sum_sq, inv_channels, eps);
 #pragma unroll
     for (int c = 0; c < kNarrowConvMaxOutChannels; ++c) {
       if (c >= cout) break;
-      const float y = values[c] * scale * __ldg(norm_weight + c) + __ldg(norm_bias + c);
-      out[base + c * channel_stride] = y / (1.0f + expf(-y));
+      out[base + c * channel_stride] =
+          ScaleShiftSilu(values[c], scale, __ldg(norm_weight + c), __ldg(norm_bias + c));
     }
   }
 }
