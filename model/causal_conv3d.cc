@@ -114,18 +114,11 @@ bool CausalConv3dImpl::UsesDirectKernel(const torch::Tensor& x, const torch::Ten
 }
 
 #ifdef VIDSERVE_HAVE_CUDA
-namespace {
-NarrowConvNormSilu KernelNorm(const OutputNormSilu& norm) {
-  return NarrowConvNormSilu{norm.weight, norm.bias, norm.eps};
-}
-}  // namespace
-
 torch::Tensor CausalConv3dImpl::ForwardDirect(const torch::Tensor& x, const torch::Tensor* past,
                                               CausalConvCache* cache,
                                               const OutputNormSilu* norm) {
-  const NarrowConvNormSilu kernel_norm = norm != nullptr ? KernelNorm(*norm) : NarrowConvNormSilu{};
   auto y = NarrowCausalConv3dCuda(x, past != nullptr ? *past : torch::Tensor(), conv->weight,
-                                  conv->bias, {}, norm != nullptr ? &kernel_norm : nullptr);
+                                  conv->bias, {}, norm);
   // At stride 1 the frames to keep are the input's last `front`, x's own when it has them.
   if (cache != nullptr) {
     const int64_t front = options.temporal_kernel() - 1;
@@ -146,8 +139,8 @@ bool CausalConv3dImpl::FoldsUpsampling(const torch::Tensor& x, bool time, bool s
   return (time || space) && x.is_contiguous() && LayerFitsDirectKernel(x) &&
          NarrowCausalConv3dSupported(x, torch::Tensor(), conv->weight,
                                      NarrowConvUpsampling{time, space}) &&
-         (norm == nullptr || NarrowCausalConv3dFoldsNorm(x, conv->weight, KernelNorm(*norm),
-                                                         NarrowConvUpsampling{time, space}));
+         (norm == nullptr ||
+          NarrowCausalConv3dFoldsNorm(x, conv->weight, *norm, NarrowConvUpsampling{time, space}));
 #else
   (void)x;
   (void)time;
@@ -163,10 +156,8 @@ torch::Tensor CausalConv3dImpl::ForwardFoldingUpsampling(const torch::Tensor& x,
               "CausalConv3d: cannot fold the upsampling into this layer's kernel for x ",
               x.sizes());
 #ifdef VIDSERVE_HAVE_CUDA
-  const NarrowConvNormSilu kernel_norm = norm != nullptr ? KernelNorm(*norm) : NarrowConvNormSilu{};
   return NarrowCausalConv3dCuda(x, torch::Tensor(), conv->weight, conv->bias,
-                                NarrowConvUpsampling{time, space},
-                                norm != nullptr ? &kernel_norm : nullptr);
+                                NarrowConvUpsampling{time, space}, norm);
 #else
   return x;  // unreachable: FoldsUpsampling is false without CUDA
 #endif
@@ -176,7 +167,7 @@ bool CausalConv3dImpl::FoldsOutputNorm(const torch::Tensor& x, const OutputNormS
                                        CausalConvCache* cache) const {
 #ifdef VIDSERVE_HAVE_CUDA
   return x.is_contiguous() && UsesDirectKernel(x, PastFrames(cache)) &&
-         NarrowCausalConv3dFoldsNorm(x, conv->weight, KernelNorm(norm));
+         NarrowCausalConv3dFoldsNorm(x, conv->weight, norm);
 #else
   (void)x;
   (void)norm;

@@ -13,6 +13,8 @@
 
 #include <unordered_map>
 
+#include "model/output_norm_silu.h"
+
 namespace vidserve {
 
 // State carried between consecutive time chunks when a long video is processed chunk by
@@ -38,15 +40,6 @@ enum class Conv3dLowering {
   // so CUDA runs cuDNN's 2D kernels instead of its 3D ones (slower on an H100 at every size
   // vidserve-bench vae --conv2d measured; kept for other GPUs).
   kConv2dOverFrames,
-};
-
-// A ChannelRmsNorm and the SiLU after it over a convolution's output channels: the norm's
-// weight and bias [C_out] and eps (model/causal_res_block.h), for the layers that can apply
-// it to their output themselves (CausalConv3d::ForwardWithOutputNorm).
-struct OutputNormSilu {
-  torch::Tensor weight;
-  torch::Tensor bias;
-  double eps = 1e-6;
 };
 
 struct CausalConv3dOptions {

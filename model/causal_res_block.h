@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "model/causal_conv3d.h"
+#include "model/output_norm_silu.h"
 
 namespace vidserve {
 
@@ -30,6 +31,9 @@ class ChannelRmsNormImpl : public torch::nn::Cloneable<ChannelRmsNormImpl> {
   // (model/channel_rms_norm_silu.h) when `fused` is set, no gradient is needed and the
   // kernel takes x; otherwise LibTorch's ops.
   torch::Tensor ForwardSilu(const torch::Tensor& x);
+  // This norm as a value, for a convolution that applies it to its own output
+  // (CausalConv3d::ForwardWithOutputNorm).
+  OutputNormSilu AsOutputNormSilu() const { return {weight, bias, eps}; }
 
   int64_t channels;
   double eps;

@@ -278,7 +278,7 @@ torch::Tensor VaeDecoderImpl::DecodeChunkPatches(const torch::Tensor& latents,
   size_t block = 0;
   // The last upsampling convolution's output is read by norm_out only: its kernel can
   // apply the norm (fold_norms).
-  const OutputNormSilu then_norm_out{norm_out_->weight, norm_out_->bias, norm_out_->eps};
+  const OutputNormSilu then_norm_out = norm_out_->AsOutputNormSilu();
   const bool may_fold_norm_out =
       fold_norms && norm_out_->fused && !torch::GradMode::is_enabled();
   bool normed = false;

@@ -45,15 +45,12 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
       cin > std::numeric_limits<int>::max() / (k * k * k)) {
     return false;
   }
-  // The output's sizes: x's, upsampled.
-  const int64_t out_frames = upsampling.time ? 2 * x.size(2) - 1 : x.size(2);
-  const int64_t out_width = upsampling.space ? 2 * x.size(4) : x.size(4);
-  if (out_frames > 65535 || (upsampling.any() && past.defined())) return false;
+  if (upsampling.Frames(x.size(2)) > 65535 || (upsampling.any() && past.defined())) return false;
   // The CUDA-core kernel keeps all weights in shared memory and 4 outputs per thread along W;
   // the tensor-core one walks input channels in chunks and masks partial tiles.
   if (!NarrowCausalConv3dUsesTensorCores(x, weight) &&
       (cin * cout_padded * k * k * k * 4 > cuda_kernels::kNarrowConvMaxSharedBytes ||
-       out_width % cuda_kernels::kNarrowConvOutputsPerThread != 0)) {
+       upsampling.Pixels(x.size(4)) % cuda_kernels::kNarrowConvOutputsPerThread != 0)) {
     return false;
   }
   if (past.defined()) {
@@ -67,7 +64,7 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
 }
 
 bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& weight,
-                                 const NarrowConvNormSilu& norm, NarrowConvUpsampling upsampling) {
+                                 const OutputNormSilu& norm, NarrowConvUpsampling upsampling) {
   if (!x.defined() || !weight.defined() || x.dim() != 5 || weight.dim() != 5 ||
       !norm.weight.defined() || !norm.bias.defined()) {
     return false;
@@ -84,16 +81,16 @@ bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& we
   shape.batch = static_cast<int>(x.size(0));
   shape.in_channels = static_cast<int>(x.size(1));
   shape.out_channels = static_cast<int>(cout);
-  shape.frames = static_cast<int>(upsampling.time ? 2 * x.size(2) - 1 : x.size(2));
-  shape.height = static_cast<int>((upsampling.space ? 2 : 1) * x.size(3));
-  shape.width = static_cast<int>((upsampling.space ? 2 : 1) * x.size(4));
+  shape.frames = static_cast<int>(upsampling.Frames(x.size(2)));
+  shape.height = static_cast<int>(upsampling.Pixels(x.size(3)));
+  shape.width = static_cast<int>(upsampling.Pixels(x.size(4)));
   return cuda_kernels::NarrowConvTf32Splits(shape) > 1;
 }
 
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
                                      NarrowConvUpsampling upsampling,
-                                     const NarrowConvNormSilu* norm) {
+                                     const OutputNormSilu* norm) {
   TORCH_CHECK(norm == nullptr || NarrowCausalConv3dFoldsNorm(x, weight, *norm, upsampling),
               "narrow conv3d: the output norm needs the CUDA-core path or split tensor-core "
               "input channels, and [Cout] norm weights on x's device; got x ", x.sizes(),
@@ -123,9 +120,8 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   };
   const torch::Tensor x_a = aligned(x), past_a = aligned(past);
   const auto weight_c = weight.contiguous();
-  const int64_t up = upsampling.space ? 2 : 1;
-  auto out = torch::empty({x.size(0), cout, upsampling.time ? 2 * x.size(2) - 1 : x.size(2),
-                           up * x.size(3), up * x.size(4)},
+  auto out = torch::empty({x.size(0), cout, upsampling.Frames(x.size(2)),
+                           upsampling.Pixels(x.size(3)), upsampling.Pixels(x.size(4))},
                           x.options());
   cuda_kernels::NarrowConv3dArgs args;
   args.dtype = ToKernelDtype(x.scalar_type());

@@ -9,6 +9,8 @@
 
 #include <torch/torch.h>
 
+#include "model/output_norm_silu.h"
+
 namespace vidserve {
 
 // A nearest-neighbour 2x upsampling that the kernel applies to x as it reads it, so the
@@ -19,16 +21,9 @@ struct NarrowConvUpsampling {
   bool time = false;
   bool space = false;
   bool any() const { return time || space; }
-};
-
-// An RMS norm over the convolution's output channels and the SiLU after it
-// (ChannelRmsNorm::ForwardSilu), applied by the kernel before it writes the output: one
-// kernel where there were two, for a convolution whose only reader is that norm. Only where
-// NarrowCausalConv3dFoldsNorm says so.
-struct NarrowConvNormSilu {
-  torch::Tensor weight;  // [Cout], any floating dtype
-  torch::Tensor bias;    // [Cout]
-  double eps = 1e-6;
+  // The upsampled sizes of x's frames and of its rows or columns.
+  int64_t Frames(int64_t x_frames) const { return time ? 2 * x_frames - 1 : x_frames; }
+  int64_t Pixels(int64_t x_pixels) const { return space ? 2 * x_pixels : x_pixels; }
 };
 
 // Whether x's convolution with `weight` runs on tensor cores (narrow_conv3d_tf32.cu):
@@ -48,13 +43,14 @@ bool NarrowCausalConv3dSupported(const torch::Tensor& x, const torch::Tensor& pa
                                  const torch::Tensor& weight,
                                  NarrowConvUpsampling upsampling = {});
 
-// Whether the kernel can also apply an output norm (NarrowConvNormSilu) for these inputs
+// Whether the kernel can also apply an output norm over the Cout channels
+// (model/output_norm_silu.h) before it writes its output, for these inputs
 // (with `upsampling`, the convolution of the upsampled x): the CUDA-core path (each thread
 // holds every output channel of its voxels), or the tensor-core path when it splits the
 // input channels (a deep input on few tiles: the sum of the splits holds them; unsplit, its
 // lanes each hold a few), and a norm of Cout channels on x's device.
 bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& weight,
-                                 const NarrowConvNormSilu& norm,
+                                 const OutputNormSilu& norm,
                                  NarrowConvUpsampling upsampling = {});
 
 // conv3d(cat(past, x) over time, weight, bias), zero-padded by 1 in H and W, "same" size:
@@ -67,7 +63,7 @@ bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& we
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
                                      NarrowConvUpsampling upsampling = {},
-                                     const NarrowConvNormSilu* norm = nullptr);
+                                     const OutputNormSilu* norm = nullptr);
 
 }  // namespace vidserve
 

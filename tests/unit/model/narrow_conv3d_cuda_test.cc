@@ -348,7 +348,7 @@ TEST(NarrowConv3dCuda, FoldedUpsamplingEqualsConvolvingTheUpsampledCopy) {
 }
 
 // The CUDA-core kernel can pass its output through the RMS norm + SiLU that reads it
-// (NarrowConvNormSilu): the same values as the norm kernel on the written output, up to
+// (OutputNormSilu): the same values as the norm kernel on the written output, up to
 // float rounding, for every padded width, with a past, through an upsampling, in half
 // precision; the tensor-core path does it in its split-sum kernel and refuses it unsplit. In a res block (conv1, then norm2) and
 // chunk by chunk through the cache, the block's output is unchanged.
@@ -374,7 +374,7 @@ TEST(NarrowConv3dCuda, OutputNormMatchesTheNormKernelOnTheWrittenOutput) {
                                   : torch::Tensor();
     const auto weight = (torch::randn({c.cout, c.cin, 3, 3, 3}, cuda) * 0.2).to(c.dtype);
     const auto bias = torch::randn({c.cout}, cuda).to(c.dtype);
-    const NarrowConvNormSilu norm{torch::rand({c.cout}, cuda) + 0.5, torch::randn({c.cout}, cuda),
+    const OutputNormSilu norm{torch::rand({c.cout}, cuda) + 0.5, torch::randn({c.cout}, cuda),
                                   1e-6};
     ASSERT_TRUE(NarrowCausalConv3dFoldsNorm(x, weight, norm));
     const auto conv = NarrowCausalConv3dCuda(x, past, weight, bias, c.up);
@@ -394,7 +394,7 @@ TEST(NarrowConv3dCuda, OutputNormMatchesTheNormKernelOnTheWrittenOutput) {
     const auto deep = torch::randn({1, 128, 5, 16, 16}, cuda);
     const auto w_deep = torch::randn({16, 128, 3, 3, 3}, cuda) * 0.05;
     const auto b_deep = torch::randn({16}, cuda);
-    const NarrowConvNormSilu deep_norm{torch::rand({16}, cuda) + 0.5, torch::randn({16}, cuda),
+    const OutputNormSilu deep_norm{torch::rand({16}, cuda) + 0.5, torch::randn({16}, cuda),
                                        1e-6};
     if (NarrowCausalConv3dUsesTensorCores(deep, w_deep)) {
       cuda_kernels::NarrowConv3dArgs shape;
@@ -413,9 +413,9 @@ TEST(NarrowConv3dCuda, OutputNormMatchesTheNormKernelOnTheWrittenOutput) {
     }
     const auto x = torch::randn({1, 16, 3, 8, 8}, cuda);
     const auto w16 = torch::randn({16, 16, 3, 3, 3}, cuda);
-    const NarrowConvNormSilu norm{torch::ones({16}, cuda), torch::zeros({16}, cuda), 1e-6};
+    const OutputNormSilu norm{torch::ones({16}, cuda), torch::zeros({16}, cuda), 1e-6};
     EXPECT_EQ(NarrowCausalConv3dFoldsNorm(x, w16, norm), !NarrowCausalConv3dUsesTensorCores(x, w16));
-    const NarrowConvNormSilu wrong{torch::ones({8}, cuda), torch::zeros({8}, cuda), 1e-6};
+    const OutputNormSilu wrong{torch::ones({8}, cuda), torch::zeros({8}, cuda), 1e-6};
     EXPECT_FALSE(NarrowCausalConv3dFoldsNorm(x, torch::randn({8, 16, 3, 3, 3}, cuda), norm));
     EXPECT_FALSE(NarrowCausalConv3dFoldsNorm(x, w16, wrong));
   }
@@ -426,7 +426,7 @@ TEST(NarrowConv3dCuda, OutputNormMatchesTheNormKernelOnTheWrittenOutput) {
   const auto x = torch::randn({2, 16, 7, 8, 12}, cuda);
   const auto plain = block->forward(x);
   block->fold_norm = true;
-  const OutputNormSilu then_norm2{block->norm2->weight, block->norm2->bias, block->norm2->eps};
+  const OutputNormSilu then_norm2 = block->norm2->AsOutputNormSilu();
   ASSERT_TRUE(block->conv1->FoldsOutputNorm(block->norm1->ForwardSilu(x), then_norm2, nullptr));
   EXPECT_TRUE(torch::allclose(block->forward(x), plain, 1e-5, 1e-5));
   CausalConvCache cache;
