@@ -376,20 +376,19 @@ int RunVaeBench(int argc, char** argv) {
             v.decode_channels_last = cl == 1;
             v.decode_conv2d = c2d == 1;
             v.decode_direct_conv = direct == 1;
+            // Whether the direct kernel runs at all (the folds below live in it).
+            const bool direct_kernel = direct == 1 && c2d == 0 && cl == 0;
             for (int64_t fused : fused_norm) {
               v.fused_norm = fused == 1;
               for (int64_t chunk : chunk_voxels) {
                 v.chunk_latent_voxels = chunk;
                 for (int64_t fold : fold_upsampling) {
                   // Folding needs the direct kernel: without it, the same run as unfolded.
-                  if (fold == 1 && (direct == 0 || c2d == 1 || cl == 1) &&
-                      fold_upsampling.size() > 1) {
-                    continue;
-                  }
+                  if (fold == 1 && !direct_kernel && fold_upsampling.size() > 1) continue;
                   v.decode_fold_upsampling = fold == 1;
                   for (int64_t fold_norm : fold_norms) {
                     // Folding norms needs the direct kernel and the fused norm.
-                    if (fold_norm == 1 && (direct == 0 || c2d == 1 || cl == 1 || fused == 0) &&
+                    if (fold_norm == 1 && (!direct_kernel || fused == 0) &&
                         fold_norms.size() > 1) {
                       continue;
                     }
