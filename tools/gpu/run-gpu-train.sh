@@ -287,18 +287,21 @@ thinshapes)
 profile)
   # Kernel times of one decode per decoder (PROFILE_SIZE, default 17x64x64, batch
   # PROFILE_BATCH, default 8) under Nsight Compute, picked out by the bench's NVTX ranges.
-  # PROFILE_VARIANT names the bench variant: by default its eager baseline (LibTorch's
-  # convolutions and norms only); "cuda_graph" is the served default (vidserve's kernels),
-  # profiled node by node inside the graph. PROFILE_DECODERS (default "thin full") and
-  # PROFILE_TAG (the archive's name: profile$PROFILE_TAG.tar.gz) let one call run several.
-  variant="${PROFILE_VARIANT:-eager+libtorch_conv+libtorch_norm}"
+  # PROFILE_VARIANT names the bench variants (space-separated; each becomes an
+  # --nvtx-include): by default its eager baseline (LibTorch's convolutions and norms only);
+  # "cuda_graph" is the served default (vidserve's kernels), profiled node by node inside the
+  # graph; PROFILE_FLAGS adds bench flags (e.g. "--fold-upsampling 0,1" for the variant
+  # "cuda_graph+fold_upsampling"). PROFILE_DECODERS (default "thin full") and PROFILE_TAG (the
+  # archive's name: profile$PROFILE_TAG.tar.gz) let one call run several.
+  variants="${PROFILE_VARIANT:-eager+libtorch_conv+libtorch_norm}"
   tag="${PROFILE_TAG:-}"
-  graph_flags=(); [[ "$variant" == cuda_graph* ]] && graph_flags=(--graph-profiling node)
+  graph_flags=(); [[ "$variants" == *cuda_graph* ]] && graph_flags=(--graph-profiling node)
   for d in ${PROFILE_DECODERS:-thin full}; do
-    timeout "${PROFILE_TIMEOUT:-120}" ncu --nvtx --nvtx-include "$variant-$d/" "${graph_flags[@]}" \
+    includes=(); for v in $variants; do includes+=(--nvtx-include "$v-$d/"); done
+    timeout "${PROFILE_TIMEOUT:-120}" ncu --nvtx "${includes[@]}" "${graph_flags[@]}" \
       --csv --metrics gpu__time_duration.sum $BENCH vae --device $DEVICE \
       --checkpoint models/vidserve-tiny --sizes "${PROFILE_SIZE:-17x64x64}" \
-      --batches "${PROFILE_BATCH:-8}" --repeats 1 \
+      --batches "${PROFILE_BATCH:-8}" --repeats 1 ${PROFILE_FLAGS:-} \
       > "$RUNS/ncu$tag-$d.csv" 2> "$RUNS/ncu$tag-$d.err"; echo "ncu$tag $d rc=$?"
   done
   (cd "$RUNS" && tar czf "$OUT/profile$tag.tar.gz" ncu$tag-*.csv ncu$tag-*.err)
