@@ -33,8 +33,8 @@ __global__ void __launch_bounds__(kThreads)
                              const float* __restrict__ bias, T* __restrict__ out, int channels,
                              int spatial, int voxels, int groups, float inv_channels, float eps) {
   __shared__ float partial[kThreads + kMaxChannelGroups];
-  LetDependentKernelsStart();
   WaitForPrecedingKernels();
+  LetDependentKernelsStart();
   const int voxels_per_block = kThreads / groups;
   const int lane = threadIdx.x % voxels_per_block, group = threadIdx.x / voxels_per_block;
   for (int64_t tile = blockIdx.x; tile * voxels_per_block < voxels; tile += gridDim.x) {
@@ -76,8 +76,8 @@ __global__ void __launch_bounds__(kThreads)
                                  int channels, int64_t rows, float inv_channels, float eps) {
   constexpr int kWarps = kThreads / 32;
   const int lane = threadIdx.x % 32;
-  LetDependentKernelsStart();
   WaitForPrecedingKernels();
+  LetDependentKernelsStart();
   // Each warp takes whole rows, so the shuffles below see all 32 lanes.
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32; row < rows;
        row += static_cast<int64_t>(gridDim.x) * kWarps) {

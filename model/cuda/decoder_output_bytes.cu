@@ -33,8 +33,8 @@ template <typename T, int P>
 __global__ void __launch_bounds__(kThreads)
     DecoderOutputBytesKernel(const T* __restrict__ pixels, const T* __restrict__ latents,
                              DecoderOutputBytesArgs a) {
-  LetDependentKernelsStart();
   WaitForPrecedingKernels();
+  LetDependentKernelsStart();
   const int row = blockIdx.x;
   const int h = row % a.height;
   const int t = (row / a.height) % a.frames;

@@ -24,6 +24,12 @@ __device__ __forceinline__ void WaitForPrecedingKernels() {
 // Lets the next kernel on the stream be scheduled once every block of this one has called
 // it (or exited). It only starts the next kernel's prologue early: that kernel's own
 // WaitForPrecedingKernels() still waits for this one to complete.
+// vidserve's kernels call it right after their WaitForPrecedingKernels(), not as they start:
+// a kernel that signalled at its start let the next one launch while it was itself still
+// waiting, so a chain of them could become resident at once, every block waiting, holding
+// SM slots the running kernel's blocks need. After the wait only one kernel runs ahead. On
+// the H200, in one session, the thin decoder was 0.7-1.6% faster this way at the three sizes
+// measured, about the spread between runs (BENCHMARKS.md section 3).
 __device__ __forceinline__ void LetDependentKernelsStart() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;\n" ::);

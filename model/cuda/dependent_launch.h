@@ -7,9 +7,10 @@
 // kernel's last block and the next kernel's first, and each kernel's prologue (staging its
 // weights in shared memory), are a large share of the time. A kernel launched as a
 // programmatic dependent is scheduled as soon as every block of the kernel before it has
-// signalled (model/cuda/dependent_launch.cuh: each vidserve kernel signals as it starts),
-// runs what does not depend on that kernel's output, then waits for it to complete and its
-// writes to be visible. CUDA graphs keep these edges when they capture the stream.
+// signalled (model/cuda/dependent_launch.cuh: each vidserve kernel signals right after its
+// own wait), runs what does not depend on that kernel's output, then waits for it to
+// complete and its writes to be visible. CUDA graphs keep these edges when they capture the
+// stream.
 #ifndef VIDSERVE_MODEL_CUDA_DEPENDENT_LAUNCH_H_
 #define VIDSERVE_MODEL_CUDA_DEPENDENT_LAUNCH_H_
 

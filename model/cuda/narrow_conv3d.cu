@@ -103,7 +103,6 @@ __global__ void __launch_bounds__(kThreads)
                              const float* __restrict__ norm_bias, float norm_inv_channels,
                              float norm_eps) {
   constexpr int kQuads = COUT / 4;
-  LetDependentKernelsStart();
   extern __shared__ float4 shared_weights4[];
   float* shared_weights = reinterpret_cast<float*>(shared_weights4);
   const int weight_count = cin * kTaps * COUT;
@@ -114,6 +113,7 @@ __global__ void __launch_bounds__(kThreads)
   }
   // The weights are staged while the kernel before this one may still run; x is its output.
   WaitForPrecedingKernels();
+  LetDependentKernelsStart();
   __syncthreads();
 
   const int threads_per_split = kThreads / splits;

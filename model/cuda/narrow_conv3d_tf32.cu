@@ -161,7 +161,6 @@ __global__ void __launch_bounds__(kThreads)
                                  bool upsample_space) {
   using Tile = TileShape<R>;
   constexpr int kNw = 8 * kOutTiles;  // padded output channels
-  LetDependentKernelsStart();
   extern __shared__ __align__(16) float shared_floats[];
   float* tile = shared_floats;                         // [kChunk][channel stride]
   float* weights = shared_floats + Tile::kInputWords;  // [kNw][kWeightRowStride]
@@ -225,7 +224,10 @@ __global__ void __launch_bounds__(kThreads)
     }
     // The first chunk's weights are on their way while the kernel before this one may
     // still run; the input is its output.
-    if (c0 == c_begin) WaitForPrecedingKernels();
+    if (c0 == c_begin) {
+      WaitForPrecedingKernels();
+      LetDependentKernelsStart();
+    }
     // The input tile, row by row of 18 columns.
     for (int e = threadIdx.x; e < kChunk * Tile::kRaw; e += kThreads) {
       const int col = e % kTileCols;
@@ -321,8 +323,8 @@ __global__ void __launch_bounds__(kThreads)
 __global__ void SumSplitsKernel(const float* __restrict__ partial, const float* __restrict__ bias,
                                 float* __restrict__ out, int64_t numel, int splits, int cout,
                                 int64_t channel_stride) {
-  LetDependentKernelsStart();
   WaitForPrecedingKernels();
+  LetDependentKernelsStart();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < numel;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float sum = bias == nullptr ? 0.0f : bias[(i / channel_stride) % cout];
@@ -349,8 +351,8 @@ __global__ void __launch_bounds__(kSumNormThreads)
                         int64_t voxels, int splits, int cout, int64_t channel_stride,
                         float inv_channels, float eps) {
   __shared__ float values[kNarrowConvMaxOutChannels][kSumNormVoxels];
-  LetDependentKernelsStart();
   WaitForPrecedingKernels();
+  LetDependentKernelsStart();
   const int64_t numel = voxels * cout;
   const int lane = threadIdx.x % kSumNormVoxels, c = threadIdx.x / kSumNormVoxels;
   // Every thread of a block runs the same iterations (the barriers below).

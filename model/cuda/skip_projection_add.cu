@@ -46,7 +46,6 @@ __global__ void __launch_bounds__(kThreads)
   float* partial = shared + in_channels * kOut;    // [groups][kOut][voxels per block]
   const int voxels_per_block = kThreads / groups;
   const int lane = threadIdx.x % voxels_per_block, group = threadIdx.x / voxels_per_block;
-  LetDependentKernelsStart();
   // The weights in their [Cout, Cin] order (coalesced), four loads in flight per thread:
   // a kernel this short is mostly latency. The padding outputs' weights are zeros.
   const int weights = out_channels * in_channels;
@@ -60,6 +59,7 @@ __global__ void __launch_bounds__(kThreads)
   // The weights are staged while the kernel before this one may still run; x and residual
   // are activations.
   WaitForPrecedingKernels();
+  LetDependentKernelsStart();
   __syncthreads();
   for (int64_t tile = blockIdx.x; tile * voxels_per_block < voxels; tile += gridDim.x) {
     const int64_t v = tile * voxels_per_block + lane;
