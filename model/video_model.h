@@ -128,15 +128,17 @@ class VideoModel {
     // With decode_direct_conv: a decoder's nearest-neighbour upsampling before a narrow
     // convolution (the thin decoder's pixel stages) is read through by the direct kernel
     // instead of being copied first, for clips decoded whole (CausalConv3d::
-    // ForwardFoldingUpsampling). Off until measured on a GPU (BENCHMARKS.md §3, the last
-    // subsection says what is known); vidserve-bench vae --fold-upsampling 0,1 measures it.
+    // ForwardFoldingUpsampling). Off by default: on the H200 it made one 17x64x64 clip's
+    // thin decode 8-17 us slower and a batch of 8 3-5% faster (BENCHMARKS.md section 3);
+    // vidserve-bench vae --fold-upsampling 0,1 measures it.
     bool decode_fold_upsampling = false;
     // With decode_direct_conv and fused_norm: a norm whose input only a narrow convolution
     // writes (a decoder res block's second norm; the decoder's output norm) is applied by
     // that convolution's direct kernel as it writes its output (CausalConv3d::
     // ForwardWithOutputNorm: the CUDA-core path, or the tensor-core one with split input
-    // channels; in the thin decoder, three norms). Off until measured on a GPU, like
-    // decode_fold_upsampling; vidserve-bench vae --fold-norms 0,1 measures it.
+    // channels; in the thin decoder, three norms). Off by default: on the H200 it was
+    // within +-4 us of the unfolded decode for one 17x64x64 clip and 0-2% faster at a batch of
+    // 8 (BENCHMARKS.md section 3); vidserve-bench vae --fold-norms 0,1 measures it.
     bool decode_fold_norms = false;
     // Each VAE norm and the SiLU after it in one pass over the activation
     // (model/channel_rms_norm_silu.h; CPU float32 and CUDA) instead of LibTorch's eight
