@@ -208,7 +208,7 @@ decode)
     | tee "$OUT/vae-decode.txt"
   ;;
 folds)
-  # The decode folds that are off by default until measured on a GPU
+  # The decode folds, off by default (measured in BENCHMARKS.md section 3)
   # (VideoModel::Options::decode_fold_upsampling and decode_fold_norms): their CUDA tests
   # (after 'build' with BUILD_TESTS=1), then every combination against the defaults in one
   # bench run, for the sizes where launches dominate (FOLDS_SIZES, FOLDS_BATCHES).
