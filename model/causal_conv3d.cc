@@ -33,10 +33,8 @@ torch::Tensor CausalConv3dImpl::forward(const torch::Tensor& x, CausalConvCache*
   const int64_t front = options.temporal_kernel() - 1;
   const torch::Tensor* past = PastFrames(cache);
 #ifdef VIDSERVE_HAVE_CUDA
-  // The kernel reads NCDHW. A strided input (the first chunk's time-upsampled view) would
-  // reach cuDNN through the padded copy below anyway: one contiguous copy lets the kernel
-  // take it instead.
-  const torch::Tensor xd = !x.is_contiguous() && LayerFitsDirectKernel(x) ? x.contiguous() : x;
+  // A strided input (the first chunk's time-upsampled view) costs one contiguous copy.
+  const torch::Tensor xd = ContiguousForDirectKernel(x);
   if (UsesDirectKernel(xd, past)) return ForwardDirect(xd, past, cache, nullptr);
 #endif
   auto padded = x;
@@ -100,6 +98,10 @@ bool CausalConv3dImpl::MayUseDirectKernel() const {
 bool CausalConv3dImpl::LayerFitsDirectKernel(const torch::Tensor& x) const {
   // Inference only: the kernel has no backward.
   return MayUseDirectKernel() && x.is_cuda() && !torch::GradMode::is_enabled();
+}
+
+torch::Tensor CausalConv3dImpl::ContiguousForDirectKernel(const torch::Tensor& x) const {
+  return !x.is_contiguous() && LayerFitsDirectKernel(x) ? x.contiguous() : x;
 }
 
 bool CausalConv3dImpl::UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const {

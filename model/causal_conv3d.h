@@ -75,6 +75,10 @@ class CausalConv3dImpl : public torch::nn::Cloneable<CausalConv3dImpl> {
   // Whether forward() hands a contiguous x to the direct CUDA kernel (see
   // Conv3dLowering::kAuto; a strided x is first made contiguous when the layer fits).
   bool UsesDirectKernel(const torch::Tensor& x, const torch::Tensor* past) const;
+  // What forward() hands the direct kernel, which reads NCDHW: x, or a contiguous copy of a
+  // strided x when the layer fits that kernel (a strided x would reach cuDNN through a
+  // padded copy anyway).
+  torch::Tensor ContiguousForDirectKernel(const torch::Tensor& x) const;
 
   // forward() of x upsampled 2x by nearest neighbour, causally in time (a video's first
   // chunk: vae.h CausalTemporalUpsample) and/or in space, with the upsampling folded into

@@ -310,8 +310,7 @@ torch::Tensor VaeDecoderImpl::UpsampleAndConvolve(int64_t stage, size_t conv_ind
   if (time) h = first_chunk ? CausalTemporalUpsample(h) : RepeatFramesTwice(h);
   if (space) h = SpatialUpsample2x(h);
   if (norm != nullptr) {
-    // The kernel reads NCDHW (forward() would copy a strided view for it too).
-    if (!h.is_contiguous() && h.is_cuda() && conv->MayUseDirectKernel()) h = h.contiguous();
+    h = conv->ContiguousForDirectKernel(h);  // as forward() would copy it
     if (conv->FoldsOutputNorm(h, *norm, cache)) {
       *normed = true;
       return conv->ForwardWithOutputNorm(h, *norm, cache);
