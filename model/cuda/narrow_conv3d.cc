@@ -12,6 +12,25 @@
 #include "model/cuda/narrow_conv3d_kernels.h"
 
 namespace vidserve {
+namespace {
+
+// The kernels' sizes for x convolved into `cout` channels (with `upsampling`, those of the
+// upsampled x: the output's); no pointers.
+cuda_kernels::NarrowConv3dArgs KernelShape(const torch::Tensor& x, int64_t cout,
+                                           NarrowConvUpsampling upsampling) {
+  cuda_kernels::NarrowConv3dArgs shape;
+  shape.batch = static_cast<int>(x.size(0));
+  shape.in_channels = static_cast<int>(x.size(1));
+  shape.out_channels = static_cast<int>(cout);
+  shape.frames = static_cast<int>(upsampling.Frames(x.size(2)));
+  shape.height = static_cast<int>(upsampling.Pixels(x.size(3)));
+  shape.width = static_cast<int>(upsampling.Pixels(x.size(4)));
+  shape.upsample_time = upsampling.time;
+  shape.upsample_space = upsampling.space;
+  return shape;
+}
+
+}  // namespace
 
 bool NarrowCausalConv3dUsesTensorCores(const torch::Tensor& x, const torch::Tensor& weight) {
   if (!x.defined() || !weight.defined() || !x.is_cuda() || weight.dim() != 5) return false;
@@ -77,14 +96,7 @@ bool NarrowCausalConv3dFoldsNorm(const torch::Tensor& x, const torch::Tensor& we
     return false;
   }
   if (!NarrowCausalConv3dUsesTensorCores(x, weight)) return true;
-  cuda_kernels::NarrowConv3dArgs shape;
-  shape.batch = static_cast<int>(x.size(0));
-  shape.in_channels = static_cast<int>(x.size(1));
-  shape.out_channels = static_cast<int>(cout);
-  shape.frames = static_cast<int>(upsampling.Frames(x.size(2)));
-  shape.height = static_cast<int>(upsampling.Pixels(x.size(3)));
-  shape.width = static_cast<int>(upsampling.Pixels(x.size(4)));
-  return cuda_kernels::NarrowConvTf32Splits(shape) > 1;
+  return cuda_kernels::NarrowConvTf32Splits(KernelShape(x, cout, upsampling)) > 1;
 }
 
 torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor& past,
@@ -120,24 +132,14 @@ torch::Tensor NarrowCausalConv3dCuda(const torch::Tensor& x, const torch::Tensor
   };
   const torch::Tensor x_a = aligned(x), past_a = aligned(past);
   const auto weight_c = weight.contiguous();
-  auto out = torch::empty({x.size(0), cout, upsampling.Frames(x.size(2)),
-                           upsampling.Pixels(x.size(3)), upsampling.Pixels(x.size(4))},
-                          x.options());
-  cuda_kernels::NarrowConv3dArgs args;
+  cuda_kernels::NarrowConv3dArgs args = KernelShape(x, cout, upsampling);
+  auto out = torch::empty({args.batch, cout, args.frames, args.height, args.width}, x.options());
   args.dtype = ToKernelDtype(x.scalar_type());
   args.x = x_a.data_ptr();
   args.past = past_a.defined() ? past_a.data_ptr() : nullptr;
   args.weight = weight_c.data_ptr();
   args.bias = bias_c.defined() ? bias_c.data_ptr() : nullptr;
   args.out = out.data_ptr();
-  args.batch = static_cast<int>(x.size(0));
-  args.in_channels = static_cast<int>(x.size(1));
-  args.out_channels = static_cast<int>(cout);
-  args.frames = static_cast<int>(out.size(2));
-  args.height = static_cast<int>(out.size(3));
-  args.width = static_cast<int>(out.size(4));
-  args.upsample_time = upsampling.time;
-  args.upsample_space = upsampling.space;
   torch::Tensor norm_weight, norm_bias;  // float32 copies (no-ops for a float32 decoder)
   if (norm != nullptr) {
     norm_weight = norm->weight.to(torch::kFloat).contiguous();

@@ -45,8 +45,7 @@ struct NarrowConv3dArgs {
   // Optional (the CUDA-core kernel, or the tensor-core one when it splits its input channels,
   // NarrowConvTf32Splits > 1: its split-sum kernel applies it): the output passed through an
   // RMS norm over its channels and SiLU before it is written, with the arithmetic of the norm
-  // kernel
-  // (channel_rms_norm_silu.cu) on the values this kernel would otherwise write:
+  // kernel (channel_rms_norm_silu.cu) on the values this kernel would otherwise write:
   // out = silu(v rsqrt(mean_c v^2 + eps) weight + bias), v = conv + bias rounded to the
   // dtype. norm_weight and norm_bias are float32 [Cout].
   const float* norm_weight = nullptr;
