@@ -185,6 +185,8 @@ absl::Status ParseVae(MappingReader& r, VaeConfig* c) {
   VIDSERVE_RETURN_IF_ERROR(r.Int("thin_stages", &c->thin_stages));
   VIDSERVE_RETURN_IF_ERROR(r.Int("thin_output_patch", &c->thin_output_patch));
   VIDSERVE_RETURN_IF_ERROR(r.Int("thin_latent_res_blocks", &c->thin_latent_res_blocks));
+  VIDSERVE_RETURN_IF_ERROR(
+      r.Int("thin_upsample_to_next_width", &c->thin_upsample_to_next_width));
   VIDSERVE_RETURN_IF_ERROR(r.DoubleList("latent_mean", &c->latent_mean));
   return r.DoubleList("latent_std", &c->latent_std);
 }
@@ -332,6 +334,7 @@ std::string ModelConfigToJson(const ModelConfig& c) {
               {"thin_stages", c.vae.thin_stages},
               {"thin_output_patch", c.vae.thin_output_patch},
               {"thin_latent_res_blocks", c.vae.thin_latent_res_blocks},
+              {"thin_upsample_to_next_width", c.vae.thin_upsample_to_next_width},
               {"latent_mean", c.vae.latent_mean},
               {"latent_std", c.vae.latent_std}};
   j["denoiser"] = {{"hidden_dim", c.denoiser.hidden_dim},
@@ -404,6 +407,13 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
                    absl::StrCat("must be -1 (all) or in [0, ", 1 + v.blocks_per_stage,
                                 "] (the mid block and blocks_per_stage), got ",
                                 v.thin_latent_res_blocks));
+  }
+  const int64_t stages = static_cast<int64_t>(v.channels.size());
+  if (v.thin_upsample_to_next_width < 0 || v.thin_upsample_to_next_width > stages - 1) {
+    return Invalid("vae.thin_upsample_to_next_width",
+                   absl::StrCat("must be in [0, ", stages - 1,
+                                "] (stages, the deepest first, but the pixel-level one), got ",
+                                v.thin_upsample_to_next_width));
   }
   for (const auto* list : {&v.latent_mean, &v.latent_std}) {
     const char* field = list == &v.latent_mean ? "vae.latent_mean" : "vae.latent_std";

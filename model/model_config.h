@@ -30,6 +30,9 @@ struct VaeConfig {
   // Residual blocks the thin decoder keeps at the latents' resolution, of the mid block and
   // the deepest stage's blocks (VaeDecoderOptions::latent_res_blocks); -1 = all of them.
   int64_t thin_latent_res_blocks = -1;
+  // How many of the thin decoder's deepest stages upsample straight to the next stage's
+  // width (VaeDecoderOptions::upsample_to_next_width); 0 = none.
+  int64_t thin_upsample_to_next_width = 0;
   // Per-channel statistics of the encoder's latents (posterior means) over training data.
   // The denoiser works on (z - mean) / std, i.e. roughly unit-variance latents, which the
   // rectified-flow noise schedule assumes; generated latents are mapped back before

@@ -165,6 +165,11 @@ int64_t VaeDecoderImpl::BlocksInStage(int64_t stage) const {
   return std::clamp<int64_t>(latent - 1, 0, n);  // the mid block is kept first
 }
 
+int64_t VaeDecoderImpl::UpsampleOutputWidth(int64_t stage) const {
+  const bool to_next = stage >= 1 && stage >= kNumStages - options.upsample_to_next_width();
+  return to_next ? StageWidth(stage - 1) : StageWidth(stage);
+}
+
 bool VaeDecoderImpl::HasMidBlock() const { return options.latent_res_blocks() != 0; }
 
 std::vector<CausalConv3d> VaeDecoderImpl::LatentLevelConvs() const {
@@ -207,6 +212,40 @@ bool VaeDecoderImpl::InitOutputPatchFrom(const VaeDecoderImpl& source) {
   return true;
 }
 
+int64_t VaeDecoderImpl::InitUpsampleToNextWidthFrom(const VaeDecoderImpl& source) {
+  torch::NoGradGuard no_grad;
+  int64_t set = 0;
+  size_t block = 0, source_block = 0;  // first block of the stage after s, deepest first
+  for (int64_t s = kNumStages - 1, i = 0; s >= 1; --s, ++i) {
+    block += static_cast<size_t>(BlocksInStage(s));
+    source_block += static_cast<size_t>(source.BlocksInStage(s));
+    if (UpsampleOutputWidth(s) == StageWidth(s) || BlocksInStage(s - 1) == 0 ||
+        source.BlocksInStage(s - 1) == 0 || block >= blocks_.size() ||
+        source_block >= source.blocks_.size()) {
+      continue;
+    }
+    const auto& skip = source.blocks_[source_block]->skip;
+    auto& to = upsample_convs_[static_cast<size_t>(i)]->conv;
+    const auto& from = source.upsample_convs_[static_cast<size_t>(i)]->conv;
+    if (!skip || !from->bias.defined() || !to->bias.defined() ||
+        from->weight.size(0) != skip->weight.size(1) ||
+        from->weight.sizes().slice(1) != to->weight.sizes().slice(1) ||
+        skip->weight.size(0) != to->weight.size(0)) {
+      continue;
+    }
+    // skip(up(x)) = S (W * x + b) + s_b: S applied to W's output channels.
+    const auto projection = skip->weight.flatten(1);  // [out, mid]
+    to->weight.copy_(projection.matmul(from->weight.flatten(1)).view_as(to->weight));
+    to->bias.copy_(projection.matmul(from->bias) +
+                   (skip->bias.defined() ? skip->bias : torch::zeros_like(to->bias)));
+    auto& conv2 = blocks_[block]->conv2->conv;
+    conv2->weight.zero_();
+    if (conv2->bias.defined()) conv2->bias.zero_();
+    ++set;
+  }
+  return set;
+}
+
 void VaeDecoderImpl::reset() {
   TORCH_CHECK(static_cast<int64_t>(options.channels().size()) == kNumStages,
               "VaeDecoder: channels must have ", kNumStages, " entries");
@@ -216,6 +255,10 @@ void VaeDecoderImpl::reset() {
                   options.latent_res_blocks() <= 1 + options.blocks_per_stage(),
               "VaeDecoder: latent_res_blocks must be -1 (all) or 0..", 1 + options.blocks_per_stage(),
               ", got ", options.latent_res_blocks());
+  TORCH_CHECK(options.upsample_to_next_width() >= 0 &&
+                  options.upsample_to_next_width() <= kNumStages - 1,
+              "VaeDecoder: upsample_to_next_width must be in [0, ", kNumStages - 1, "], got ",
+              options.upsample_to_next_width());
   blocks_.clear();
   mid_ = nullptr;
   upsample_convs_.clear();
@@ -232,8 +275,10 @@ void VaeDecoderImpl::reset() {
                                         CausalResBlock(CausalResBlockOptions(width, stage_width))));
       width = stage_width;
     }
+    const int64_t up_width = UpsampleOutputWidth(s);
     upsample_convs_.push_back(register_module("stage" + std::to_string(s) + "_up",
-                                              CausalConv3d(CausalConv3dOptions(width, width))));
+                                              CausalConv3d(CausalConv3dOptions(width, up_width))));
+    width = up_width;
   }
   norm_out_ = register_module(
       "norm_out", ChannelRmsNorm(width));

@@ -86,6 +86,14 @@ struct VaeDecoderOptions {
   // small clip's decode is bound by kernel launches, not arithmetic, and each such block is
   // about nine of them whatever its width: a thin decoder that drops them is faster there.
   TORCH_ARG(int64_t, latent_res_blocks) = -1;
+  // How many stages, the deepest first (at most all but the pixel-level one), end in an
+  // upsampling convolution that emits the next stage's width instead of their own; the next
+  // stage's first block then starts at that width and needs no skip projection. In a thin
+  // decoder whose deepest stage keeps no block (latent_res_blocks <= 1), 1 turns its
+  // 128 -> 128 upsampling convolution (cuDNN, with transposes and a bias add) and the next
+  // block's 128-wide norm, split convolution and skip projection into one 128 -> 16
+  // convolution and a 16-wide block, all of them vidserve's direct kernels on a GPU.
+  TORCH_ARG(int64_t, upsample_to_next_width) = 0;
 };
 
 // Latents [B, Clat, T', H', W'] to pixels [B, 3, 1+4(T'-1), 8H', 8W'] (unclamped).
@@ -130,6 +138,16 @@ class VaeDecoderImpl : public torch::nn::Cloneable<VaeDecoderImpl> {
   // reshaped to a larger patch starts from the old one's output, nearest-upsampled, not
   // from noise. False (nothing changed) when the shapes do not fit that way.
   bool InitOutputPatchFrom(const VaeDecoderImpl& source);
+  // For each stage whose upsampling convolution emits the next stage's width here but its
+  // own in `source` (upsample_to_next_width grew), where `source`'s next block projects its
+  // input with a 1x1x1 skip: sets this convolution to `source`'s followed by that projection
+  // (exact: both are linear), and zeroes the next block's second convolution, so that the
+  // block starts as the identity. The decoder then starts as `source` without that block's
+  // residual branch, not from noise. Call after copying the tensors that still fit. Returns
+  // how many stages it set.
+  int64_t InitUpsampleToNextWidthFrom(const VaeDecoderImpl& source);
+  // Output width of stage i's upsampling convolution (upsample_to_next_width).
+  int64_t UpsampleOutputWidth(int64_t stage) const;
 
   VaeDecoderOptions options;
 

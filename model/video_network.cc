@@ -60,7 +60,8 @@ VaeDecoderOptions DecoderOptionsFromConfig(const ModelConfig& config, bool thin)
       .width_multiplier(thin ? config.vae.thin_width_multiplier : 1.0)
       .narrowed_stages(thin ? config.vae.thin_stages : 0)
       .output_patch(thin ? config.vae.thin_output_patch : 1)
-      .latent_res_blocks(thin ? config.vae.thin_latent_res_blocks : -1);
+      .latent_res_blocks(thin ? config.vae.thin_latent_res_blocks : -1)
+      .upsample_to_next_width(thin ? config.vae.thin_upsample_to_next_width : 0);
 }
 
 TextEncoderOptions TextEncoderOptionsFromConfig(const ModelConfig& config) {

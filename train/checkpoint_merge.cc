@@ -47,6 +47,7 @@ absl::Status MergeCheckpoints(const MergeOptions& options) {
   config.vae.thin_width_multiplier = thin.config.vae.thin_width_multiplier;
   config.vae.thin_output_patch = thin.config.vae.thin_output_patch;
   config.vae.thin_latent_res_blocks = thin.config.vae.thin_latent_res_blocks;
+  config.vae.thin_upsample_to_next_width = thin.config.vae.thin_upsample_to_next_width;
   VIDSERVE_ASSIGN_OR_RETURN(VideoNetwork merged,
                             BuildVideoNetwork(config, /*init_seed=*/0, /*adaln_zero_init=*/false));
   VIDSERVE_RETURN_IF_ERROR(CopyModuleState(*vae.network->encoder, *merged->encoder, vae.path));

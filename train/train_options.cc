@@ -52,10 +52,14 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   }
   if (o.stage != TrainStage::kThinDecoder &&
       (o.thin_stages != -1 || o.thin_width_multiplier != 0 || o.thin_output_patch != 0 ||
-       o.thin_latent_res_blocks != -1)) {
+       o.thin_latent_res_blocks != -1 || o.thin_upsample_to_next_width != -1)) {
     return absl::InvalidArgumentError(
-        "thin_stages / thin_width_multiplier / thin_output_patch / thin_latent_res_blocks: only "
-        "the thin stage reshapes the thin decoder");
+        "thin_stages / thin_width_multiplier / thin_output_patch / thin_latent_res_blocks / "
+        "thin_upsample_to_next_width: only the thin stage reshapes the thin decoder");
+  }
+  if (o.thin_upsample_to_next_width < -1 || o.thin_upsample_to_next_width > 2) {
+    return Invalid("thin_upsample_to_next_width", "must be in [0, 2], or -1 to keep",
+                   o.thin_upsample_to_next_width);
   }
   if (o.thin_latent_res_blocks < -1) {
     return Invalid("thin_latent_res_blocks", "must be >= 0, or -1 to keep",

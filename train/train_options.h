@@ -100,6 +100,11 @@ struct TrainOptions {
   // Residual blocks kept at the latents' resolution (the mid block first; -1 = keep the init
   // checkpoint's): on a GPU a small clip's decode pays per kernel launch, and each is ~9.
   int64_t thin_latent_res_blocks = -1;
+  // How many of the deepest stages upsample straight to the next stage's width
+  // (VaeDecoderOptions::upsample_to_next_width; -1 = keep the init checkpoint's). Growing it
+  // starts each such convolution from the init's followed by the next block's skip
+  // projection (VaeDecoder::InitUpsampleToNextWidthFrom).
+  int64_t thin_upsample_to_next_width = -1;
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;              // CPU intra-op threads; 0 = LibTorch's default
   // Length of the schedule, in optimiser steps. 0 = fit it to time_budget_minutes: the

@@ -91,6 +91,11 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
         fresh_thin = true;
       }
     }
+    if (options.thin_upsample_to_next_width >= 0 &&
+        options.thin_upsample_to_next_width != vae.thin_upsample_to_next_width) {
+      vae.thin_upsample_to_next_width = options.thin_upsample_to_next_width;
+      fresh_thin = true;
+    }
   }
   // The latent statistics (the denoiser's input scale) belong to an encoder and to the
   // denoiser trained with them. A vae run that trains the encoder makes them stale, so its
@@ -134,6 +139,11 @@ absl::StatusOr<StageNetwork> BuildStageNetwork(const TrainOptions& options) {
                  << init.config.vae.thin_output_patch << " one, nearest-upsampled to "
                  << out.config.vae.thin_output_patch;
       }
+      if (const int64_t set =
+              out.network->thin_decoder->InitUpsampleToNextWidthFrom(*init.network->thin_decoder)) {
+        LOG_INFO << "thin decoder: " << set << " upsampling convolution(s) set from "
+                 << src << "'s followed by the next block's skip projection";
+      }
     }
     if (!fresh_denoiser) {
       VIDSERVE_RETURN_IF_ERROR(
@@ -166,6 +176,9 @@ nlohmann::json FixedOptions(const TrainOptions& o) {
       {"first_clip", o.data.first_clip}};
   // Only when set, so that runs saved before the option existed still resume.
   if (o.thin_latent_res_blocks != -1) fixed["thin_latent_res_blocks"] = o.thin_latent_res_blocks;
+  if (o.thin_upsample_to_next_width != -1) {
+    fixed["thin_upsample_to_next_width"] = o.thin_upsample_to_next_width;
+  }
   return fixed;
 }
 

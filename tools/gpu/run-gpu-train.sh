@@ -255,8 +255,9 @@ sweep)
   ;;
 thinshapes)
   # Decode speed of thin decoders of other shapes (THIN_SHAPES: "stages:width multiplier:
-  # output patch[:latent res blocks]" each, in order of preference; the last field, -1 by
-  # default, keeps that many of the res blocks at the latents' resolution) against the full
+  # output patch[:latent res blocks[:upsample to next width]]" each, in order of preference;
+  # the fourth field, -1 by default, keeps that many of the res blocks at the latents'
+  # resolution; the fifth, 0 by default, is --thin_upsample_to_next_width) against the full
   # decoder, one bench run per
   # shape, each thin decoder warm-started from the shipped one where its tensors still fit
   # (speed does not depend on the weights). The first shape at least THIN_MIN_SPEEDUP x
@@ -264,9 +265,10 @@ thinshapes)
   # 'continue' with THIN_FLAGS=pick.
   picks=()
   for shape in ${THIN_SHAPES:-2:0.25:2 3:0.5:2 3:0.25:2 2:0.25:4}; do
-    IFS=: read -r s m p l <<< "$shape"; p=${p:-1}; l=${l:--1}; d="$RUNS/thinshape-$s-$m-$p-$l"
+    IFS=: read -r s m p l u <<< "$shape"; p=${p:-1}; l=${l:--1}; u=${u:-0}
+    tag="$s-$m-$p-$l"; [ "$u" != 0 ] && tag+="-up$u"; d="$RUNS/thinshape-$tag"
     flags="--thin_stages $s --thin_width_multiplier $m --thin_output_patch $p"
-    flags+=" --thin_latent_res_blocks $l"
+    flags+=" --thin_latent_res_blocks $l --thin_upsample_to_next_width $u"
     $TRAIN thin --device $DEVICE --init_checkpoint models/vidserve-tiny --run_dir "$d" --steps 1 \
       --batch_size 2 --loader_threads 1 --progress_bar=false $flags "${EXTRA[@]}" > "$d.log" 2>&1 &&
     $TRAIN merge --vae models/vidserve-tiny --thin "$d" --denoiser models/vidserve-tiny \
@@ -274,9 +276,9 @@ thinshapes)
       { echo "thin shape $shape: FAILED"; tail -5 "$d.log"; continue; }
     $BENCH vae --device $DEVICE --checkpoint "$d-merged" --sizes 17x64x64,65x256x256 \
       --batches 1,8 --repeats 20 ${THIN_SHAPE_BENCH_FLAGS:-} \
-      --json "$RUNS/vae-thin-$s-$m-$p-$l.json" > "$RUNS/vae-thin-$s-$m-$p-$l.txt" 2>&1
-    grep -E "^(17|65)x" "$RUNS/vae-thin-$s-$m-$p-$l.txt" | sed "s/^/thin $shape  /"
-    picks+=("$flags=$RUNS/vae-thin-$s-$m-$p-$l.json")
+      --json "$RUNS/vae-thin-$tag.json" > "$RUNS/vae-thin-$tag.txt" 2>&1
+    grep -E "^(17|65)x" "$RUNS/vae-thin-$tag.txt" | sed "s/^/thin $shape  /"
+    picks+=("$flags=$RUNS/vae-thin-$tag.json")
   done
   python3 tools/gpu/pick_thin_shape.py "${THIN_MIN_SPEEDUP:-2.7}" "${picks[@]}" \
     > "$RUNS/thin-pick.flags" || exit 1

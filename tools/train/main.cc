@@ -47,6 +47,9 @@ ABSL_FLAG(int64_t, thin_output_patch, 0,
 ABSL_FLAG(int64_t, thin_latent_res_blocks, -1,
           "thin stage: residual blocks kept at the latents' resolution, the mid block first "
           "(-1 = the init checkpoint's)");
+ABSL_FLAG(int64_t, thin_upsample_to_next_width, -1,
+          "thin stage: how many of the deepest stages upsample straight to the next stage's "
+          "width, 0-2 (-1 = the init checkpoint's)");
 ABSL_FLAG(bool, freeze_encoder, false,
           "vae stage from --init_checkpoint: train the full decoder only, keeping the latent space");
 ABSL_FLAG(bool, remeasure_latent_statistics, false,
@@ -200,6 +203,7 @@ int main(int argc, char** argv) {
   o.thin_width_multiplier = absl::GetFlag(FLAGS_thin_width_multiplier);
   o.thin_output_patch = absl::GetFlag(FLAGS_thin_output_patch);
   o.thin_latent_res_blocks = absl::GetFlag(FLAGS_thin_latent_res_blocks);
+  o.thin_upsample_to_next_width = absl::GetFlag(FLAGS_thin_upsample_to_next_width);
   o.freeze_encoder = absl::GetFlag(FLAGS_freeze_encoder);
   o.remeasure_latent_statistics = absl::GetFlag(FLAGS_remeasure_latent_statistics);
   o.device = absl::GetFlag(FLAGS_device);

@@ -138,6 +138,7 @@ TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
   config.vae.thin_width_multiplier = 0.3;
   config.vae.thin_output_patch = 4;
   config.vae.thin_latent_res_blocks = 1;
+  config.vae.thin_upsample_to_next_width = 2;
   config.sampler.timestep_shift = 2.5;
   config.sampler.guidance_min_t = 0.25;
   config.sampler.guidance_max_t = 0.75;
@@ -153,6 +154,7 @@ TEST(ModelConfig, JsonRoundTripPreservesEveryField) {
   EXPECT_DOUBLE_EQ(back->vae.thin_width_multiplier, 0.3);
   EXPECT_EQ(back->vae.thin_output_patch, 4);
   EXPECT_EQ(back->vae.thin_latent_res_blocks, 1);
+  EXPECT_EQ(back->vae.thin_upsample_to_next_width, 2);
   EXPECT_TRUE(back->denoiser.qk_norm);
 }
 
@@ -240,6 +242,21 @@ TEST(ModelConfig, SamplerOverridesReplaceOnlyTheFieldsTheyNameAndValidate) {
 TEST(ModelConfig, BadJsonIsInvalidArgument) {
   EXPECT_EQ(ModelConfigFromJson("{not json").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ModelConfigFromJson("[1, 2]").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ModelConfig, ThinUpsampleToNextWidthCoversAllButThePixelStage) {
+  auto tiny = LoadPreset("tiny");
+  ASSERT_TRUE(tiny.ok());
+  EXPECT_EQ(tiny->vae.thin_upsample_to_next_width, 0);  // none, as before the key existed
+  EXPECT_TRUE(ParseModelConfigYaml("vae:\n  thin_upsample_to_next_width: 1\n").ok());
+  EXPECT_TRUE(ParseModelConfigYaml("vae:\n  thin_upsample_to_next_width: 2\n").ok());
+  for (const char* bad : {"-1", "3"}) {
+    auto config =
+        ParseModelConfigYaml(absl::StrCat("vae:\n  thin_upsample_to_next_width: ", bad, "\n"));
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_THAT(config.status().message(), HasSubstr("vae.thin_upsample_to_next_width"));
+    EXPECT_THAT(config.status().message(), HasSubstr("[0, 2]"));
+  }
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "model/causal_conv3d.h"
 #include "model/causal_res_block.h"
 #include "model/video_network.h"
@@ -370,6 +374,99 @@ TEST(Vae, LatentResBlocksDropTheDeepestStageBlocksThenTheMidBlock) {
     EXPECT_TRUE(torch::equal(whole.narrow(2, 0, 5), (*d)->forward(changed).narrow(2, 0, 5)));
   }
   EXPECT_THROW(VaeDecoder(VaeDecoderOptions(options).latent_res_blocks(3)), c10::Error);
+}
+
+TEST(Vae, UpsampleToNextWidthNarrowsTheDeepestUpsamplingAndDropsTheNextSkip) {
+  torch::NoGradGuard no_grad;
+  const auto thin = VaeDecoderOptions()
+                        .latent_channels(8)
+                        .channels({32, 64, 128})
+                        .width_multiplier(0.25)
+                        .narrowed_stages(2)
+                        .latent_res_blocks(1);
+  VaeDecoder plain(thin);
+  VaeDecoder one(VaeDecoderOptions(thin).upsample_to_next_width(1));
+  VaeDecoder two(VaeDecoderOptions(thin).upsample_to_next_width(2));
+  auto params = [](const VaeDecoder& d) {
+    std::map<std::string, std::vector<int64_t>> shapes;
+    for (const auto& item : d->named_parameters()) shapes[item.key()] = item.value().sizes().vec();
+    return shapes;
+  };
+  const auto p0 = params(plain), p1 = params(one), p2 = params(two);
+  EXPECT_EQ(p0.at("stage2_up.conv.weight"), (std::vector<int64_t>{128, 128, 3, 3, 3}));
+  EXPECT_EQ(p1.at("stage2_up.conv.weight"), (std::vector<int64_t>{16, 128, 3, 3, 3}));
+  EXPECT_EQ(p1.at("stage1_block0.conv1.conv.weight"), (std::vector<int64_t>{16, 16, 3, 3, 3}));
+  EXPECT_TRUE(p0.count("stage1_block0.skip.weight"));
+  EXPECT_FALSE(p1.count("stage1_block0.skip.weight"));
+  EXPECT_TRUE(p1.count("stage0_block0.skip.weight"));  // only the deepest stage changed
+  EXPECT_EQ(p1.at("stage1_up.conv.weight"), (std::vector<int64_t>{16, 16, 3, 3, 3}));
+  EXPECT_EQ(p2.at("stage1_up.conv.weight"), (std::vector<int64_t>{8, 16, 3, 3, 3}));
+  EXPECT_FALSE(p2.count("stage0_block0.skip.weight"));
+  EXPECT_EQ(one->UpsampleOutputWidth(2), 16);
+  EXPECT_EQ(one->UpsampleOutputWidth(1), 16);
+  EXPECT_EQ(two->UpsampleOutputWidth(1), 8);
+  EXPECT_EQ(two->UpsampleOutputWidth(0), 8);
+
+  // Same output shape, causal and chunkable.
+  torch::manual_seed(6);
+  const auto z = torch::randn({1, 8, 3, 2, 2});
+  for (VaeDecoder* d : {&one, &two}) {
+    const auto whole = (*d)->forward(z);
+    ASSERT_EQ(whole.sizes(), plain->forward(z).sizes());
+    EXPECT_TRUE(torch::allclose((*d)->DecodeInChunks(z, 1), whole, 1e-4, 1e-5));
+    auto changed = z.clone();
+    changed.narrow(2, 2, 1).add_(1.0);  // latent 2 covers frames 5..8
+    EXPECT_TRUE(torch::equal(whole.narrow(2, 0, 5), (*d)->forward(changed).narrow(2, 0, 5)));
+  }
+  EXPECT_THROW(VaeDecoder(VaeDecoderOptions(thin).upsample_to_next_width(3)), c10::Error);
+  EXPECT_THROW(VaeDecoder(VaeDecoderOptions(thin).upsample_to_next_width(-1)), c10::Error);
+}
+
+TEST(Vae, InitUpsampleToNextWidthStartsAsTheSourceWithoutTheNextResidualBranch) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(7);
+  const auto thin = VaeDecoderOptions()
+                        .latent_channels(8)
+                        .channels({32, 64, 128})
+                        .width_multiplier(0.25)
+                        .narrowed_stages(2)
+                        .latent_res_blocks(1);
+  VaeDecoder source(thin);
+  // Randomise the biases too (they start at zero), so that the composition's bias is tested.
+  for (auto& p : source->parameters()) {
+    if (p.dim() == 1) p.normal_(0.0, 0.1);
+  }
+  const auto z = torch::randn({1, 8, 3, 2, 2});
+  const auto before = source->forward(z);
+  for (int64_t stages : {1, 2}) {
+    VaeDecoder reshaped(VaeDecoderOptions(thin).upsample_to_next_width(stages));
+    // What the trainer does first: copy every tensor whose name and shape still fit.
+    auto copy_fitting = [&](VaeDecoder& to_decoder) {
+      auto to = to_decoder->named_parameters();
+      for (const auto& item : source->named_parameters()) {
+        if (auto* t = to.find(item.key()); t != nullptr && t->sizes() == item.value().sizes()) {
+          t->copy_(item.value());
+        }
+      }
+    };
+    copy_fitting(reshaped);
+    EXPECT_EQ(reshaped->InitUpsampleToNextWidthFrom(*source), stages);
+    // The source without the residual branches of the blocks whose skip was folded in.
+    VaeDecoder expected(thin);
+    copy_fitting(expected);
+    auto e = expected->named_parameters();
+    const std::vector<std::string> blocks = {"stage1_block0", "stage0_block0"};
+    for (int64_t i = 0; i < stages; ++i) {
+      e[blocks[i] + ".conv2.conv.weight"].zero_();
+      e[blocks[i] + ".conv2.conv.bias"].zero_();
+    }
+    const auto want = expected->forward(z);
+    EXPECT_FALSE(torch::allclose(want, before, 1e-3, 1e-3));  // the branch did matter
+    EXPECT_TRUE(torch::allclose(reshaped->forward(z), want, 1e-4, 1e-4)) << stages;
+  }
+  // Nothing to fold: same shape as the source.
+  VaeDecoder same(thin);
+  EXPECT_EQ(same->InitUpsampleToNextWidthFrom(*source), 0);
 }
 
 TEST(Vae, ThinLatentResBlocksComeFromTheConfigAndLeaveTheFullDecoder) {

@@ -271,6 +271,14 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
   EXPECT_EQ((*all)->info().config.vae.thin_latent_res_blocks, -1);
   EXPECT_EQ((*all)->info().thin_decoder_parameters, (*original)->info().thin_decoder_parameters);
 
+  // The deepest stage upsampling straight to the next stage's width: kept by the merge, and
+  // the served thin decoder is smaller (a narrower convolution, no skip projection).
+  auto to_next = reshape_and_serve("up1", [](TrainOptions& o) { o.thin_upsample_to_next_width = 1; });
+  ASSERT_TRUE(to_next.ok()) << to_next.status();
+  EXPECT_EQ((*to_next)->info().config.vae.thin_upsample_to_next_width, 1);
+  EXPECT_LT((*to_next)->info().thin_decoder_parameters,
+            (*original)->info().thin_decoder_parameters);
+
   // Only the thin stage reshapes the thin decoder.
   TrainOptions wrong_stage = Options(TrainStage::kVae, "vae3", 2);
   wrong_stage.thin_stages = 3;
@@ -282,6 +290,11 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
   auto refused_blocks = RunTraining(wrong_blocks);
   ASSERT_FALSE(refused_blocks.ok());
   EXPECT_THAT(std::string(refused_blocks.status().message()), HasSubstr("only the thin stage"));
+  TrainOptions wrong_up = Options(TrainStage::kDenoiser, "den-up1", 2);
+  wrong_up.thin_upsample_to_next_width = 1;
+  auto refused_up = RunTraining(wrong_up);
+  ASSERT_FALSE(refused_up.ok());
+  EXPECT_THAT(std::string(refused_up.status().message()), HasSubstr("only the thin stage"));
 }
 
 TEST_F(TrainerTest, FrozenEncoderVaeRunTrainsOnlyTheDecoder) {
