@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -89,44 +90,49 @@ TEST(ShippedCheckpoint, LoadsAsTrainedWithItsMetrics) {
 }
 
 TEST(ShippedCheckpoint, ThinDecoderReconstructsHeldOutClipsWithinHalfADecibelOfTheFullOne) {
-  // 16 held-out clips through Encode, then Decode with each decoder: the mean PSNR of the
-  // full decoder's clips and the thin decoder's loss against it (vidserve-bench quality
-  // measures the same on 256 clips: 31.9 dB and 0.17 dB for the shipped weights).
+  // The 256 held-out clips vidserve-bench quality reports (31.9 dB for the full decoder and a
+  // 0.43 dB thin loss for the shipped weights), through Encode, then Decode with each decoder,
+  // 32 at a time: the mean PSNR of the full decoder's clips and the thin decoder's loss
+  // against it. All 256, since the loss varies by background: the first 16 alone give 0.52 dB.
   auto model = LoadShipped();
   ASSERT_NE(model, nullptr);
   data::SyntheticClipOptions options;  // 17x64x64, as trained
-  std::vector<media::VideoFrames> truths;
-  std::vector<VideoClip> clips;
-  for (uint64_t seed : data::HeldOutSeeds(16)) {
-    truths.push_back(data::Render(data::SampleSpec(seed, options)));
-    VideoClip clip;
-    clip.frames = truths.back().frames;
-    clip.height = truths.back().height;
-    clip.width = truths.back().width;
-    clip.rgb = truths.back().rgb;
-    clips.push_back(std::move(clip));
-  }
-  std::vector<const VideoClip*> clip_ptrs;
-  for (const VideoClip& clip : clips) clip_ptrs.push_back(&clip);
-  auto latents = model->Encode(clip_ptrs);
-  ASSERT_TRUE(latents.ok()) << latents.status();
-  std::vector<const Latent*> latent_ptrs;
-  for (const Latent& latent : *latents) latent_ptrs.push_back(&latent);
+  const std::vector<uint64_t> seeds = data::HeldOutSeeds(256);
+  constexpr size_t kBatch = 32;
   double psnr_sum[2] = {0, 0};
-  const DecoderKind kinds[2] = {DecoderKind::kFull, DecoderKind::kThin};
-  for (int k = 0; k < 2; ++k) {
-    auto decoded = model->Decode(latent_ptrs, kinds[k], 24.0);
-    ASSERT_TRUE(decoded.ok()) << decoded.status();
-    ASSERT_EQ(decoded->size(), truths.size());
-    for (size_t i = 0; i < truths.size(); ++i) {
-      media::VideoFrames frames = truths[i];
-      frames.rgb = (*decoded)[i].rgb;
-      auto psnr = eval::Psnr(truths[i], frames);
-      ASSERT_TRUE(psnr.ok()) << psnr.status();
-      psnr_sum[k] += *psnr;
+  for (size_t start = 0; start < seeds.size(); start += kBatch) {
+    std::vector<media::VideoFrames> truths;
+    std::vector<VideoClip> clips;
+    for (size_t i = start; i < std::min(seeds.size(), start + kBatch); ++i) {
+      truths.push_back(data::Render(data::SampleSpec(seeds[i], options)));
+      VideoClip clip;
+      clip.frames = truths.back().frames;
+      clip.height = truths.back().height;
+      clip.width = truths.back().width;
+      clip.rgb = truths.back().rgb;
+      clips.push_back(std::move(clip));
+    }
+    std::vector<const VideoClip*> clip_ptrs;
+    for (const VideoClip& clip : clips) clip_ptrs.push_back(&clip);
+    auto latents = model->Encode(clip_ptrs);
+    ASSERT_TRUE(latents.ok()) << latents.status();
+    std::vector<const Latent*> latent_ptrs;
+    for (const Latent& latent : *latents) latent_ptrs.push_back(&latent);
+    const DecoderKind kinds[2] = {DecoderKind::kFull, DecoderKind::kThin};
+    for (int k = 0; k < 2; ++k) {
+      auto decoded = model->Decode(latent_ptrs, kinds[k], 24.0);
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      ASSERT_EQ(decoded->size(), truths.size());
+      for (size_t i = 0; i < truths.size(); ++i) {
+        media::VideoFrames frames = truths[i];
+        frames.rgb = (*decoded)[i].rgb;
+        auto psnr = eval::Psnr(truths[i], frames);
+        ASSERT_TRUE(psnr.ok()) << psnr.status();
+        psnr_sum[k] += *psnr;
+      }
     }
   }
-  const double full_db = psnr_sum[0] / truths.size(), thin_db = psnr_sum[1] / truths.size();
+  const double full_db = psnr_sum[0] / seeds.size(), thin_db = psnr_sum[1] / seeds.size();
   EXPECT_GE(full_db, 30.0);
   EXPECT_LE(full_db - thin_db, 0.5) << "full " << full_db << " dB, thin " << thin_db << " dB";
 }

@@ -290,7 +290,7 @@ TEST_F(TrainerTest, ThinStageCanReshapeTheThinDecoderAndTheMergeKeepsTheShape) {
   auto refused_blocks = RunTraining(wrong_blocks);
   ASSERT_FALSE(refused_blocks.ok());
   EXPECT_THAT(std::string(refused_blocks.status().message()), HasSubstr("only the thin stage"));
-  TrainOptions wrong_up = Options(TrainStage::kDenoiser, "den-up1", 2);
+  TrainOptions wrong_up = Options(TrainStage::kVae, "vae-up1", 2);
   wrong_up.thin_upsample_to_next_width = 1;
   auto refused_up = RunTraining(wrong_up);
   ASSERT_FALSE(refused_up.ok());
