@@ -16,6 +16,9 @@ for c in 16 17 18; do runs+=("$b/2026-11-28/h200-continuation/thin-c$c-losses.cs
 for c in 19 20 21; do runs+=("$b/2026-11-28/h200-stability/thin-c$c-losses.csv:thin+c$c"); done
 # t3: c21's thin decoder with one res block at the latents' resolution instead of two.
 runs+=("$b/2026-11-29/h200-thin-latent-res-blocks/thin-t3/losses.csv:thin+t3")
+# t5, t6: t3's thin decoder upsampling straight to the next stage's width, distilled twice.
+runs+=("$b/2026-11-29/h200-upsample-to-next-width/thin-t5-losses.csv:thin+t5"
+       "$b/2026-11-29/h200-upsample-to-next-width/thin-t6-losses.csv:thin+t6")
 runs+=("$b/2026-11-25/h100-training/den-softmax-losses.csv:denoiser+1"
        "$b/2026-11-25/h100-training/den-softmax-2-losses.csv:denoiser+2"
        "$b/2026-11-25/h100-training/den-softmax-3-losses.csv:denoiser+3")
