@@ -337,6 +337,18 @@ TEST(Vae, FoldFlagsLeaveADecodeWithoutTheKernelsAlone) {
   EXPECT_TRUE(torch::equal(folded->DecodeToBytes(z, 0), plain->DecodeToBytes(z, 0)));
 }
 
+// A reshaped decoder keeps the reference decoder's output shape, decodes the same in chunks
+// as whole, and stays causal: changing latent 2 leaves frames 0..4 alone.
+void ExpectSameShapeChunkableAndCausal(VaeDecoder& decoder, VaeDecoder& reference,
+                                       const torch::Tensor& z) {
+  const auto whole = decoder->forward(z);
+  ASSERT_EQ(whole.sizes(), reference->forward(z).sizes());
+  EXPECT_TRUE(torch::allclose(decoder->DecodeInChunks(z, 1), whole, 1e-4, 1e-5));
+  auto changed = z.clone();
+  changed.narrow(2, 2, 1).add_(1.0);  // latent 2 covers frames 5..8
+  EXPECT_TRUE(torch::equal(whole.narrow(2, 0, 5), decoder->forward(changed).narrow(2, 0, 5)));
+}
+
 TEST(Vae, LatentResBlocksDropTheDeepestStageBlocksThenTheMidBlock) {
   torch::NoGradGuard no_grad;
   auto has_prefix = [](const VaeDecoder& d, const std::string& prefix) {
@@ -365,14 +377,7 @@ TEST(Vae, LatentResBlocksDropTheDeepestStageBlocksThenTheMidBlock) {
   // Same output shape, causal and chunkable like the full-depth decoder.
   torch::manual_seed(5);
   auto z = torch::randn({1, 8, 3, 2, 2});
-  for (VaeDecoder* d : {&one, &none}) {
-    const auto whole = (*d)->forward(z);
-    ASSERT_EQ(whole.sizes(), all->forward(z).sizes());
-    EXPECT_TRUE(torch::allclose((*d)->DecodeInChunks(z, 1), whole, 1e-4, 1e-5));
-    auto changed = z.clone();
-    changed.narrow(2, 2, 1).add_(1.0);  // latent 2 covers frames 5..8
-    EXPECT_TRUE(torch::equal(whole.narrow(2, 0, 5), (*d)->forward(changed).narrow(2, 0, 5)));
-  }
+  for (VaeDecoder* d : {&one, &none}) ExpectSameShapeChunkableAndCausal(*d, all, z);
   EXPECT_THROW(VaeDecoder(VaeDecoderOptions(options).latent_res_blocks(3)), c10::Error);
 }
 
@@ -410,14 +415,7 @@ TEST(Vae, UpsampleToNextWidthNarrowsTheDeepestUpsamplingAndDropsTheNextSkip) {
   // Same output shape, causal and chunkable.
   torch::manual_seed(6);
   const auto z = torch::randn({1, 8, 3, 2, 2});
-  for (VaeDecoder* d : {&one, &two}) {
-    const auto whole = (*d)->forward(z);
-    ASSERT_EQ(whole.sizes(), plain->forward(z).sizes());
-    EXPECT_TRUE(torch::allclose((*d)->DecodeInChunks(z, 1), whole, 1e-4, 1e-5));
-    auto changed = z.clone();
-    changed.narrow(2, 2, 1).add_(1.0);  // latent 2 covers frames 5..8
-    EXPECT_TRUE(torch::equal(whole.narrow(2, 0, 5), (*d)->forward(changed).narrow(2, 0, 5)));
-  }
+  for (VaeDecoder* d : {&one, &two}) ExpectSameShapeChunkableAndCausal(*d, plain, z);
   EXPECT_THROW(VaeDecoder(VaeDecoderOptions(thin).upsample_to_next_width(3)), c10::Error);
   EXPECT_THROW(VaeDecoder(VaeDecoderOptions(thin).upsample_to_next_width(-1)), c10::Error);
 }
