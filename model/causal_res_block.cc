@@ -54,8 +54,8 @@ void CausalResBlockImpl::reset() {
 torch::Tensor CausalResBlockImpl::forward(const torch::Tensor& x, CausalConvCache* cache) {
   auto h = norm1->ForwardSilu(x);
   const OutputNormSilu then_norm2 = norm2->AsOutputNormSilu();
-  if (fold_norm && norm2->fused && !torch::GradMode::is_enabled() &&
-      conv1->FoldsOutputNorm(h, then_norm2, cache)) {
+  // FoldsOutputNorm also requires no gradient (the direct kernel's condition).
+  if (fold_norm && norm2->fused && conv1->FoldsOutputNorm(h, then_norm2, cache)) {
     h = conv1->ForwardWithOutputNorm(h, then_norm2, cache);
   } else {
     h = norm2->ForwardSilu(conv1->forward(h, cache));

@@ -219,9 +219,10 @@ int64_t VaeDecoderImpl::InitUpsampleToNextWidthFrom(const VaeDecoderImpl& source
   for (int64_t s = kNumStages - 1, i = 0; s >= 1; --s, ++i) {
     block += static_cast<size_t>(BlocksInStage(s));
     source_block += static_cast<size_t>(source.BlocksInStage(s));
+    // Stage s - 1's first block exists on both sides when it has blocks (blocks_ is stage
+    // by stage, deepest first).
     if (UpsampleOutputWidth(s) == StageWidth(s) || BlocksInStage(s - 1) == 0 ||
-        source.BlocksInStage(s - 1) == 0 || block >= blocks_.size() ||
-        source_block >= source.blocks_.size()) {
+        source.BlocksInStage(s - 1) == 0) {
       continue;
     }
     const auto& skip = source.blocks_[source_block]->skip;
@@ -324,8 +325,8 @@ torch::Tensor VaeDecoderImpl::DecodeChunkPatches(const torch::Tensor& latents,
   // The last upsampling convolution's output is read by norm_out only: its kernel can
   // apply the norm (fold_norms).
   const OutputNormSilu then_norm_out = norm_out_->AsOutputNormSilu();
-  const bool may_fold_norm_out =
-      fold_norms && norm_out_->fused && !torch::GradMode::is_enabled();
+  // (Without a gradient: the convolution's FoldsUpsampling / FoldsOutputNorm check that.)
+  const bool may_fold_norm_out = fold_norms && norm_out_->fused;
   bool normed = false;
   for (int64_t s = kNumStages - 1, i = 0; s >= 0; --s, ++i) {
     for (int64_t b = 0; b < BlocksInStage(s); ++b) {

@@ -381,14 +381,20 @@ TEST(Vae, LatentResBlocksDropTheDeepestStageBlocksThenTheMidBlock) {
   EXPECT_THROW(VaeDecoder(VaeDecoderOptions(options).latent_res_blocks(3)), c10::Error);
 }
 
+// A small thin decoder shaped as the shipped one before upsample_to_next_width: the two
+// pixel-near stages at 1/4 width, only the mid block at the latents' resolution.
+VaeDecoderOptions OneBlockThinDecoderOptions() {
+  return VaeDecoderOptions()
+      .latent_channels(8)
+      .channels({32, 64, 128})
+      .width_multiplier(0.25)
+      .narrowed_stages(2)
+      .latent_res_blocks(1);
+}
+
 TEST(Vae, UpsampleToNextWidthNarrowsTheDeepestUpsamplingAndDropsTheNextSkip) {
   torch::NoGradGuard no_grad;
-  const auto thin = VaeDecoderOptions()
-                        .latent_channels(8)
-                        .channels({32, 64, 128})
-                        .width_multiplier(0.25)
-                        .narrowed_stages(2)
-                        .latent_res_blocks(1);
+  const auto thin = OneBlockThinDecoderOptions();
   VaeDecoder plain(thin);
   VaeDecoder one(VaeDecoderOptions(thin).upsample_to_next_width(1));
   VaeDecoder two(VaeDecoderOptions(thin).upsample_to_next_width(2));
@@ -423,12 +429,7 @@ TEST(Vae, UpsampleToNextWidthNarrowsTheDeepestUpsamplingAndDropsTheNextSkip) {
 TEST(Vae, InitUpsampleToNextWidthStartsAsTheSourceWithoutTheNextResidualBranch) {
   torch::NoGradGuard no_grad;
   torch::manual_seed(7);
-  const auto thin = VaeDecoderOptions()
-                        .latent_channels(8)
-                        .channels({32, 64, 128})
-                        .width_multiplier(0.25)
-                        .narrowed_stages(2)
-                        .latent_res_blocks(1);
+  const auto thin = OneBlockThinDecoderOptions();
   VaeDecoder source(thin);
   // Randomise the biases too (they start at zero), so that the composition's bias is tested.
   for (auto& p : source->parameters()) {
